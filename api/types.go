@@ -1,0 +1,100 @@
+package api
+
+import "time"
+
+// Wire types of REST API v1. They are shared by the server and by
+// api/client, so the two cannot drift apart.
+
+// BoardInfo is the body of GET /api/v1/board.
+type BoardInfo struct {
+	Profile string `json:"profile"`
+	Model   string `json:"model"`
+	Slots   int    `json:"slots"`
+	// Capabilities lists what the board can do beyond power:
+	// "reset", "usb-boot", "usb-route", "presence", "save-power-defaults".
+	Capabilities []string `json:"capabilities"`
+	Version      string   `json:"version"`
+}
+
+// Slot is one compute-module slot, as in GET /api/v1/slots/{n}.
+type Slot struct {
+	Slot   int    `json:"slot"`
+	Name   string `json:"name"`
+	Module string `json:"module,omitempty"`
+	// Power is measured on the hardware: "on", "off" or "unknown".
+	Power string `json:"power"`
+	// Present is set only where the board can sense a module.
+	Present *bool `json:"present,omitempty"`
+	// Policy is the power-restore policy: "always-off", "always-on" or "last-state".
+	Policy string `json:"policy"`
+	// Requested is the last power state a user asked for ("on", "off" or "").
+	Requested string `json:"requested,omitempty"`
+	// Self marks the slot the daemon itself runs on (Turing Pi 1).
+	Self bool `json:"self,omitempty"`
+	// Busy is set while an operation holds the slot.
+	Busy bool `json:"busy"`
+	// PowerChangedAt is when bmcd last saw the power change.
+	PowerChangedAt *time.Time `json:"power_changed_at,omitempty"`
+}
+
+// PowerRequest is the body of POST /api/v1/slots/{n}/power and POST /api/v1/power.
+type PowerRequest struct {
+	// Action is "on", "off", "reset" or "cycle".
+	Action string `json:"action"`
+	// Force allows switching off the slot bmcd runs on.
+	Force bool `json:"force,omitempty"`
+}
+
+// SlotPatch is the body of PATCH /api/v1/slots/{n}. Absent fields are unchanged.
+type SlotPatch struct {
+	Name   *string `json:"name,omitempty"`
+	Module *string `json:"module,omitempty"`
+	Policy *string `json:"policy,omitempty"`
+}
+
+// LoginRequest is the body of POST /api/v1/auth/login.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// LoginResponse is returned by a successful login.
+type LoginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Event is one message of the GET /api/v1/events Server-Sent Events stream.
+// The SSE "event:" field carries Type, "id:" carries ID and "data:" the JSON
+// encoding of the whole Event.
+type Event struct {
+	ID   uint64    `json:"id"`
+	Time time.Time `json:"time"`
+	// Type is "power" (measured power changed) or "slot" (name, policy changed).
+	Type string `json:"type"`
+	Slot *Slot  `json:"slot,omitempty"`
+}
+
+// ErrorBody is the body of every error response: {"error":{"code":..,"message":..}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong, as a stable code and a sentence.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error codes, with the HTTP status each is sent with.
+const (
+	CodeBadRequest   = "bad_request"   // 400
+	CodeUnauthorized = "unauthorized"  // 401
+	CodeNotFound     = "not_found"     // 404
+	CodeBusy         = "busy"          // 409
+	CodeSelfSlot     = "self_slot"     // 409: switching off the slot bmcd runs on needs force
+	CodeTooLarge     = "too_large"     // 413
+	CodeRateLimited  = "rate_limited"  // 429
+	CodeNotSupported = "not_supported" // 501
+	CodeInternal     = "internal"      // 500
+)

@@ -1,0 +1,336 @@
+package bmc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/turingpi-oss/bmcd/hal"
+)
+
+// Config configures a Board. Zero durations take the defaults below.
+type Config struct {
+	// HW is the board profile that drives the hardware.
+	HW hal.Board
+	// StateDir holds the state file; it must exist.
+	StateDir string
+	// SelfSlot is the slot bmcd itself runs on (Turing Pi 1 with bmcd on
+	// slot 1); switching it off needs force. 0: none.
+	SelfSlot int
+	// StaggerDelay is the pause between slots when several are switched
+	// on, to limit inrush current. Default 250 ms.
+	StaggerDelay time.Duration
+	// CycleDelay is how long a slot stays off during a power cycle, and
+	// during a reset on boards without a reset line. Default 1 s.
+	CycleDelay time.Duration
+	// BusyTimeout is how long an operation waits for a slot that another
+	// operation holds before it fails with ErrBusy. Default 30 s.
+	BusyTimeout time.Duration
+	// PollInterval is how often Run measures every slot to notice changes
+	// bmcd did not make. Default 2 s.
+	PollInterval time.Duration
+
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+}
+
+// Defaults for Config.
+const (
+	DefaultStaggerDelay = 250 * time.Millisecond
+	DefaultCycleDelay   = time.Second
+	DefaultBusyTimeout  = 30 * time.Second
+	DefaultPollInterval = 2 * time.Second
+)
+
+// SlotStatus is a slot as bmcd reports it.
+type SlotStatus struct {
+	Slot   int
+	Name   string
+	Module string
+	// Power is measured on the hardware.
+	Power hal.PowerState
+	// Present is nil where the board cannot sense a module.
+	Present *bool
+	Policy  Policy
+	// Requested is the last power state a user asked for: "on", "off" or "".
+	Requested string
+	// Self marks the slot bmcd runs on.
+	Self bool
+	// Busy is set while an operation holds the slot.
+	Busy bool
+	// PowerChangedAt is when bmcd last saw the measured power change; zero
+	// if it has not seen a change since it started.
+	PowerChangedAt time.Time
+}
+
+// Board is the domain view of the board: slots, power, policy, events.
+// It is safe for concurrent use.
+type Board struct {
+	cfg    Config
+	hw     hal.Board
+	clock  clockwork.Clock
+	log    *slog.Logger
+	events *eventBus
+	locks  []chan struct{} // one per slot; holding the token holds the slot
+
+	mu        sync.Mutex // guards the fields below and state file writes
+	cfgs      []slotConfig
+	measured  []hal.PowerState
+	changedAt []time.Time
+	warnings  []string
+}
+
+// New loads the persisted state and returns a Board. It does not touch
+// the hardware: call RestorePower to apply the restore policies.
+func New(cfg Config) (*Board, error) {
+	if cfg.HW == nil {
+		return nil, errors.New("bmc: no board hardware")
+	}
+	setDefault(&cfg.StaggerDelay, DefaultStaggerDelay)
+	setDefault(&cfg.CycleDelay, DefaultCycleDelay)
+	setDefault(&cfg.BusyTimeout, DefaultBusyTimeout)
+	setDefault(&cfg.PollInterval, DefaultPollInterval)
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	n := cfg.HW.Info().Slots
+	if cfg.SelfSlot != 0 {
+		if err := hal.CheckSlot(cfg.SelfSlot, n); err != nil {
+			return nil, fmt.Errorf("bmc: self slot: %w", err)
+		}
+	}
+	cfgs, warning, err := loadState(cfg.StateDir, n)
+	if err != nil {
+		return nil, err
+	}
+	b := &Board{
+		cfg:       cfg,
+		hw:        cfg.HW,
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		events:    newEventBus(),
+		locks:     make([]chan struct{}, n),
+		cfgs:      cfgs,
+		measured:  make([]hal.PowerState, n),
+		changedAt: make([]time.Time, n),
+	}
+	for i := range b.locks {
+		b.locks[i] = make(chan struct{}, 1)
+	}
+	if warning != "" {
+		b.log.Error("bmc: " + warning)
+		b.warnings = append(b.warnings, warning)
+		if err := saveState(cfg.StateDir, cfgs); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Info describes the board profile.
+func (b *Board) Info() hal.Info { return b.hw.Info() }
+
+// Capabilities lists what the board can do beyond power, by the names
+// the API uses.
+func (b *Board) Capabilities() []string {
+	var caps []string
+	if _, ok := b.hw.(hal.Resetter); ok {
+		caps = append(caps, "reset")
+	}
+	if _, ok := b.hw.(hal.USBBootStrapper); ok {
+		caps = append(caps, "usb-boot")
+	}
+	if _, ok := b.hw.(hal.USBRouter); ok {
+		caps = append(caps, "usb-route")
+	}
+	if _, ok := b.hw.(hal.PresenceSensor); ok {
+		caps = append(caps, "presence")
+	}
+	if _, ok := b.hw.(hal.PowerDefaultsSaver); ok {
+		caps = append(caps, "save-power-defaults")
+	}
+	return caps
+}
+
+// Warnings returns problems found at start that an operator should see,
+// such as a corrupt state file that was replaced.
+func (b *Board) Warnings() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.warnings...)
+}
+
+// Subscribe returns a subscription to events with an ID greater than
+// after (0: only new events).
+func (b *Board) Subscribe(after uint64) *Subscription { return b.events.subscribe(after) }
+
+// Slots returns every slot, measured now.
+func (b *Board) Slots(ctx context.Context) []SlotStatus {
+	out := make([]SlotStatus, len(b.locks))
+	for i := range out {
+		out[i] = b.measure(ctx, i+1)
+	}
+	return out
+}
+
+// Slot returns one slot, measured now.
+func (b *Board) Slot(ctx context.Context, slot int) (SlotStatus, error) {
+	if err := b.checkSlot(slot); err != nil {
+		return SlotStatus{}, err
+	}
+	return b.measure(ctx, slot), nil
+}
+
+func (b *Board) checkSlot(slot int) error {
+	if err := hal.CheckSlot(slot, len(b.locks)); err != nil {
+		return fmt.Errorf("bmc: %w", err)
+	}
+	return nil
+}
+
+// measure reads the slot's power (and presence, where the board senses
+// it), publishes an event if the power changed, and returns the status.
+// A hardware read error is logged and reported as PowerUnknown.
+func (b *Board) measure(ctx context.Context, slot int) SlotStatus {
+	power, err := b.hw.PowerState(ctx, slot)
+	if err != nil {
+		b.log.Warn("bmc: read power", "slot", slot, "err", err)
+		power = hal.PowerUnknown
+	}
+	var present *bool
+	if ps, ok := b.hw.(hal.PresenceSensor); ok {
+		if p, err := ps.Present(ctx, slot); err == nil {
+			present = &p
+		}
+	}
+	b.mu.Lock()
+	changed := b.measured[slot-1] != power
+	if changed {
+		// The first measurement after start is not a change anyone caused.
+		if b.measured[slot-1] != hal.PowerUnknown {
+			b.changedAt[slot-1] = b.clock.Now()
+		}
+		b.measured[slot-1] = power
+	}
+	st := b.statusLocked(slot)
+	b.mu.Unlock()
+	st.Power, st.Present = power, present
+	if changed {
+		b.events.publish(Event{Time: b.clock.Now(), Type: EventPower, Slot: st})
+	}
+	return st
+}
+
+// statusLocked builds a slot's status from what bmcd knows; b.mu must be held.
+func (b *Board) statusLocked(slot int) SlotStatus {
+	c := b.cfgs[slot-1]
+	return SlotStatus{
+		Slot:           slot,
+		Name:           c.Name,
+		Module:         c.Module,
+		Power:          b.measured[slot-1],
+		Policy:         c.Policy,
+		Requested:      c.Requested,
+		Self:           slot == b.cfg.SelfSlot,
+		Busy:           len(b.locks[slot-1]) > 0,
+		PowerChangedAt: b.changedAt[slot-1],
+	}
+}
+
+// SlotUpdate changes a slot's settings; nil fields are left as they are.
+type SlotUpdate struct {
+	Name   *string
+	Module *string
+	Policy *Policy
+}
+
+// maxNameLen bounds names and module types, which end up in every listing.
+const maxNameLen = 64
+
+// UpdateSlot changes a slot's name, module type or policy and persists it.
+func (b *Board) UpdateSlot(ctx context.Context, slot int, u SlotUpdate) (SlotStatus, error) {
+	if err := b.checkSlot(slot); err != nil {
+		return SlotStatus{}, err
+	}
+	for field, v := range map[string]*string{"name": u.Name, "module": u.Module} {
+		if v != nil && len(*v) > maxNameLen {
+			return SlotStatus{}, fmt.Errorf("%s: %w: longer than %d bytes", field, ErrInvalid, maxNameLen)
+		}
+	}
+	if u.Policy != nil {
+		if _, err := ParsePolicy(string(*u.Policy)); err != nil {
+			return SlotStatus{}, err
+		}
+	}
+	b.mu.Lock()
+	c := b.cfgs[slot-1]
+	if u.Name != nil {
+		c.Name = *u.Name
+	}
+	if u.Module != nil {
+		c.Module = *u.Module
+	}
+	if u.Policy != nil {
+		c.Policy = *u.Policy
+	}
+	err := b.setConfigLocked(slot, c)
+	b.mu.Unlock()
+	if err != nil {
+		return SlotStatus{}, err
+	}
+	st := b.measure(ctx, slot)
+	b.events.publish(Event{Time: b.clock.Now(), Type: EventSlot, Slot: st})
+	return st, nil
+}
+
+// setConfigLocked persists a slot's new config, keeping the old one in
+// memory if the write fails; b.mu must be held.
+func (b *Board) setConfigLocked(slot int, c slotConfig) error {
+	next := append([]slotConfig(nil), b.cfgs...)
+	next[slot-1] = c
+	if err := saveState(b.cfg.StateDir, next); err != nil {
+		return err
+	}
+	b.cfgs = next
+	return nil
+}
+
+// Run measures every slot each PollInterval, so changes bmcd did not make
+// (another node switching power over the Turing Pi 1 I2C bus, a module
+// pulled out) still produce events. It returns when ctx is done.
+func (b *Board) Run(ctx context.Context) error {
+	t := b.clock.NewTicker(b.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Chan():
+			b.Slots(ctx)
+		}
+	}
+}
+
+// sleep waits d on the board's clock, or until ctx is done.
+func (b *Board) sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.clock.After(d):
+		return nil
+	}
+}

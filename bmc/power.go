@@ -1,0 +1,274 @@
+package bmc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/turingpi-oss/bmcd/hal"
+)
+
+// PowerOpts modifies a power action.
+type PowerOpts struct {
+	// Force allows switching off (or cycling, or resetting) the slot bmcd
+	// runs on.
+	Force bool
+}
+
+// Power runs action on slot and returns the slot as measured afterwards.
+// It waits up to Config.BusyTimeout for another operation on the same
+// slot to finish, then fails with ErrBusy.
+func (b *Board) Power(ctx context.Context, slot int, action Action, opts PowerOpts) (SlotStatus, error) {
+	if err := b.checkSlot(slot); err != nil {
+		return SlotStatus{}, err
+	}
+	if _, err := ParseAction(string(action)); err != nil {
+		return SlotStatus{}, err
+	}
+	if action != On && slot == b.cfg.SelfSlot && !opts.Force {
+		return SlotStatus{}, fmt.Errorf("power %s slot %d: %w", action, slot, ErrSelfSlot)
+	}
+	release, err := b.acquire(ctx, slot)
+	if err != nil {
+		return SlotStatus{}, fmt.Errorf("power %s slot %d: %w", action, slot, err)
+	}
+	err = b.runLocked(ctx, slot, action)
+	release()
+	st := b.measure(context.WithoutCancel(ctx), slot)
+	if err != nil {
+		return st, fmt.Errorf("power %s slot %d: %w", action, slot, err)
+	}
+	return st, nil
+}
+
+// acquire takes the slot's lock, waiting at most BusyTimeout.
+func (b *Board) acquire(ctx context.Context, slot int) (release func(), err error) {
+	lock := b.locks[slot-1]
+	select {
+	case lock <- struct{}{}:
+		return func() { <-lock }, nil
+	default:
+	}
+	timeout := b.clock.NewTimer(b.cfg.BusyTimeout)
+	defer timeout.Stop()
+	select {
+	case lock <- struct{}{}:
+		return func() { <-lock }, nil
+	case <-timeout.Chan():
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// runLocked performs the action; the caller holds the slot's lock.
+func (b *Board) runLocked(ctx context.Context, slot int, action Action) error {
+	b.log.Info("bmc: power", "slot", slot, "action", action)
+	switch action {
+	case On:
+		if err := b.hw.SetPower(ctx, slot, true); err != nil {
+			return err
+		}
+	case Off:
+		if err := b.hw.SetPower(ctx, slot, false); err != nil {
+			return err
+		}
+	case Reset:
+		if err := b.reset(ctx, slot); err != nil {
+			return err
+		}
+	case Cycle:
+		if err := b.cycle(ctx, slot); err != nil {
+			return err
+		}
+	}
+	requested := "on"
+	if action == Off {
+		requested = "off"
+	}
+	return b.setRequested(slot, requested)
+}
+
+// reset pulses the slot's reset line where the board has one and power
+// cycles the slot otherwise. A slot that is off has nothing to reset.
+func (b *Board) reset(ctx context.Context, slot int) error {
+	power, err := b.hw.PowerState(ctx, slot)
+	if err != nil {
+		return err
+	}
+	if power != hal.PowerOn {
+		return ErrSlotOff
+	}
+	if r, ok := b.hw.(hal.Resetter); ok {
+		err := r.Reset(ctx, slot)
+		if !errors.Is(err, hal.ErrNotSupported) {
+			return err
+		}
+	}
+	return b.cycle(ctx, slot)
+}
+
+func (b *Board) cycle(ctx context.Context, slot int) error {
+	if err := b.hw.SetPower(ctx, slot, false); err != nil {
+		return err
+	}
+	b.measure(ctx, slot) // publish the off half of the cycle
+	if err := b.sleep(ctx, b.cfg.CycleDelay); err != nil {
+		return fmt.Errorf("slot left off: %w", err)
+	}
+	return b.hw.SetPower(ctx, slot, true)
+}
+
+func (b *Board) setRequested(slot int, requested string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.cfgs[slot-1]
+	if c.Requested == requested {
+		return nil
+	}
+	c.Requested = requested
+	return b.setConfigLocked(slot, c)
+}
+
+// PowerAll runs action on every slot and returns them all as measured
+// afterwards, with the errors of the slots that failed joined. Slots are
+// switched on one after another, StaggerDelay apart, to limit inrush; off
+// runs on all slots at once. Without force the slot bmcd runs on is left
+// alone by off, cycle and reset. Reset skips slots that are off.
+func (b *Board) PowerAll(ctx context.Context, action Action, opts PowerOpts) ([]SlotStatus, error) {
+	if _, err := ParseAction(string(action)); err != nil {
+		return nil, err
+	}
+	var slots []int
+	for i := range b.locks {
+		slot := i + 1
+		if action != On && slot == b.cfg.SelfSlot && !opts.Force {
+			b.log.Info("bmc: power all: leaving the slot bmcd runs on alone", "slot", slot, "action", action)
+			continue
+		}
+		slots = append(slots, slot)
+	}
+	var err error
+	switch action {
+	case On:
+		err = b.staggerOn(ctx, slots, On)
+	case Off:
+		err = b.parallel(ctx, slots, Off, opts)
+	case Cycle:
+		if err = b.parallel(ctx, slots, Off, opts); err == nil {
+			if err = b.sleep(ctx, b.cfg.CycleDelay); err == nil {
+				err = b.staggerOn(ctx, slots, On)
+			}
+		}
+	case Reset:
+		var on []int
+		for _, slot := range slots {
+			if p, _ := b.hw.PowerState(ctx, slot); p == hal.PowerOn {
+				on = append(on, slot)
+			}
+		}
+		err = b.staggerOn(ctx, on, Reset)
+	}
+	return b.Slots(context.WithoutCancel(ctx)), err
+}
+
+// staggerOn runs action (on or reset: both draw inrush current) on each
+// slot in turn. Slots already on are skipped by "on" without a pause.
+func (b *Board) staggerOn(ctx context.Context, slots []int, action Action) error {
+	var errs []error
+	first := true
+	for _, slot := range slots {
+		if action == On {
+			if p, _ := b.hw.PowerState(ctx, slot); p == hal.PowerOn {
+				if err := b.setRequested(slot, "on"); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
+		}
+		if !first {
+			if err := b.sleep(ctx, b.cfg.StaggerDelay); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+		}
+		first = false
+		if _, err := b.Power(ctx, slot, action, PowerOpts{Force: true}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Board) parallel(ctx context.Context, slots []int, action Action, opts PowerOpts) error {
+	errs := make([]error, len(slots))
+	done := make(chan struct{})
+	for i, slot := range slots {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			_, errs[i] = b.Power(ctx, slot, action, opts)
+		}()
+	}
+	for range slots {
+		<-done
+	}
+	return errors.Join(errs...)
+}
+
+// RestorePower applies each slot's restore policy at start, to the slots
+// measured off only: a running node is never switched off or on again by
+// a restart of bmcd. Slots to switch on are staggered.
+func (b *Board) RestorePower(ctx context.Context) error {
+	var toStart []SlotStatus
+	for _, st := range b.Slots(ctx) {
+		want := st.Policy == AlwaysOn || (st.Policy == LastState && st.Requested == "on")
+		switch {
+		case st.Power == hal.PowerUnknown:
+			b.log.Warn("bmc: restore: power unknown, leaving slot alone", "slot", st.Slot)
+		case st.Power == hal.PowerOn:
+			b.log.Info("bmc: restore: slot is on, leaving it running", "slot", st.Slot, "policy", st.Policy)
+		case want:
+			toStart = append(toStart, st)
+		}
+	}
+	var errs []error
+	for i, st := range toStart {
+		if i > 0 {
+			if err := b.sleep(ctx, b.cfg.StaggerDelay); err != nil {
+				return err
+			}
+		}
+		b.log.Info("bmc: restore: switching slot on", "slot", st.Slot, "policy", st.Policy)
+		if err := b.restoreOne(ctx, st.Slot); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// restoreOne switches a slot on without recording a user request.
+func (b *Board) restoreOne(ctx context.Context, slot int) error {
+	release, err := b.acquire(ctx, slot)
+	if err != nil {
+		return fmt.Errorf("restore slot %d: %w", slot, err)
+	}
+	err = b.hw.SetPower(ctx, slot, true)
+	release()
+	b.measure(ctx, slot)
+	if err != nil {
+		return fmt.Errorf("restore slot %d: %w", slot, err)
+	}
+	return nil
+}
+
+// SavePowerDefaults makes the current power state the one the board
+// applies by itself at power-up, where the board can (Turing Pi 1).
+func (b *Board) SavePowerDefaults(ctx context.Context) error {
+	s, ok := b.hw.(hal.PowerDefaultsSaver)
+	if !ok {
+		return fmt.Errorf("save power defaults: %w", hal.ErrNotSupported)
+	}
+	if err := s.SavePowerDefaults(ctx); err != nil {
+		return fmt.Errorf("save power defaults: %w", err)
+	}
+	return nil
+}

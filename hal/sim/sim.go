@@ -1,0 +1,321 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/turingpi-oss/bmcd/hal"
+	"github.com/turingpi-oss/bmcd/hal/atomicfile"
+)
+
+// Opts configures a simulated board.
+type Opts struct {
+	// Slots is 4 (a Turing Pi 2) or 7 (a Turing Pi 1). Zero means 4.
+	Slots int
+	// Absent lists slots with no module installed: they never report on.
+	Absent []int
+	// StatePath, if set, is a file that keeps the simulated hardware state
+	// across restarts of the process, like a real board keeps its power.
+	StatePath string
+	Clock     clockwork.Clock
+	Logger    *slog.Logger
+}
+
+// Transition is one change of a simulated hardware signal.
+type Transition struct {
+	At   time.Time
+	Slot int
+	// Signal is "power", "reset", "usb-boot" or "usb".
+	Signal string
+	// Value is the new level: "on"/"off", "asserted"/"released", or a USB
+	// configuration such as "host/connector".
+	Value string
+}
+
+func (t Transition) String() string {
+	return fmt.Sprintf("slot%d %s=%s", t.Slot, t.Signal, t.Value)
+}
+
+// slotState is the simulated hardware of one slot; it is also what
+// StatePath stores, so its fields are exported to encoding/json.
+type slotState struct {
+	Power   bool `json:"power"`
+	USBBoot bool `json:"usb_boot"`
+	Absent  bool `json:"-"`
+}
+
+// Board is a simulated board. It is safe for concurrent use.
+type Board struct {
+	info  hal.Info
+	path  string
+	clock clockwork.Clock
+	log   *slog.Logger
+
+	mu          sync.Mutex
+	slots       []slotState // index slot-1
+	usb         *hal.USBConfig
+	transitions []Transition
+	faults      map[int]error
+	watchers    []chan<- Transition
+}
+
+var (
+	_ hal.Board              = (*Board)(nil)
+	_ hal.Resetter           = (*Board)(nil)
+	_ hal.USBBootStrapper    = (*Board)(nil)
+	_ hal.USBRouter          = (*Board)(nil)
+	_ hal.PresenceSensor     = (*Board)(nil)
+	_ hal.PowerDefaultsSaver = (*Board)(nil)
+)
+
+// New returns a simulated board. A missing state file means every slot is
+// off; an unreadable one is reported and treated the same way.
+func New(opts *Opts) (*Board, error) {
+	if opts == nil {
+		opts = &Opts{}
+	}
+	n := opts.Slots
+	if n == 0 {
+		n = 4
+	}
+	if n != 4 && n != 7 {
+		return nil, fmt.Errorf("sim: %d slots: want 4 or 7", n)
+	}
+	b := &Board{
+		info:   hal.Info{Profile: "sim", Model: fmt.Sprintf("Simulated board (%d slots)", n), Slots: n},
+		path:   opts.StatePath,
+		clock:  opts.Clock,
+		log:    opts.Logger,
+		slots:  make([]slotState, n),
+		faults: map[int]error{},
+	}
+	if b.clock == nil {
+		b.clock = clockwork.NewRealClock()
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	for _, s := range opts.Absent {
+		if err := hal.CheckSlot(s, n); err != nil {
+			return nil, fmt.Errorf("sim: absent %w", err)
+		}
+		b.slots[s-1].Absent = true
+	}
+	if b.path != "" {
+		b.load()
+	}
+	return b, nil
+}
+
+func (b *Board) load() {
+	data, err := os.ReadFile(b.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	var saved []slotState
+	if err == nil {
+		err = json.Unmarshal(data, &saved)
+	}
+	if err == nil && len(saved) != len(b.slots) {
+		err = fmt.Errorf("%d slots stored, board has %d", len(saved), len(b.slots))
+	}
+	if err != nil {
+		b.log.Warn("sim: ignoring simulated hardware state; all slots start off", "path", b.path, "err", err)
+		return
+	}
+	for i := range saved {
+		b.slots[i].Power = saved[i].Power && !b.slots[i].Absent
+		b.slots[i].USBBoot = saved[i].USBBoot
+	}
+}
+
+// saveLocked persists the hardware state; b.mu must be held.
+func (b *Board) saveLocked() error {
+	if b.path == "" {
+		return nil
+	}
+	data, err := json.Marshal(b.slots)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(b.path, data, 0o644)
+}
+
+// Info implements hal.Board.
+func (b *Board) Info() hal.Info { return b.info }
+
+// InjectFault makes the next operation on slot fail with err.
+func (b *Board) InjectFault(slot int, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.faults[slot] = err
+}
+
+// Transitions returns every transition recorded so far, oldest first.
+func (b *Board) Transitions() []Transition {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Transition(nil), b.transitions...)
+}
+
+// Watch delivers each future transition to ch until ctx is done. Sends
+// never block the board: a full channel misses transitions.
+func (b *Board) Watch(ctx context.Context, ch chan<- Transition) {
+	b.mu.Lock()
+	b.watchers = append(b.watchers, ch)
+	b.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for i, w := range b.watchers {
+			if w == ch {
+				b.watchers = append(b.watchers[:i], b.watchers[i+1:]...)
+				break
+			}
+		}
+	})
+}
+
+// begin checks the slot and the context and consumes an injected fault;
+// b.mu must be held.
+func (b *Board) begin(ctx context.Context, op string, slot int) error {
+	if err := hal.CheckSlot(slot, b.info.Slots); err != nil {
+		return fmt.Errorf("sim: %s: %w", op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sim: %s slot %d: %w", op, slot, err)
+	}
+	if err, ok := b.faults[slot]; ok {
+		delete(b.faults, slot)
+		return fmt.Errorf("sim: %s slot %d: %w", op, slot, err)
+	}
+	return nil
+}
+
+// recordLocked appends a transition; b.mu must be held.
+func (b *Board) recordLocked(slot int, signal, value string) {
+	tr := Transition{At: b.clock.Now(), Slot: slot, Signal: signal, Value: value}
+	b.transitions = append(b.transitions, tr)
+	for _, w := range b.watchers {
+		select {
+		case w <- tr:
+		default:
+		}
+	}
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// SetPower implements hal.PowerController.
+func (b *Board) SetPower(ctx context.Context, slot int, on bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.begin(ctx, "set power", slot); err != nil {
+		return err
+	}
+	s := &b.slots[slot-1]
+	if s.Power == on {
+		return nil
+	}
+	s.Power = on
+	b.recordLocked(slot, "power", onOff(on))
+	if err := b.saveLocked(); err != nil {
+		return fmt.Errorf("sim: set power slot %d: %w", slot, err)
+	}
+	return nil
+}
+
+// PowerState implements hal.PowerController. An absent module draws no
+// power, so its slot measures off even when switched on.
+func (b *Board) PowerState(ctx context.Context, slot int) (hal.PowerState, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.begin(ctx, "read power", slot); err != nil {
+		return hal.PowerUnknown, err
+	}
+	s := b.slots[slot-1]
+	if s.Power && !s.Absent {
+		return hal.PowerOn, nil
+	}
+	return hal.PowerOff, nil
+}
+
+// Reset implements hal.Resetter: the reset line is asserted and released.
+func (b *Board) Reset(ctx context.Context, slot int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.begin(ctx, "reset", slot); err != nil {
+		return err
+	}
+	b.recordLocked(slot, "reset", "asserted")
+	b.recordLocked(slot, "reset", "released")
+	return nil
+}
+
+// SetUSBBoot implements hal.USBBootStrapper.
+func (b *Board) SetUSBBoot(ctx context.Context, slot int, asserted bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.begin(ctx, "set usb boot", slot); err != nil {
+		return err
+	}
+	s := &b.slots[slot-1]
+	if s.USBBoot == asserted {
+		return nil
+	}
+	s.USBBoot = asserted
+	v := "released"
+	if asserted {
+		v = "asserted"
+	}
+	b.recordLocked(slot, "usb-boot", v)
+	return b.saveLocked()
+}
+
+// USBBoot reports whether slot's USB boot strap is asserted.
+func (b *Board) USBBoot(slot int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slot >= 1 && slot <= len(b.slots) && b.slots[slot-1].USBBoot
+}
+
+// SetUSB implements hal.USBRouter.
+func (b *Board) SetUSB(ctx context.Context, cfg hal.USBConfig) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.begin(ctx, "set usb", cfg.Slot); err != nil {
+		return err
+	}
+	b.usb = &cfg
+	b.recordLocked(cfg.Slot, "usb", cfg.Role.String()+"/"+cfg.Route.String())
+	return nil
+}
+
+// Present implements hal.PresenceSensor.
+func (b *Board) Present(ctx context.Context, slot int) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.begin(ctx, "read presence", slot); err != nil {
+		return false, err
+	}
+	return !b.slots[slot-1].Absent, nil
+}
+
+// SavePowerDefaults implements hal.PowerDefaultsSaver; the simulated board
+// keeps its state in StatePath already, so this only checks the context.
+func (b *Board) SavePowerDefaults(ctx context.Context) error {
+	return ctx.Err()
+}
