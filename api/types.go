@@ -14,6 +14,9 @@ type BoardInfo struct {
 	// "reset", "usb-boot", "usb-route", "presence", "save-power-defaults".
 	Capabilities []string `json:"capabilities"`
 	Version      string   `json:"version"`
+	// Warnings are problems found at start that an operator should see,
+	// such as a corrupt state file that was replaced by defaults.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Slot is one compute-module slot, as in GET /api/v1/slots/{n}.
@@ -88,13 +91,15 @@ type ErrorDetail struct {
 
 // Error codes, with the HTTP status each is sent with.
 const (
-	CodeBadRequest   = "bad_request"   // 400
-	CodeUnauthorized = "unauthorized"  // 401
-	CodeNotFound     = "not_found"     // 404
-	CodeBusy         = "busy"          // 409
-	CodeSelfSlot     = "self_slot"     // 409: switching off the slot bmcd runs on needs force
-	CodeTooLarge     = "too_large"     // 413
-	CodeRateLimited  = "rate_limited"  // 429
-	CodeNotSupported = "not_supported" // 501
-	CodeInternal     = "internal"      // 500
+	CodeBadRequest       = "bad_request"        // 400
+	CodeUnauthorized     = "unauthorized"       // 401
+	CodeNotFound         = "not_found"          // 404
+	CodeBusy             = "busy"               // 409
+	CodeSelfSlot         = "self_slot"          // 409: switching off the slot bmcd runs on needs force
+	CodeSlotOff          = "slot_off"           // 409: the action needs the slot on (reset)
+	CodeMethodNotAllowed = "method_not_allowed" // 405
+	CodeTooLarge         = "too_large"          // 413
+	CodeRateLimited      = "rate_limited"       // 429
+	CodeNotSupported     = "not_supported"      // 501
+	CodeInternal         = "internal"           // 500
 )

@@ -1,0 +1,40 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+)
+
+// sessionKey is the echo context key of the caller's auth.Session.
+const sessionKey = "session"
+
+func (s *Server) login(c *echo.Context) error {
+	var req LoginRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	token, sess, err := s.auth.Login(c.RealIP(), req.Username, req.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, LoginResponse{Token: token, ExpiresAt: sess.Expires})
+}
+
+// requireToken lets a request through only with a valid bearer token.
+func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		h := c.Request().Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return newError(http.StatusUnauthorized, CodeUnauthorized, "authentication required: log in with POST /api/v1/auth/login and send the token in an \"Authorization: Bearer TOKEN\" header")
+		}
+		sess, err := s.auth.Check(strings.TrimSpace(token))
+		if err != nil {
+			return newError(http.StatusUnauthorized, CodeUnauthorized, "token is unknown or expired: log in again")
+		}
+		c.Set(sessionKey, sess)
+		return next(c)
+	}
+}

@@ -1,0 +1,56 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v5"
+)
+
+// decodeJSON reads a JSON request body into v, strictly: one object, no
+// unknown fields, at most maxBodyBytes.
+func decodeJSON(c *echo.Context, v any) error {
+	r := c.Request()
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return newError(http.StatusUnsupportedMediaType, CodeBadRequest, fmt.Sprintf("content type %q: want application/json", ct))
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return newError(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBodyBytes))
+	}
+	if err != nil {
+		return newError(http.StatusBadRequest, CodeBadRequest, "read request body: "+err.Error())
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: empty body")
+		}
+		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: "+err.Error())
+	}
+	if dec.More() {
+		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: more than one value in body")
+	}
+	return nil
+}
+
+// slotParam parses the {slot} path parameter. A number the board does not
+// have is left for the board to reject with 404.
+func slotParam(c *echo.Context) (int, error) {
+	raw := c.Param("slot")
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("invalid slot %q: want a slot number", raw))
+	}
+	return n, nil
+}

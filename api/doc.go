@@ -1,0 +1,17 @@
+// Package api is bmcd's HTTP interface: REST API v1 in JSON, the
+// Server-Sent Events stream of board events, and authentication, served
+// with echo v5. It drives the board only through package bmc.
+//
+// # Errors
+//
+// Every error is {"error":{"code":"...","message":"..."}} with a status
+// that says whose fault it is: 400 malformed request, 401 no or bad
+// token, 404 no such slot, 409 slot busy or protected, 413 body too large,
+// 429 too many failed logins, 501 the board cannot do it, 500 the
+// hardware or bmcd failed. The codes are the Code* constants in types.go.
+//
+// # Authentication
+//
+// Every endpoint but GET /healthz and POST /api/v1/auth/login needs an
+// "Authorization: Bearer <token>" header, the token coming from a login.
+package api

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+
+	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/bmc"
+)
+
+// Config configures the API server.
+type Config struct {
+	Board *bmc.Board
+	Auth  *auth.Authenticator
+	// Version is reported by GET /api/v1/board.
+	Version string
+	// OperationTimeout bounds a power operation. It runs to completion
+	// even if the client goes away, so the hardware is never left half
+	// way through a power sequence. Default 2 minutes.
+	OperationTimeout time.Duration
+	// KeepAlive is the interval of comment lines on the event stream,
+	// which keep proxies from closing an idle stream. Default 15 s.
+	KeepAlive time.Duration
+	Logger    *slog.Logger
+}
+
+// maxBodyBytes bounds every JSON request body; none needs more.
+const maxBodyBytes = 64 << 10
+
+// Server serves the API. It implements http.Handler.
+type Server struct {
+	cfg   Config
+	board *bmc.Board
+	auth  *auth.Authenticator
+	log   *slog.Logger
+	echo  *echo.Echo
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns the API server for a board.
+func New(cfg Config) (*Server, error) {
+	if cfg.Board == nil || cfg.Auth == nil {
+		return nil, errors.New("api: board and authenticator are required")
+	}
+	if cfg.OperationTimeout <= 0 {
+		cfg.OperationTimeout = 2 * time.Minute
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, board: cfg.Board, auth: cfg.Auth, log: cfg.Logger}
+	e := echo.NewWithConfig(echo.Config{
+		Logger:           cfg.Logger,
+		HTTPErrorHandler: errorHandler(cfg.Logger),
+		// Unknown paths are 404 and known paths with another method 405,
+		// with or without a token.
+		NoGroupAutoRegister404Routes: true,
+	})
+	// The BMC sits on a LAN without a trusted proxy: the peer address is
+	// the client, whatever X-Forwarded-For claims (it keys the login limit).
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(middleware.Recover())
+	e.Use(s.logRequests)
+
+	e.GET("/healthz", s.health)
+	v1 := e.Group("/api/v1")
+	v1.POST("/auth/login", s.login)
+
+	authed := v1.Group("", s.requireToken)
+	authed.GET("/board", s.getBoard)
+	authed.GET("/slots", s.listSlots)
+	authed.GET("/slots/:slot", s.getSlot)
+	authed.PATCH("/slots/:slot", s.patchSlot)
+	authed.POST("/slots/:slot/power", s.powerSlot)
+	authed.POST("/power", s.powerAll)
+	authed.POST("/power/save-defaults", s.savePowerDefaults)
+	authed.GET("/events", s.events)
+	s.echo = e
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		status := http.StatusOK
+		if err != nil {
+			status, _ = classify(err)
+		} else if r, _ := echo.UnwrapResponse(c.Response()); r != nil {
+			status = r.Status
+		}
+		s.log.Debug("api: request", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", status, "remote", c.RealIP(), "took", time.Since(start))
+		return err
+	}
+}
+
+func (s *Server) health(c *echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/bmc"
+)
+
+// daemon is bmcd wired together.
+type daemon struct {
+	cfg    config
+	log    *slog.Logger
+	stderr io.Writer
+	board  *bmc.Board
+	api    *api.Server
+	close  func() error
+}
+
+func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, error) {
+	level, _ := cfg.level()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	hw, closeHW, err := openBoard(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	board, err := bmc.New(bmc.Config{
+		HW:           hw,
+		StateDir:     cfg.StateDir,
+		SelfSlot:     cfg.Power.SelfSlot,
+		StaggerDelay: cfg.Power.Stagger,
+		CycleDelay:   cfg.Power.CycleDelay,
+		PollInterval: cfg.Power.PollInterval,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+	}
+	authn, generated, err := auth.New(auth.Config{
+		StateDir: cfg.StateDir,
+		Password: auth.PasswordSource{Hash: cfg.Auth.AdminPasswordHash, Clear: cfg.Auth.AdminPassword},
+		TokenTTL: cfg.Auth.TokenTTL,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+	}
+	if generated != "" {
+		fmt.Fprintf(stderr, "\nbmcd: generated a password for user %q; it is shown only this once\n"+
+			"      (stored as a bcrypt hash in %s):\n\n      %s\n\n",
+			auth.AdminUser, filepath.Join(cfg.StateDir, "auth.json"), generated)
+	}
+	srv, err := api.New(api.Config{Board: board, Auth: authn, Version: version, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+	}
+	info := board.Info()
+	log.Info("bmcd: starting", "version", version, "board", info.Model, "slots", info.Slots, "state_dir", cfg.StateDir)
+	return &daemon{cfg: cfg, log: log, stderr: stderr, board: board, api: srv, close: closeHW}, nil
+}
+
+// serve applies the restore policy, serves the API until ctx is done,
+// then shuts down gracefully. Slots keep their power when bmcd stops.
+func (d *daemon) serve(ctx context.Context) (err error) {
+	defer func() {
+		if cerr := d.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close board: %w", cerr)
+		}
+	}()
+	if err := d.board.RestorePower(ctx); err != nil {
+		d.log.Error("bmcd: restore power policy", "err", err)
+	}
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		_ = d.board.Run(ctx)
+	}()
+	defer func() { <-pollDone }()
+
+	sc := echo.StartConfig{
+		Address:         d.cfg.Listen,
+		HideBanner:      true,
+		HidePort:        true,
+		GracefulTimeout: 10 * time.Second,
+		ListenerAddrFunc: func(addr net.Addr) {
+			// Tests and make run read this line to find the port.
+			fmt.Fprintf(d.stderr, "bmcd: listening on http://%s\n", addr)
+		},
+		BeforeServeFunc: func(s *http.Server) error {
+			s.ReadHeaderTimeout = 10 * time.Second
+			s.IdleTimeout = 2 * time.Minute
+			return nil
+		},
+	}
+	if err := sc.Start(ctx, d.api); err != nil && err != http.ErrServerClosed {
+		return fmt.Errorf("serve %s: %w", d.cfg.Listen, err)
+	}
+	d.log.Info("bmcd: stopped; slots keep their power")
+	return nil
+}
