@@ -31,13 +31,14 @@ type fixture struct {
 	token string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	hw, err := sim.New(&sim.Opts{Slots: 4, StatePath: filepath.Join(dir, "hw.json")})
 	require.NoError(t, err)
 	board, err := bmc.New(bmc.Config{HW: hw, StateDir: dir, StaggerDelay: time.Millisecond, CycleDelay: time.Millisecond})
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, board.Close()) })
 	authn, _, err := auth.New(auth.Config{StateDir: dir, Password: auth.PasswordSource{Clear: testPassword}, BcryptCost: bcrypt.MinCost})
 	require.NoError(t, err)
 	s, err := api.New(api.Config{Board: board, Auth: authn, Version: "test", KeepAlive: 50 * time.Millisecond})
@@ -55,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 
 // do sends a request with the fixture's token (if any) and decodes the
 // JSON response into out, returning the status.
-func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
+func (f *fixture) do(t testing.TB, method, path, body string, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {

@@ -78,15 +78,25 @@ type Board struct {
 	events *eventBus
 	locks  []chan struct{} // one per slot; holding the token holds the slot
 
-	mu        sync.Mutex // guards the fields below and state file writes
+	// writeMu serializes state file writes, each of which writes the
+	// newest state, so an older snapshot never lands after a newer one.
+	writeMu sync.Mutex
+	// saveKick wakes the background writer of requested power states.
+	saveKick chan struct{}
+	closed   chan struct{}
+	stopped  chan struct{}
+
+	mu        sync.Mutex // guards the fields below
 	cfgs      []slotConfig
+	dirty     bool // cfgs has changes the state file lacks
 	measured  []hal.PowerState
 	changedAt []time.Time
 	warnings  []string
 }
 
 // New loads the persisted state and returns a Board. It does not touch
-// the hardware: call RestorePower to apply the restore policies.
+// the hardware: call RestorePower to apply the restore policies. Close
+// the Board to flush the state file.
 func New(cfg Config) (*Board, error) {
 	if cfg.HW == nil {
 		return nil, errors.New("bmc: no board hardware")
@@ -121,6 +131,9 @@ func New(cfg Config) (*Board, error) {
 		cfgs:      cfgs,
 		measured:  make([]hal.PowerState, n),
 		changedAt: make([]time.Time, n),
+		saveKick:  make(chan struct{}, 1),
+		closed:    make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	for i := range b.locks {
 		b.locks[i] = make(chan struct{}, 1)
@@ -132,7 +145,19 @@ func New(cfg Config) (*Board, error) {
 			return nil, err
 		}
 	}
+	go b.writeRequested()
 	return b, nil
+}
+
+// Close writes any state not yet written and stops the background writer.
+func (b *Board) Close() error {
+	select {
+	case <-b.closed:
+	default:
+		close(b.closed)
+	}
+	<-b.stopped
+	return b.flush()
 }
 
 func setDefault(d *time.Duration, def time.Duration) {
@@ -276,19 +301,17 @@ func (b *Board) UpdateSlot(ctx context.Context, slot int, u SlotUpdate) (SlotSta
 			return SlotStatus{}, err
 		}
 	}
-	b.mu.Lock()
-	c := b.cfgs[slot-1]
-	if u.Name != nil {
-		c.Name = *u.Name
-	}
-	if u.Module != nil {
-		c.Module = *u.Module
-	}
-	if u.Policy != nil {
-		c.Policy = *u.Policy
-	}
-	err := b.setConfigLocked(slot, c)
-	b.mu.Unlock()
+	err := b.updateConfig(slot, func(c *slotConfig) {
+		if u.Name != nil {
+			c.Name = *u.Name
+		}
+		if u.Module != nil {
+			c.Module = *u.Module
+		}
+		if u.Policy != nil {
+			c.Policy = *u.Policy
+		}
+	})
 	if err != nil {
 		return SlotStatus{}, err
 	}
@@ -297,15 +320,78 @@ func (b *Board) UpdateSlot(ctx context.Context, slot int, u SlotUpdate) (SlotSta
 	return st, nil
 }
 
-// setConfigLocked persists a slot's new config, keeping the old one in
-// memory if the write fails; b.mu must be held.
-func (b *Board) setConfigLocked(slot int, c slotConfig) error {
+// updateConfig applies change to a slot's config once it is on stable
+// storage; if the write fails, nothing changes. change may run twice and
+// must only set fields.
+func (b *Board) updateConfig(slot int, change func(*slotConfig)) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.mu.Lock()
 	next := append([]slotConfig(nil), b.cfgs...)
-	next[slot-1] = c
+	b.mu.Unlock()
+	change(&next[slot-1])
 	if err := saveState(b.cfg.StateDir, next); err != nil {
 		return err
 	}
-	b.cfgs = next
+	b.mu.Lock()
+	change(&b.cfgs[slot-1])
+	b.mu.Unlock()
+	return nil
+}
+
+// setRequested records the power state a user asked for. It is written
+// to the state file in the background, so a power request never waits
+// for an fsync; only a machine crash in the moment after a request can
+// lose it, and then the restore policy sees the request before.
+func (b *Board) setRequested(slot int, requested string) {
+	b.mu.Lock()
+	changed := b.cfgs[slot-1].Requested != requested
+	if changed {
+		b.cfgs[slot-1].Requested = requested
+		b.dirty = true
+	}
+	b.mu.Unlock()
+	if changed {
+		select {
+		case b.saveKick <- struct{}{}:
+		default: // a write is already pending; it will include this change
+		}
+	}
+}
+
+// writeRequested is the background writer started by New.
+func (b *Board) writeRequested() {
+	defer close(b.stopped)
+	for {
+		select {
+		case <-b.closed:
+			return
+		case <-b.saveKick:
+			if err := b.flush(); err != nil {
+				b.log.Error("bmc: save requested power state", "err", err)
+			}
+		}
+	}
+}
+
+// flush writes the state file if it lacks changes.
+func (b *Board) flush() error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.mu.Lock()
+	if !b.dirty {
+		b.mu.Unlock()
+		return nil
+	}
+	snapshot := append([]slotConfig(nil), b.cfgs...)
+	b.dirty = false
+	b.mu.Unlock()
+	if err := saveState(b.cfg.StateDir, snapshot); err != nil {
+		b.mu.Lock()
+		b.dirty = true
+		b.mu.Unlock()
+		return err
+	}
 	return nil
 }
 

@@ -35,6 +35,7 @@ func newBoard(t *testing.T, hw hal.Board, dir string, mod ...func(*bmc.Config)) 
 	}
 	b, err := bmc.New(cfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, b.Close()) })
 	return b
 }
 
@@ -177,6 +178,7 @@ func TestRestorePolicy(t *testing.T) {
 				_, err := first.Power(ctx, 2, tt.requested, bmc.PowerOpts{})
 				require.NoError(t, err)
 			}
+			require.NoError(t, first.Close()) // the daemon stops
 			// What the hardware is doing when the daemon starts again
 			// (the board lost power, or not).
 			hw = newSim(t, dir, 4)
@@ -205,17 +207,18 @@ func TestRestartWithSlotOnNeverToggles(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	hw := newSim(t, dir, 4)
-	b := newBoard(t, hw, dir)
 	for _, p := range []bmc.Policy{bmc.AlwaysOff, bmc.AlwaysOn, bmc.LastState} {
-		p := p
+		b := newBoard(t, hw, dir)
 		_, err := b.UpdateSlot(ctx, 1, bmc.SlotUpdate{Policy: &p})
 		require.NoError(t, err)
 		_, err = b.Power(ctx, 1, bmc.On, bmc.PowerOpts{})
 		require.NoError(t, err)
+		require.NoError(t, b.Close())
 		before := len(hw.Transitions())
 		for range 2 {
 			restarted := newBoard(t, hw, dir)
 			require.NoError(t, restarted.RestorePower(ctx))
+			require.NoError(t, restarted.Close())
 		}
 		assert.Empty(t, transitions(hw)[before:], "policy %s", p)
 	}
@@ -438,4 +441,22 @@ func TestStateFileUnwritable(t *testing.T) {
 	st, err := b.Slot(ctx, 1)
 	require.NoError(t, err)
 	assert.Empty(t, st.Name, "a change that was not persisted is not applied")
+}
+
+func TestRequestedPowerPersistsAcrossRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	hw := newSim(t, dir, 4)
+	b := newBoard(t, hw, dir)
+	for slot, a := range map[int]bmc.Action{1: bmc.On, 2: bmc.Off, 3: bmc.Cycle} {
+		_, err := b.Power(ctx, slot, a, bmc.PowerOpts{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, b.Close())
+
+	again := newBoard(t, hw, dir)
+	want := map[int]string{1: "on", 2: "off", 3: "on", 4: ""}
+	for _, st := range again.Slots(ctx) {
+		assert.Equal(t, want[st.Slot], st.Requested, "slot %d", st.Slot)
+	}
 }

@@ -86,7 +86,8 @@ func (b *Board) runLocked(ctx context.Context, slot int, action Action) error {
 	if action == Off {
 		requested = "off"
 	}
-	return b.setRequested(slot, requested)
+	b.setRequested(slot, requested)
+	return nil
 }
 
 // reset pulses the slot's reset line where the board has one and power
@@ -117,17 +118,6 @@ func (b *Board) cycle(ctx context.Context, slot int) error {
 		return fmt.Errorf("slot left off: %w", err)
 	}
 	return b.hw.SetPower(ctx, slot, true)
-}
-
-func (b *Board) setRequested(slot int, requested string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := b.cfgs[slot-1]
-	if c.Requested == requested {
-		return nil
-	}
-	c.Requested = requested
-	return b.setConfigLocked(slot, c)
 }
 
 // PowerAll runs action on every slot and returns them all as measured
@@ -180,9 +170,7 @@ func (b *Board) staggerOn(ctx context.Context, slots []int, action Action) error
 	for _, slot := range slots {
 		if action == On {
 			if p, _ := b.hw.PowerState(ctx, slot); p == hal.PowerOn {
-				if err := b.setRequested(slot, "on"); err != nil {
-					errs = append(errs, err)
-				}
+				b.setRequested(slot, "on")
 				continue
 			}
 		}

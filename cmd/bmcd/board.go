@@ -23,7 +23,7 @@ func openBoard(cfg config, log *slog.Logger) (hal.Board, func() error, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return hw, func() error { return nil }, nil
+		return hw, hw.Close, nil
 	}
 	return nil, nil, fmt.Errorf("board %q: not wired yet", cfg.Board)
 }

@@ -77,6 +77,9 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 // then shuts down gracefully. Slots keep their power when bmcd stops.
 func (d *daemon) serve(ctx context.Context) (err error) {
 	defer func() {
+		if cerr := d.board.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("save state: %w", cerr)
+		}
 		if cerr := d.close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close board: %w", cerr)
 		}

@@ -30,18 +30,24 @@ func TestWrite(t *testing.T) {
 				require.NoError(t, os.WriteFile(path, tt.old, 0o600))
 			}
 			require.NoError(t, atomicfile.Write(path, tt.data, tt.perm))
-
-			got, err := os.ReadFile(path)
-			require.NoError(t, err)
-			assert.Equal(t, string(tt.data), string(got))
-			fi, err := os.Stat(path)
-			require.NoError(t, err)
-			assert.Equal(t, tt.perm, fi.Mode().Perm())
-			entries, err := os.ReadDir(dir)
-			require.NoError(t, err)
-			assert.Len(t, entries, 1, "no temporary file may be left behind")
+			check(t, dir, path, tt.data, tt.perm)
+			require.NoError(t, atomicfile.WriteNoSync(path, append(tt.data, '!'), tt.perm))
+			check(t, dir, path, append(tt.data, '!'), tt.perm)
 		})
 	}
+}
+
+func check(t *testing.T, dir, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(data), string(got))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, perm, fi.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file may be left behind")
 }
 
 func TestWriteFailureKeepsOldFile(t *testing.T) {

@@ -23,7 +23,8 @@ type Opts struct {
 	// Absent lists slots with no module installed: they never report on.
 	Absent []int
 	// StatePath, if set, is a file that keeps the simulated hardware state
-	// across restarts of the process, like a real board keeps its power.
+	// across restarts of the process, like a real board keeps its power
+	// while bmcd restarts. It is read by New and written by Close.
 	StatePath string
 	Clock     clockwork.Clock
 	Logger    *slog.Logger
@@ -64,7 +65,6 @@ type Board struct {
 	usb         *hal.USBConfig
 	transitions []Transition
 	faults      map[int]error
-	watchers    []chan<- Transition
 }
 
 var (
@@ -137,16 +137,24 @@ func (b *Board) load() {
 	}
 }
 
-// saveLocked persists the hardware state; b.mu must be held.
-func (b *Board) saveLocked() error {
+// Close stores the hardware state in StatePath, so that the next process
+// finds the slots as this one left them. Writing only here keeps every
+// transition as cheap as on real hardware; a process that crashes loses
+// the simulated state, like a real board that loses power.
+func (b *Board) Close() error {
 	if b.path == "" {
 		return nil
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	data, err := json.Marshal(b.slots)
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(b.path, data, 0o644)
+	if err := atomicfile.Write(b.path, data, 0o644); err != nil {
+		return fmt.Errorf("sim: save hardware state: %w", err)
+	}
+	return nil
 }
 
 // Info implements hal.Board.
@@ -164,24 +172,6 @@ func (b *Board) Transitions() []Transition {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]Transition(nil), b.transitions...)
-}
-
-// Watch delivers each future transition to ch until ctx is done. Sends
-// never block the board: a full channel misses transitions.
-func (b *Board) Watch(ctx context.Context, ch chan<- Transition) {
-	b.mu.Lock()
-	b.watchers = append(b.watchers, ch)
-	b.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for i, w := range b.watchers {
-			if w == ch {
-				b.watchers = append(b.watchers[:i], b.watchers[i+1:]...)
-				break
-			}
-		}
-	})
 }
 
 // begin checks the slot and the context and consumes an injected fault;
@@ -202,14 +192,7 @@ func (b *Board) begin(ctx context.Context, op string, slot int) error {
 
 // recordLocked appends a transition; b.mu must be held.
 func (b *Board) recordLocked(slot int, signal, value string) {
-	tr := Transition{At: b.clock.Now(), Slot: slot, Signal: signal, Value: value}
-	b.transitions = append(b.transitions, tr)
-	for _, w := range b.watchers {
-		select {
-		case w <- tr:
-		default:
-		}
-	}
+	b.transitions = append(b.transitions, Transition{At: b.clock.Now(), Slot: slot, Signal: signal, Value: value})
 }
 
 func onOff(on bool) string {
@@ -232,9 +215,6 @@ func (b *Board) SetPower(ctx context.Context, slot int, on bool) error {
 	}
 	s.Power = on
 	b.recordLocked(slot, "power", onOff(on))
-	if err := b.saveLocked(); err != nil {
-		return fmt.Errorf("sim: set power slot %d: %w", slot, err)
-	}
 	return nil
 }
 
@@ -282,7 +262,7 @@ func (b *Board) SetUSBBoot(ctx context.Context, slot int, asserted bool) error {
 		v = "asserted"
 	}
 	b.recordLocked(slot, "usb-boot", v)
-	return b.saveLocked()
+	return nil
 }
 
 // USBBoot reports whether slot's USB boot strap is asserted.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need, when they are missing.
+# Tests that need one of these fail under CI=true if it is absent, so a
+# package added to a test must be added here too.
+set -euo pipefail
+
+# command → Debian package
+declare -A want=(
+  [file]=file
+  [git]=git
+)
+
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "missing packages: ${missing[*]} (run as root, or install them: apt-get install ${missing[*]})" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
