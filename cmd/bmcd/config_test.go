@@ -1,0 +1,85 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	full := file("full.yaml", `
+board: tp1
+listen: ":9000"
+state_dir: /srv/bmcd
+log_level: debug
+tp1:
+  i2c_bus: "/dev/i2c-1"
+power:
+  self_slot: 1
+  stagger: 500ms
+  cycle_delay: 2s
+auth:
+  token_ttl: 1h
+`)
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, c config)
+		wantErr string
+	}{
+		{name: "defaults", args: nil, check: func(t *testing.T, c config) {
+			assert.Equal(t, "sim", c.Board)
+			assert.Equal(t, "127.0.0.1:8080", c.Listen, "the simulator listens on loopback only")
+			assert.Contains(t, c.StateDir, "bmcd-sim")
+			assert.Equal(t, 4, c.Sim.Slots)
+		}},
+		{name: "hardware listens on all interfaces", args: []string{"--board", "tp2-v2.4"}, check: func(t *testing.T, c config) {
+			assert.Equal(t, ":8080", c.Listen)
+			assert.Equal(t, "/var/lib/bmcd", c.StateDir)
+		}},
+		{name: "file", args: []string{"--config", full}, check: func(t *testing.T, c config) {
+			assert.Equal(t, "tp1", c.Board)
+			assert.Equal(t, ":9000", c.Listen)
+			assert.Equal(t, "/dev/i2c-1", c.TP1.I2CBus)
+			assert.Equal(t, 1, c.Power.SelfSlot)
+			assert.Equal(t, 500*time.Millisecond, c.Power.Stagger)
+			assert.Equal(t, time.Hour, c.Auth.TokenTTL)
+		}},
+		{name: "flags override the file", args: []string{"--config", full, "--listen", "127.0.0.1:1", "--board", "sim"}, check: func(t *testing.T, c config) {
+			assert.Equal(t, "127.0.0.1:1", c.Listen)
+			assert.Equal(t, "sim", c.Board)
+			assert.Equal(t, "/srv/bmcd", c.StateDir, "file values the flags do not name stay")
+		}},
+		{name: "empty file", args: []string{"--config", file("empty.yaml", "")}, check: func(t *testing.T, c config) {
+			assert.Equal(t, "sim", c.Board)
+		}},
+		{name: "unknown board", args: []string{"--board", "tp3"}, wantErr: `board "tp3"`},
+		{name: "unknown key", args: []string{"--config", file("typo.yaml", "bord: sim\n")}, wantErr: "field bord not found"},
+		{name: "bad yaml", args: []string{"--config", file("bad.yaml", "board: [\n")}, wantErr: "bad.yaml"},
+		{name: "missing file", args: []string{"--config", filepath.Join(dir, "nope.yaml")}, wantErr: "read config"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `log level "loud"`},
+		{name: "stray argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}
