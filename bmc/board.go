@@ -34,6 +34,8 @@ type Config struct {
 	// PollInterval is how often Run measures every slot to notice changes
 	// bmcd did not make. Default 2 s.
 	PollInterval time.Duration
+	// Flash says how the board flashes; the zero value cannot flash.
+	Flash FlashConfig
 
 	Clock  clockwork.Clock
 	Logger *slog.Logger
@@ -77,6 +79,7 @@ type Board struct {
 	log    *slog.Logger
 	events *eventBus
 	locks  []chan struct{} // one per slot; holding the token holds the slot
+	flash  *flashJobs
 
 	// writeMu serializes state file writes, each of which writes the
 	// newest state, so an older snapshot never lands after a newer one.
@@ -91,6 +94,7 @@ type Board struct {
 	dirty     bool // cfgs has changes the state file lacks
 	measured  []hal.PowerState
 	changedAt []time.Time
+	holders   []string // per slot: the long operation holding it, or ""
 	warnings  []string
 }
 
@@ -131,12 +135,16 @@ func New(cfg Config) (*Board, error) {
 		cfgs:      cfgs,
 		measured:  make([]hal.PowerState, n),
 		changedAt: make([]time.Time, n),
+		holders:   make([]string, n),
 		saveKick:  make(chan struct{}, 1),
 		closed:    make(chan struct{}),
 		stopped:   make(chan struct{}),
 	}
 	for i := range b.locks {
 		b.locks[i] = make(chan struct{}, 1)
+	}
+	if err := b.loadFlashJobs(); err != nil {
+		return nil, err
 	}
 	if warning != "" {
 		b.log.Error("bmc: " + warning)
@@ -149,15 +157,43 @@ func New(cfg Config) (*Board, error) {
 	return b, nil
 }
 
-// Close writes any state not yet written and stops the background writer.
+// Close cancels the flash jobs (their slots are put back in the known
+// state), writes any state not yet written and stops the background writer.
 func (b *Board) Close() error {
 	select {
 	case <-b.closed:
 	default:
 		close(b.closed)
 	}
+	b.flash.mu.Lock()
+	for _, cancel := range b.flash.cancels {
+		cancel()
+	}
+	b.flash.mu.Unlock()
+	b.flash.wg.Wait()
 	<-b.stopped
 	return b.flush()
+}
+
+func (b *Board) loadFlashJobs() error {
+	jobs, nextID, interrupted, warning, err := loadJobs(b.cfg.StateDir, b.clock.Now().UTC())
+	if err != nil {
+		return err
+	}
+	parallel := 1
+	if b.cfg.Flash.Parallel {
+		parallel = len(b.locks)
+	}
+	b.flash = &flashJobs{cfg: b.cfg.Flash, run: make(chan struct{}, parallel), jobs: jobs, nextID: nextID, cancels: map[int64]context.CancelFunc{}}
+	if warning != "" {
+		b.log.Error("bmc: " + warning)
+		b.warnings = append(b.warnings, warning)
+	}
+	b.recoverInterrupted(interrupted)
+	if warning != "" || interrupted != nil || len(jobs) > 0 {
+		return saveJobs(b.cfg.StateDir, jobs, nextID)
+	}
+	return nil
 }
 
 func setDefault(d *time.Duration, def time.Duration) {

@@ -13,4 +13,8 @@ var (
 	ErrSlotOff = errors.New("bmc: slot is off")
 	// ErrInvalid: a value (action, policy, name) is not acceptable.
 	ErrInvalid = errors.New("bmc: invalid value")
+	// ErrNotFlashable: the board cannot flash this slot.
+	ErrNotFlashable = errors.New("bmc: slot cannot be flashed on this board")
+	// ErrNoJob: no job has this ID.
+	ErrNoJob = errors.New("bmc: no such job")
 )

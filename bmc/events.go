@@ -14,6 +14,8 @@ const (
 	EventPower EventType = "power"
 	// EventSlot: a slot's name, module or policy changed.
 	EventSlot EventType = "slot"
+	// EventJob: a flash job changed state or made progress.
+	EventJob EventType = "job"
 )
 
 // Event reports one change. IDs increase by one per event, so a
@@ -22,7 +24,10 @@ type Event struct {
 	ID   uint64
 	Time time.Time
 	Type EventType
+	// Slot is set for power and slot events.
 	Slot SlotStatus
+	// Job is set for job events.
+	Job *Job
 }
 
 const (

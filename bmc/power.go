@@ -41,8 +41,15 @@ func (b *Board) Power(ctx context.Context, slot int, action Action, opts PowerOp
 	return st, nil
 }
 
-// acquire takes the slot's lock, waiting at most BusyTimeout.
+// acquire takes the slot's lock, waiting at most BusyTimeout. A slot held
+// by a long operation (a flash job) fails at once.
 func (b *Board) acquire(ctx context.Context, slot int) (release func(), err error) {
+	b.mu.Lock()
+	holder := b.holders[slot-1]
+	b.mu.Unlock()
+	if holder != "" {
+		return nil, fmt.Errorf("%w: %s", ErrBusy, holder)
+	}
 	lock := b.locks[slot-1]
 	select {
 	case lock <- struct{}{}:
@@ -59,6 +66,24 @@ func (b *Board) acquire(ctx context.Context, slot int) (release func(), err erro
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// reserve holds the slot for a long operation described by holder (e.g.
+// "flash job 7"); power requests fail with ErrBusy until release.
+func (b *Board) reserve(ctx context.Context, slot int, holder string) (release func(), err error) {
+	unlock, err := b.acquire(ctx, slot)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.holders[slot-1] = holder
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		b.holders[slot-1] = ""
+		b.mu.Unlock()
+		unlock()
+	}, nil
 }
 
 // runLocked performs the action; the caller holds the slot's lock.
