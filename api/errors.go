@@ -36,6 +36,10 @@ func classify(err error) (status int, code string) {
 		return ae.status, ae.code
 	case errors.Is(err, hal.ErrNoSlot):
 		return http.StatusNotFound, CodeNotFound
+	case errors.Is(err, bmc.ErrNoJob):
+		return http.StatusNotFound, CodeNotFound
+	case errors.Is(err, bmc.ErrNotFlashable):
+		return http.StatusConflict, CodeNotFlashable
 	case errors.Is(err, bmc.ErrInvalid):
 		return http.StatusBadRequest, CodeBadRequest
 	case errors.Is(err, bmc.ErrBusy):

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/turingpi-oss/bmcd/bmc"
 )
 
 // events streams board events as Server-Sent Events. A client that
@@ -59,8 +61,7 @@ func (s *Server) events(c *echo.Context) error {
 				return nil
 			}
 			var data []byte
-			st := slotFromStatus(e.Slot)
-			data, err = json.Marshal(Event{ID: e.ID, Time: e.Time.UTC(), Type: string(e.Type), Slot: &st})
+			data, err = json.Marshal(eventFromBMC(e))
 			if err == nil {
 				_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
 			}
@@ -72,4 +73,16 @@ func (s *Server) events(c *echo.Context) error {
 			return nil // the client went away
 		}
 	}
+}
+
+func eventFromBMC(e bmc.Event) Event {
+	out := Event{ID: e.ID, Time: e.Time.UTC(), Type: string(e.Type)}
+	if e.Job != nil {
+		j := jobFromBMC(*e.Job)
+		out.Job = &j
+	} else {
+		st := slotFromStatus(e.Slot)
+		out.Slot = &st
+	}
+	return out
 }

@@ -83,6 +83,9 @@ func New(cfg Config) (*Server, error) {
 	authed.POST("/slots/:slot/power", s.powerSlot)
 	authed.POST("/power", s.powerAll)
 	authed.POST("/power/save-defaults", s.savePowerDefaults)
+	authed.GET("/jobs", s.listJobs)
+	authed.GET("/jobs/:id", s.getJob)
+	authed.DELETE("/jobs/:id", s.cancelJob)
 	authed.GET("/events", s.events)
 	s.echo = e
 	return s, nil

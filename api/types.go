@@ -73,9 +73,38 @@ type LoginResponse struct {
 type Event struct {
 	ID   uint64    `json:"id"`
 	Time time.Time `json:"time"`
-	// Type is "power" (measured power changed) or "slot" (name, policy changed).
+	// Type is "power" (measured power changed), "slot" (name, policy
+	// changed) or "job" (a flash job changed state or made progress).
 	Type string `json:"type"`
 	Slot *Slot  `json:"slot,omitempty"`
+	Job  *Job   `json:"job,omitempty"`
+}
+
+// Job is a flash job, as in GET /api/v1/jobs/{id}.
+type Job struct {
+	ID    int64  `json:"id"`
+	Slot  int    `json:"slot"`
+	Image string `json:"image"`
+	// State is queued, running, succeeded, failed, cancelled or interrupted.
+	State        string      `json:"state"`
+	Step         string      `json:"step,omitempty"`
+	Error        string      `json:"error,omitempty"`
+	CleanupError string      `json:"cleanup_error,omitempty"`
+	PowerOn      bool        `json:"power_on"`
+	Progress     JobProgress `json:"progress"`
+	Created      time.Time   `json:"created"`
+	Started      *time.Time  `json:"started,omitempty"`
+	Finished     *time.Time  `json:"finished,omitempty"`
+}
+
+// JobProgress is how far a job's write has got.
+type JobProgress struct {
+	Phase        string  `json:"phase,omitempty"`
+	BytesIn      int64   `json:"bytes_in"`
+	BytesWritten int64   `json:"bytes_written"`
+	Total        int64   `json:"total"` // -1 if unknown
+	Rate         float64 `json:"rate"`  // bytes per second
+	ETASeconds   float64 `json:"eta_seconds"`
 }
 
 // ErrorBody is the body of every error response: {"error":{"code":..,"message":..}}.
@@ -97,6 +126,7 @@ const (
 	CodeBusy             = "busy"               // 409
 	CodeSelfSlot         = "self_slot"          // 409: switching off the slot bmcd runs on needs force
 	CodeSlotOff          = "slot_off"           // 409: the action needs the slot on (reset)
+	CodeNotFlashable     = "not_flashable"      // 409: the board cannot flash this slot
 	CodeMethodNotAllowed = "method_not_allowed" // 405
 	CodeTooLarge         = "too_large"          // 413
 	CodeRateLimited      = "rate_limited"       // 429
