@@ -5,8 +5,12 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"periph.io/x/conn/v3/i2c/i2creg"
+	"periph.io/x/host/v3"
+
 	"github.com/turingpi-oss/bmcd/hal"
 	"github.com/turingpi-oss/bmcd/hal/sim"
+	"github.com/turingpi-oss/bmcd/hal/tp1"
 )
 
 // openBoard returns the hardware of the configured board profile and a
@@ -24,6 +28,19 @@ func openBoard(cfg config, log *slog.Logger) (hal.Board, func() error, error) {
 			return nil, nil, err
 		}
 		return hw, hw.Close, nil
+	case "tp1":
+		if _, err := host.Init(); err != nil {
+			return nil, nil, fmt.Errorf("tp1: init periph host drivers: %w", err)
+		}
+		bus, err := i2creg.Open(cfg.TP1.I2CBus)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tp1: open I2C bus %q: %w", cfg.TP1.I2CBus, err)
+		}
+		hw, err := tp1.New(bus, &tp1.Opts{Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w (closing the bus: %v)", err, bus.Close())
+		}
+		return hw, bus.Close, nil
 	}
 	return nil, nil, fmt.Errorf("board %q: not wired yet", cfg.Board)
 }
