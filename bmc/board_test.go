@@ -460,3 +460,16 @@ func TestRequestedPowerPersistsAcrossRestart(t *testing.T) {
 		assert.Equal(t, want[st.Slot], st.Requested, "slot %d", st.Slot)
 	}
 }
+
+func TestSavePowerDefaultsKeepsSelfSlotOn(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	hw := newSim(t, dir, 7)
+	b := newBoard(t, hw, dir, func(c *bmc.Config) { c.SelfSlot = 1 })
+	require.ErrorIs(t, b.SavePowerDefaults(ctx), bmc.ErrSelfSlot)
+	require.NoError(t, hw.SetPower(ctx, 1, true))
+	require.NoError(t, b.SavePowerDefaults(ctx))
+
+	unsupported := newBoard(t, noReset{hw}, t.TempDir())
+	require.ErrorIs(t, unsupported.SavePowerDefaults(ctx), hal.ErrNotSupported)
+}

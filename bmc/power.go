@@ -280,6 +280,13 @@ func (b *Board) SavePowerDefaults(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("save power defaults: %w", hal.ErrNotSupported)
 	}
+	// A board that powers up with bmcd's own slot off cannot be reached
+	// again without someone at the board.
+	if self := b.cfg.SelfSlot; self != 0 {
+		if p, err := b.hw.PowerState(ctx, self); err != nil || p != hal.PowerOn {
+			return fmt.Errorf("save power defaults: slot %d (bmcd itself) is not on: %w", self, ErrSelfSlot)
+		}
+	}
 	if err := s.SavePowerDefaults(ctx); err != nil {
 		return fmt.Errorf("save power defaults: %w", err)
 	}
