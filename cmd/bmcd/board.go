@@ -11,6 +11,7 @@ import (
 	"github.com/turingpi-oss/bmcd/hal"
 	"github.com/turingpi-oss/bmcd/hal/sim"
 	"github.com/turingpi-oss/bmcd/hal/tp1"
+	"github.com/turingpi-oss/bmcd/hal/tp2"
 )
 
 // openBoard returns the hardware of the configured board profile and a
@@ -28,10 +29,14 @@ func openBoard(cfg config, log *slog.Logger) (hal.Board, func() error, error) {
 			return nil, nil, err
 		}
 		return hw, hw.Close, nil
+	}
+	// The hardware profiles reach I2C and GPIO through periph's drivers
+	// for the kernel's character devices.
+	if _, err := host.Init(); err != nil {
+		return nil, nil, fmt.Errorf("%s: init periph host drivers: %w", cfg.Board, err)
+	}
+	switch cfg.Board {
 	case "tp1":
-		if _, err := host.Init(); err != nil {
-			return nil, nil, fmt.Errorf("tp1: init periph host drivers: %w", err)
-		}
 		bus, err := i2creg.Open(cfg.TP1.I2CBus)
 		if err != nil {
 			return nil, nil, fmt.Errorf("tp1: open I2C bus %q: %w", cfg.TP1.I2CBus, err)
@@ -41,6 +46,12 @@ func openBoard(cfg config, log *slog.Logger) (hal.Board, func() error, error) {
 			return nil, nil, fmt.Errorf("%w (closing the bus: %v)", err, bus.Close())
 		}
 		return hw, bus.Close, nil
+	case "tp2-v2.4", "tp2-v2.5":
+		hw, err := tp2.Open(cfg.Board, &tp2.Opts{Logger: log})
+		if err != nil {
+			return nil, nil, err
+		}
+		return hw, func() error { return nil }, nil
 	}
-	return nil, nil, fmt.Errorf("board %q: not wired yet", cfg.Board)
+	return nil, nil, fmt.Errorf("board %q: unknown profile", cfg.Board)
 }
