@@ -257,10 +257,7 @@ func (b *Board) Slot(ctx context.Context, slot int) (SlotStatus, error) {
 }
 
 func (b *Board) checkSlot(slot int) error {
-	if err := hal.CheckSlot(slot, len(b.locks)); err != nil {
-		return fmt.Errorf("bmc: %w", err)
-	}
-	return nil
+	return hal.CheckSlot(slot, len(b.locks))
 }
 
 // measure reads the slot's power (and presence, where the board senses

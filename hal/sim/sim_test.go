@@ -115,4 +115,3 @@ func TestStateOutlivesTheProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, hal.PowerOff, p)
 }
-
