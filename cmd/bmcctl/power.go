@@ -30,8 +30,11 @@ func newPower(e *env) *cobra.Command {
 			"every slot (switching on is staggered by bmcd). reset pulses the reset line where\n" +
 			"the board has one and power cycles the slot elsewhere.",
 		Example: "  bmcctl power on 3\n  bmcctl power off all\n  bmcctl power status",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:    cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("power: unknown action %q: want on, off, reset, cycle or status", args[0])
+			}
 			return usagef("power: missing action: on, off, reset, cycle or status")
 		},
 	}
