@@ -83,6 +83,7 @@ func New(cfg Config) (*Server, error) {
 	authed.POST("/slots/:slot/power", s.powerSlot)
 	authed.POST("/power", s.powerAll)
 	authed.POST("/power/save-defaults", s.savePowerDefaults)
+	authed.POST("/slots/:slot/flash", s.flash)
 	authed.GET("/jobs", s.listJobs)
 	authed.GET("/jobs/:id", s.getJob)
 	authed.DELETE("/jobs/:id", s.cancelJob)

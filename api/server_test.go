@@ -273,3 +273,5 @@ func TestEventsStream(t *testing.T) {
 	assert.Equal(t, 2, e.Slot.Slot)
 	assert.Equal(t, "on", e.Slot.Power)
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

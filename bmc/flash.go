@@ -37,6 +37,8 @@ type FlashConfig struct {
 	// Parallel: several slots may flash at once (Turing Pi 2 v2.5's USB
 	// hub). Otherwise jobs run one at a time, in order.
 	Parallel bool
+	// Images builds images from uploads and URLs.
+	Images ImageFactory
 }
 
 // flashJobs runs flash jobs and keeps their history.
