@@ -17,15 +17,6 @@ import (
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
-// FlashURLRequest is the JSON body of POST /api/v1/slots/{n}/flash for an
-// image the daemon downloads itself.
-type FlashURLRequest struct {
-	URL     string `json:"url"`
-	SHA256  string `json:"sha256,omitempty"`
-	Verify  *bool  `json:"verify,omitempty"` // default true
-	PowerOn bool   `json:"power_on,omitempty"`
-}
-
 // maxBmapBytes bounds a bmap file sent with an upload.
 const maxBmapBytes = 16 << 20
 

@@ -80,6 +80,15 @@ type Event struct {
 	Job  *Job   `json:"job,omitempty"`
 }
 
+// FlashURLRequest is the JSON body of POST /api/v1/slots/{n}/flash for an
+// image the daemon downloads itself.
+type FlashURLRequest struct {
+	URL     string `json:"url"`
+	SHA256  string `json:"sha256,omitempty"`
+	Verify  *bool  `json:"verify,omitempty"` // default true
+	PowerOn bool   `json:"power_on,omitempty"`
+}
+
 // Job is a flash job, as in GET /api/v1/jobs/{id}.
 type Job struct {
 	ID    int64  `json:"id"`

@@ -73,7 +73,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		_, err = io.Copy(io.Discard, resp.Body)
 		return err
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := jsonDecode(resp.Body, out); err != nil {
 		return fmt.Errorf("decode answer of %s %s: %w", method, path, err)
 	}
 	return nil
@@ -176,3 +176,5 @@ func (c *Client) CancelJob(ctx context.Context, id int64) (api.Job, error) {
 	var j api.Job
 	return j, c.do(ctx, http.MethodDelete, "/api/v1/jobs/"+strconv.FormatInt(id, 10), nil, &j)
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -1,0 +1,106 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/turingpi-oss/bmcd/api"
+)
+
+// FlashOptions are the options of a flash upload.
+type FlashOptions struct {
+	// Name describes the image in the job history (e.g. the file name).
+	Name string
+	// SHA256 is the expected digest of the bytes sent, hex; "" skips.
+	SHA256 string
+	// Bmap is a bmaptool block map to send along; nil writes every block.
+	Bmap []byte
+	// NoVerify skips reading the written image back.
+	NoVerify bool
+	// PowerOn switches the slot on after a successful flash.
+	PowerOn bool
+}
+
+// FlashUpload streams an image of size bytes (-1 if unknown) to slot and
+// returns the job once it is final. The image is sent as it is read,
+// never buffered whole; with a bmap it goes as multipart.
+func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, size int64, opts FlashOptions) (api.Job, error) {
+	path := "/api/v1/slots/" + strconv.Itoa(slot) + "/flash"
+	var req *http.Request
+	var err error
+	if opts.Bmap == nil {
+		q := url.Values{}
+		q.Set("name", opts.Name)
+		if opts.SHA256 != "" {
+			q.Set("sha256", opts.SHA256)
+		}
+		q.Set("verify", strconv.FormatBool(!opts.NoVerify))
+		q.Set("power_on", strconv.FormatBool(opts.PowerOn))
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path+"?"+q.Encode(), image)
+		if err != nil {
+			return api.Job{}, err
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if size >= 0 {
+			req.ContentLength = size
+		}
+	} else {
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() { pw.CloseWithError(writeMultipart(mw, image, opts)) }()
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, pr)
+		if err != nil {
+			return api.Job{}, err
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return api.Job{}, err
+	}
+	defer resp.Body.Close()
+	var job api.Job
+	if err := jsonDecode(resp.Body, &job); err != nil {
+		return api.Job{}, fmt.Errorf("decode flash answer: %w", err)
+	}
+	return job, nil
+}
+
+func writeMultipart(mw *multipart.Writer, image io.Reader, opts FlashOptions) error {
+	fields := [][2]string{{"verify", strconv.FormatBool(!opts.NoVerify)}, {"power_on", strconv.FormatBool(opts.PowerOn)}}
+	if opts.SHA256 != "" {
+		fields = append(fields, [2]string{"sha256", opts.SHA256})
+	}
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	bw, err := mw.CreateFormFile("bmap", "image.bmap")
+	if err != nil {
+		return err
+	}
+	if _, err := bw.Write(opts.Bmap); err != nil {
+		return err
+	}
+	iw, err := mw.CreateFormFile("image", opts.Name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(iw, image); err != nil {
+		return err
+	}
+	return mw.Close()
+}
+
+// FlashURL asks bmcd to download and flash an image; it returns the
+// queued job at once.
+func (c *Client) FlashURL(ctx context.Context, slot int, req api.FlashURLRequest) (api.Job, error) {
+	var job api.Job
+	return job, c.do(ctx, http.MethodPost, "/api/v1/slots/"+strconv.Itoa(slot)+"/flash", req, &job)
+}
