@@ -26,8 +26,12 @@ type Opts struct {
 	// across restarts of the process, like a real board keeps its power
 	// while bmcd restarts. It is read by New and written by Close.
 	StatePath string
-	Clock     clockwork.Clock
-	Logger    *slog.Logger
+	// Observe, if set, is called with every transition, in order, while
+	// the board is locked: it must not call the Board. The simulated USB
+	// bus uses it to plug in a module that powers up in USB boot mode.
+	Observe func(Transition)
+	Clock   clockwork.Clock
+	Logger  *slog.Logger
 }
 
 // Transition is one change of a simulated hardware signal.
@@ -55,10 +59,11 @@ type slotState struct {
 
 // Board is a simulated board. It is safe for concurrent use.
 type Board struct {
-	info  hal.Info
-	path  string
-	clock clockwork.Clock
-	log   *slog.Logger
+	info    hal.Info
+	path    string
+	observe func(Transition)
+	clock   clockwork.Clock
+	log     *slog.Logger
 
 	mu          sync.Mutex
 	slots       []slotState // index slot-1
@@ -90,12 +95,13 @@ func New(opts *Opts) (*Board, error) {
 		return nil, fmt.Errorf("sim: %d slots: want 4 or 7", n)
 	}
 	b := &Board{
-		info:   hal.Info{Profile: "sim", Model: fmt.Sprintf("Simulated board (%d slots)", n), Slots: n},
-		path:   opts.StatePath,
-		clock:  opts.Clock,
-		log:    opts.Logger,
-		slots:  make([]slotState, n),
-		faults: map[int]error{},
+		info:    hal.Info{Profile: "sim", Model: fmt.Sprintf("Simulated board (%d slots)", n), Slots: n},
+		path:    opts.StatePath,
+		observe: opts.Observe,
+		clock:   opts.Clock,
+		log:     opts.Logger,
+		slots:   make([]slotState, n),
+		faults:  map[int]error{},
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()
@@ -192,7 +198,11 @@ func (b *Board) begin(ctx context.Context, op string, slot int) error {
 
 // recordLocked appends a transition; b.mu must be held.
 func (b *Board) recordLocked(slot int, signal, value string) {
-	b.transitions = append(b.transitions, Transition{At: b.clock.Now(), Slot: slot, Signal: signal, Value: value})
+	tr := Transition{At: b.clock.Now(), Slot: slot, Signal: signal, Value: value}
+	b.transitions = append(b.transitions, tr)
+	if b.observe != nil {
+		b.observe(tr)
+	}
 }
 
 func onOff(on bool) string {

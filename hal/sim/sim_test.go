@@ -115,3 +115,13 @@ func TestStateOutlivesTheProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, hal.PowerOff, p)
 }
+
+func TestObserve(t *testing.T) {
+	ctx := context.Background()
+	var seen []string
+	b, err := sim.New(&sim.Opts{Observe: func(tr sim.Transition) { seen = append(seen, tr.String()) }})
+	require.NoError(t, err)
+	require.NoError(t, b.SetUSBBoot(ctx, 2, true))
+	require.NoError(t, b.SetPower(ctx, 2, true))
+	assert.Equal(t, []string{"slot2 usb-boot=asserted", "slot2 power=on"}, seen)
+}
