@@ -1,120 +1,98 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"mime"
 	"net/http"
-	"strings"
+	"strconv"
 
 	"github.com/turingpi-oss/bmcd/api"
 )
 
-// Message is one Server-Sent Events message.
-type Message struct {
-	ID    string
-	Event string
-	Data  string
-}
+// maxLaggedReconnects bounds reconnections after falling behind, in a row
+// without an event received in between.
+const maxLaggedReconnects = 3
 
-// maxSSELine bounds one line of the stream.
-const maxSSELine = 1 << 20
+// callerError marks an error returned by the caller's function, which
+// Events passes back as it is.
+type callerError struct{ err error }
 
-// ParseSSE reads a text/event-stream and calls fn for each message, as
-// the WHATWG EventSource rules say: fields "id", "event", "data" (joined
-// with newlines when repeated), comment lines starting with ':' ignored,
-// LF, CR or CRLF line ends, a message dispatched at a blank line and only
-// if it has data. It returns fn's error, or the reader's (nil at EOF).
-func ParseSSE(r io.Reader, fn func(Message) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxSSELine)
-	sc.Split(scanLinesAnyEnding)
-	var msg Message
-	var data []string
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			if data != nil {
-				msg.Data = strings.Join(data, "\n")
-				if err := fn(msg); err != nil {
-					return err
-				}
-			}
-			msg.Event, msg.Data, data = "", "", nil
-			continue
-		}
-		if strings.HasPrefix(line, ":") {
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "id":
-			if !strings.ContainsRune(value, 0) {
-				msg.ID = value
-			}
-		case "event":
-			msg.Event = value
-		case "data":
-			data = append(data, value)
-		}
-	}
-	return sc.Err()
-}
+func (e callerError) Error() string { return e.err.Error() }
 
-// scanLinesAnyEnding splits at LF, CR or CRLF.
-func scanLinesAnyEnding(data []byte, atEOF bool) (advance int, token []byte, err error) {
-	for i, b := range data {
-		switch b {
-		case '\n':
-			return i + 1, data[:i], nil
-		case '\r':
-			if i+1 < len(data) {
-				if data[i+1] == '\n' {
-					return i + 2, data[:i], nil
-				}
-				return i + 1, data[:i], nil
-			}
-			if atEOF {
-				return i + 1, data[:i], nil
-			}
-			return 0, nil, nil // need the next byte to tell CR from CRLF
-		}
-	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
-}
-
-// Events follows the event stream and calls fn for each event until ctx
-// is done, fn returns an error, or the stream ends. A "lagged" message
-// (the server dropped this client for falling behind) ends it with an error.
+// Events follows GET /api/v1/events and calls fn for each event, in
+// order, until ctx is done (it then returns nil), fn returns an error (it
+// returns that error as it is), or the stream fails.
+//
+// When bmcd drops the stream because the client fell behind (a "lagged"
+// message), Events reconnects with Last-Event-ID, so that bmcd replays
+// the events missed, as far as it remembers them. When bmcd closes the
+// stream, e.g. because it is shutting down, Events returns an error
+// saying so.
 func (c *Client) Events(ctx context.Context, fn func(api.Event) error) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/api/v1/events", nil)
+	var last uint64
+	for lagged := 0; ; lagged++ {
+		err := c.events(ctx, last, func(e api.Event) error {
+			last, lagged = e.ID, 0
+			if err := fn(e); err != nil {
+				return callerError{err}
+			}
+			return nil
+		})
+		var ce callerError
+		switch {
+		case errors.As(err, &ce):
+			return ce.err
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			return fmt.Errorf("follow events: bmcd at %s closed the stream", c.base())
+		case !errors.Is(err, errLagged):
+			return err
+		case lagged >= maxLaggedReconnects:
+			return fmt.Errorf("follow events: %w", err)
+		}
+	}
+}
+
+// errLagged says bmcd dropped the stream because this client fell behind.
+var errLagged = errors.New("bmcd dropped the event stream: this client keeps falling behind")
+
+// events reads one connection of the stream, asking for the events after
+// the ID after (0: only new ones). It returns nil when bmcd ends the stream.
+func (c *Client) events(ctx context.Context, after uint64, fn func(api.Event) error) error {
+	const op = "follow events"
+	req, err := c.newRequest(ctx, op, http.MethodGet, "/api/v1/events", nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	resp, err := c.send(req)
+	if after > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatUint(after, 10))
+	}
+	resp, err := c.send(op, req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
+		return fmt.Errorf("%s: the answer is %q, not an event stream", op, resp.Header.Get("Content-Type"))
+	}
 	err = ParseSSE(resp.Body, func(m Message) error {
 		if m.Event == "lagged" {
-			return fmt.Errorf("event stream: bmcd dropped this client for falling behind")
+			return errLagged
 		}
 		var e api.Event
 		if err := json.Unmarshal([]byte(m.Data), &e); err != nil {
-			return fmt.Errorf("event %s: %w", m.ID, err)
+			return fmt.Errorf("decode event %q: %w", m.ID, err)
 		}
 		return fn(e)
 	})
-	if ctx.Err() != nil {
-		return nil
+	var ce callerError
+	if err == nil || errors.Is(err, errLagged) || errors.As(err, &ce) || ctx.Err() != nil {
+		return err
 	}
-	return err
+	return fmt.Errorf("%s: %w", op, err)
 }

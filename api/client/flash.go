@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -30,7 +31,8 @@ type FlashOptions struct {
 // returns the job once it is final. The image is sent as it is read,
 // never buffered whole; with a bmap it goes as multipart.
 func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, size int64, opts FlashOptions) (api.Job, error) {
-	path := "/api/v1/slots/" + strconv.Itoa(slot) + "/flash"
+	op := fmt.Sprintf("flash slot %d", slot)
+	path := slotPath(slot) + "/flash"
 	var req *http.Request
 	var err error
 	if opts.Bmap == nil {
@@ -41,7 +43,7 @@ func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, siz
 		}
 		q.Set("verify", strconv.FormatBool(!opts.NoVerify))
 		q.Set("power_on", strconv.FormatBool(opts.PowerOn))
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path+"?"+q.Encode(), image)
+		req, err = c.newRequest(ctx, op, http.MethodPost, path+"?"+q.Encode(), image)
 		if err != nil {
 			return api.Job{}, err
 		}
@@ -52,21 +54,22 @@ func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, siz
 	} else {
 		pr, pw := io.Pipe()
 		mw := multipart.NewWriter(pw)
-		go func() { pw.CloseWithError(writeMultipart(mw, image, opts)) }()
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, pr)
+		req, err = c.newRequest(ctx, op, http.MethodPost, path, pr)
 		if err != nil {
 			return api.Job{}, err
 		}
+		go func() { pw.CloseWithError(writeMultipart(mw, image, opts)) }()
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 	}
-	resp, err := c.send(req)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.send(op, req)
 	if err != nil {
 		return api.Job{}, err
 	}
 	defer resp.Body.Close()
 	var job api.Job
-	if err := jsonDecode(resp.Body, &job); err != nil {
-		return api.Job{}, fmt.Errorf("decode flash answer: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil {
+		return api.Job{}, fmt.Errorf("%s: decode answer: %w", op, err)
 	}
 	return job, nil
 }
@@ -102,5 +105,5 @@ func writeMultipart(mw *multipart.Writer, image io.Reader, opts FlashOptions) er
 // queued job at once.
 func (c *Client) FlashURL(ctx context.Context, slot int, req api.FlashURLRequest) (api.Job, error) {
 	var job api.Job
-	return job, c.do(ctx, http.MethodPost, "/api/v1/slots/"+strconv.Itoa(slot)+"/flash", req, &job)
+	return job, c.do(ctx, fmt.Sprintf("flash slot %d from a URL", slot), http.MethodPost, slotPath(slot)+"/flash", req, &job)
 }

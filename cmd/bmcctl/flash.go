@@ -35,7 +35,7 @@ func newFlash(e *env) *cobra.Command {
 			"streamed to bmcd, or bmcd downloads it itself with --url. The slot ends powered\n" +
 			"off, or on with --power-on after a successful flash. Exits non-zero if the job fails.",
 		Example: "  bmcctl flash --slot 1 ubuntu.img.xz\n  bmcctl flash --slot 2 --url https://example.com/os.img.zst --sha256 ab12...",
-		Args:    cobra.MaximumNArgs(1),
+		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if slot == 0 {
 				return usagef("flash: --slot is required")
@@ -63,7 +63,7 @@ func newFlash(e *env) *cobra.Command {
 				job, err = e.upload(cmd.Context(), c, slot, args[0], bmapPath, client.FlashOptions{SHA256: sum, NoVerify: noVerify, PowerOn: power})
 			}
 			if err != nil {
-				return authError(c, err)
+				return e.explain(c, err)
 			}
 			return e.reportJob(job)
 		},

@@ -5,23 +5,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/turingpi-oss/bmcd/api/client"
 )
 
 func newLogin(e *env) *cobra.Command {
 	var user string
 	var fromStdin bool
 	cmd := &cobra.Command{
-		Use:   "login",
+		Use:   "login [--user admin] [--password-stdin]",
 		Short: "Log in to bmcd and cache the token",
-		Long: "Log in to bmcd and cache the token in the user's config directory (mode 0600).\n" +
-			"The password is read from BMC_PASSWORD, from stdin with --password-stdin, or\n" +
-			"asked for on the terminal without echo.",
-		Args: cobra.NoArgs,
+		Long: "Log in to bmcd and cache the token for --host in the user's config directory\n" +
+			"(bmcctl/tokens.json, mode 0600). The password is read from the first line of\n" +
+			"stdin with --password-stdin, else from BMC_PASSWORD, else asked for on the\n" +
+			"terminal without echo, else read from the first line of stdin.",
+		Example: "  bmcctl login\n  echo \"$PW\" | bmcctl --host turingpi.local login --password-stdin",
+		Args:    maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := e.newClient()
 			if err != nil {
@@ -31,17 +36,25 @@ func newLogin(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), e.timeout)
-			defer cancel()
+			ctx := cmd.Context()
+			if e.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, e.timeout)
+				defer cancel()
+			}
 			lr, err := c.Login(ctx, user, password)
+			var ae *client.APIError
+			if errors.As(err, &ae) {
+				return fmt.Errorf("log in to %s: %w", c.BaseURL, err)
+			}
 			if err != nil {
-				return fmt.Errorf("login to %s: %w", c.BaseURL, err)
+				return e.explain(c, err)
 			}
 			if err := saveToken(c.BaseURL, cachedToken{Token: lr.Token, ExpiresAt: lr.ExpiresAt}); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "Logged in to %s; token valid until %s\n", c.BaseURL, lr.ExpiresAt.Local().Format("2006-01-02 15:04 MST"))
-			return nil
+			_, err = fmt.Fprintf(e.stdout, "Logged in to %s; token valid until %s\n", c.BaseURL, lr.ExpiresAt.In(e.loc).Format("2006-01-02 15:04 MST"))
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&user, "user", "admin", "user name")
@@ -49,40 +62,66 @@ func newLogin(e *env) *cobra.Command {
 	return cmd
 }
 
+// password gets the login password: from stdin if asked to, else from
+// BMC_PASSWORD, else from the terminal without echo, else from stdin.
 func (e *env) password(fromStdin bool) (string, error) {
 	if p := os.Getenv("BMC_PASSWORD"); p != "" && !fromStdin {
 		return p, nil
 	}
-	if !fromStdin && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd())) {
+	if f, ok := e.stdin.(*os.File); ok && !fromStdin && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(e.stderr, "Password: ")
-		p, err := term.ReadPassword(int(e.stdin.Fd()))
+		p, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(e.stderr)
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
+		if len(p) == 0 {
+			return "", errors.New("no password given")
+		}
 		return string(p), nil
 	}
-	if e.stdin == nil {
-		return "", errors.New("no password: set BMC_PASSWORD or use --password-stdin")
+	return readPasswordLine(e.stdin)
+}
+
+// readPasswordLine reads the first line of r, without its line end.
+func readPasswordLine(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("no password: use --password-stdin or set BMC_PASSWORD")
 	}
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return "", errors.New("no password on stdin")
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from stdin: %w", err)
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on stdin: pipe it in, or set BMC_PASSWORD")
+	}
+	return line, nil
 }
 
 func newLogout(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout",
 		Short: "Forget the cached token for --host",
-		Args:  cobra.NoArgs,
+		Args:  maxArgs(0),
 		RunE: func(*cobra.Command, []string) error {
 			base, err := normalizeHost(e.host)
 			if err != nil {
 				return err
 			}
-			return deleteToken(base)
+			had, err := hasToken(base)
+			if err != nil {
+				return err
+			}
+			if err := deleteToken(base); err != nil {
+				return err
+			}
+			if !had {
+				_, err = fmt.Fprintf(e.stdout, "Not logged in to %s\n", base)
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "Logged out of %s\n", base)
+			return err
 		},
 	}
 }

@@ -8,12 +8,12 @@
 //	bmcctl slots
 //
 // Run "bmcctl help" for every command. Errors are one line on stderr; the
-// exit status is 2 for usage errors and 1 for everything else.
+// exit status is 2 for usage errors, 130 when interrupted and 1 for
+// everything else.
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,15 +27,4 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// run executes one bmcctl command line and returns the exit status.
-func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr *os.File) int {
-	cmd := newRoot(&env{stdin: stdin, stdout: stdout, stderr: stderr})
-	cmd.SetArgs(args)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "bmcctl:", err)
-		return exitCode(err)
-	}
-	return 0
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/turingpi-oss/bmcd/api"
 )
@@ -17,33 +19,136 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// printSlots writes slots as a table with the columns given.
-func printSlots(w io.Writer, slots []api.Slot, long bool) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if long {
-		fmt.Fprintln(tw, "SLOT\tNAME\tMODULE\tPOWER\tPRESENT\tPOLICY\tNOTE")
-	} else {
-		fmt.Fprintln(tw, "SLOT\tPOWER")
-	}
+// printJSONLine writes v on one line, for streams (-o json events).
+func printJSONLine(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// writeSlots writes the slots table of "bmcctl slots". The PRESENT
+// column is there only when the board senses modules; the slot bmcd runs
+// on is marked with *.
+func writeSlots(w io.Writer, slots []api.Slot) error {
+	presence, self := false, false
 	for _, s := range slots {
-		if !long {
-			fmt.Fprintf(tw, "%d\t%s\n", s.Slot, s.Power)
-			continue
+		presence = presence || s.Present != nil
+		self = self || s.Self
+	}
+	tw := newTable(w)
+	cols := []string{"SLOT", "NAME", "MODULE", "POWER", "POLICY"}
+	if presence {
+		cols = []string{"SLOT", "NAME", "MODULE", "POWER", "PRESENT", "POLICY"}
+	}
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	for _, s := range slots {
+		row := []string{slotLabel(s), dash(s.Name), dash(s.Module), powerLabel(s)}
+		if presence {
+			row = append(row, presentLabel(s.Present))
 		}
-		present := "-"
-		if s.Present != nil {
-			present = map[bool]string{true: "yes", false: "no"}[*s.Present]
-		}
-		var notes []string
-		if s.Self {
-			notes = append(notes, "bmcd runs here")
-		}
-		if s.Busy {
-			notes = append(notes, "busy")
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Slot, dash(s.Name), dash(s.Module), s.Power, present, s.Policy, strings.Join(notes, ", "))
+		row = append(row, dash(s.Policy))
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if self {
+		_, err := fmt.Fprintln(w, "* the slot bmcd runs on")
+		return err
+	}
+	return nil
+}
+
+// writePowerStatus writes "bmcctl power status": SLOT and POWER.
+func writePowerStatus(w io.Writer, slots []api.Slot) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "SLOT\tPOWER")
+	for _, s := range slots {
+		fmt.Fprintf(tw, "%d\t%s\n", s.Slot, powerLabel(s))
 	}
 	return tw.Flush()
+}
+
+// writePowerResult writes the slots after a power action, "slot 3: on".
+func writePowerResult(w io.Writer, slots []api.Slot) error {
+	for _, s := range slots {
+		if _, err := fmt.Fprintf(w, "slot %d: %s\n", s.Slot, powerLabel(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeSlotSettings writes a slot after "bmcctl slot set".
+func writeSlotSettings(w io.Writer, s api.Slot) error {
+	_, err := fmt.Fprintf(w, "slot %d: name %s, module %s, policy %s\n", s.Slot, dash(s.Name), dash(s.Module), dash(s.Policy))
+	return err
+}
+
+// writeBoard writes "bmcctl board".
+func writeBoard(w io.Writer, b api.BoardInfo) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "Model:\t%s\n", dash(b.Model))
+	fmt.Fprintf(tw, "Profile:\t%s\n", dash(b.Profile))
+	fmt.Fprintf(tw, "Slots:\t%d\n", b.Slots)
+	fmt.Fprintf(tw, "Capabilities:\t%s\n", dash(strings.Join(b.Capabilities, ", ")))
+	fmt.Fprintf(tw, "bmcd:\t%s\n", dash(b.Version))
+	for _, warning := range b.Warnings {
+		fmt.Fprintf(tw, "Warning:\t%s\n", warning)
+	}
+	return tw.Flush()
+}
+
+// writeEvent writes one event as a line, with its time in loc.
+func writeEvent(w io.Writer, ev api.Event, loc *time.Location) error {
+	ts := "--:--:--"
+	if !ev.Time.IsZero() {
+		ts = ev.Time.In(loc).Format(time.TimeOnly)
+	}
+	var what string
+	switch {
+	case ev.Job != nil:
+		j := ev.Job
+		what = fmt.Sprintf("job %d, slot %d: %s", j.ID, j.Slot, j.State)
+		if j.Step != "" {
+			what += " (" + j.Step + ")"
+		}
+		if j.Error != "" {
+			what += ": " + j.Error
+		}
+	case ev.Slot != nil && ev.Type == "power":
+		what = fmt.Sprintf("slot %d: %s", ev.Slot.Slot, powerLabel(*ev.Slot))
+	case ev.Slot != nil:
+		s := ev.Slot
+		what = fmt.Sprintf("slot %d: name %s, module %s, policy %s", s.Slot, dash(s.Name), dash(s.Module), dash(s.Policy))
+	default:
+		what = "#" + strconv.FormatUint(ev.ID, 10)
+	}
+	_, err := fmt.Fprintf(w, "%s  %-5s  %s\n", ts, ev.Type, what)
+	return err
+}
+
+func slotLabel(s api.Slot) string {
+	if s.Self {
+		return strconv.Itoa(s.Slot) + "*"
+	}
+	return strconv.Itoa(s.Slot)
+}
+
+func powerLabel(s api.Slot) string {
+	p := dash(s.Power)
+	if s.Busy {
+		p += " (busy)"
+	}
+	return p
+}
+
+func presentLabel(p *bool) string {
+	switch {
+	case p == nil:
+		return "-"
+	case *p:
+		return "yes"
+	}
+	return "no"
 }
 
 func dash(s string) string {

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/client"
 )
 
-// slotArg parses a SLOT argument: a number, or "all" (allSlots true).
+// powerActions are the actions of POST .../power, in the order shown.
+func powerActions() []string { return []string{"on", "off", "reset", "cycle"} }
+
+// slotArg parses an optional SLOT argument: a number, or "all" or nothing
+// (allSlots true). Whether the board has that slot is bmcd's to say.
 func slotArg(args []string) (slot int, allSlots bool, err error) {
 	if len(args) == 0 || args[0] == "all" {
 		return 0, true, nil
@@ -26,45 +30,28 @@ func newPower(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "power on|off|reset|cycle|status [SLOT|all]",
 		Short: "Switch slot power or show it",
-		Long: "Switch slot power or show it. Without SLOT, or with \"all\", the action applies to\n" +
-			"every slot (switching on is staggered by bmcd). reset pulses the reset line where\n" +
-			"the board has one and power cycles the slot elsewhere.",
-		Example: "  bmcctl power on 3\n  bmcctl power off all\n  bmcctl power status",
-		Args:    cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Long: "Switch slot power or show it. With \"all\", the action applies to every slot\n" +
+			"(switching on is staggered by bmcd); status, on and off without SLOT mean all.\n" +
+			"reset pulses the reset line where the board has one and power cycles the slot\n" +
+			"elsewhere. The power shown is measured after the action.",
+		Example:   "  bmcctl power on 3\n  bmcctl power off all\n  bmcctl power status",
+		Args:      cobra.ArbitraryArgs,
+		ValidArgs: append(powerActions(), "status"),
+		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("power: unknown action %q: want on, off, reset, cycle or status", args[0])
 			}
 			return usagef("power: missing action: on, off, reset, cycle or status")
 		},
 	}
-	var force bool
-	for _, action := range []string{"on", "off", "reset", "cycle"} {
-		sub := &cobra.Command{
-			Use:       action + " [SLOT|all]",
-			Short:     "Power " + action + " a slot, or all slots",
-			Args:      maxArgs(1),
-			ValidArgs: []string{"all"},
-			RunE: func(cmd *cobra.Command, args []string) error {
-				slot, all, err := slotArg(args)
-				if err != nil {
-					return err
-				}
-				if all && action != "on" && action != "off" && len(args) == 0 {
-					return usagef("power %s: name a slot, or \"all\"", action)
-				}
-				return e.powerAction(cmd.Context(), action, slot, all, force)
-			},
-		}
-		if action != "on" {
-			sub.Flags().BoolVar(&force, "force", false, "also switch off the slot bmcd itself runs on")
-		}
-		cmd.AddCommand(sub)
+	for _, action := range powerActions() {
+		cmd.AddCommand(newPowerAction(e, action))
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "status [SLOT|all]",
-		Short: "Show measured slot power",
-		Args:  maxArgs(1),
+		Use:               "status [SLOT|all]",
+		Short:             "Show the measured power of a slot, or of all slots",
+		Args:              maxArgs(1),
+		ValidArgsFunction: slotCompletion,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			slot, all, err := slotArg(args)
 			if err != nil {
@@ -76,69 +63,98 @@ func newPower(e *env) *cobra.Command {
 	return cmd
 }
 
+func newPowerAction(e *env, action string) *cobra.Command {
+	var force bool
+	sub := &cobra.Command{
+		Use:               action + " [SLOT|all]",
+		Short:             "Power " + action + " a slot, or all slots",
+		Args:              maxArgs(1),
+		ValidArgsFunction: slotCompletion,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			slot, all, err := slotArg(args)
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 && action != "on" && action != "off" {
+				return usagef("power %s: name a slot, or \"all\"", action)
+			}
+			return e.powerAction(cmd.Context(), api.PowerRequest{Action: action, Force: force}, slot, all)
+		},
+	}
+	switch action {
+	case "on":
+		sub.Short = "Power on a slot, or all slots (staggered)"
+	case "cycle":
+		sub.Short = "Power cycle a slot (off, then on), or all slots"
+	case "reset":
+		sub.Short = "Reset a slot, or all slots"
+	}
+	if action != "on" {
+		sub.Flags().BoolVar(&force, "force", false, "also switch off the slot bmcd itself runs on")
+	}
+	return sub
+}
+
+// slotCompletion offers "all"; slot numbers depend on the board.
+func slotCompletion(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return []string{"all"}, cobra.ShellCompDirectiveNoFileComp
+}
+
+// maxArgs allows at most n positional arguments.
 func maxArgs(n int) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
 		if len(args) > n {
-			return usagef("unexpected argument %q", args[n])
+			return usagef("%s: unexpected argument %q", subPath(cmd), args[n])
 		}
 		return nil
 	}
 }
 
-func (e *env) powerAction(ctx context.Context, action string, slot int, all, force bool) error {
-	c, err := e.newClient()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	req := api.PowerRequest{Action: action, Force: force}
-	var slots []api.Slot
-	if all {
-		slots, err = c.PowerAll(ctx, req)
-	} else {
-		var s api.Slot
-		s, err = c.Power(ctx, slot, req)
-		slots = []api.Slot{s}
-	}
-	if err != nil {
-		return authError(c, err)
-	}
-	if e.output == "json" {
+func (e *env) powerAction(ctx context.Context, req api.PowerRequest, slot int, all bool) error {
+	return e.call(ctx, func(ctx context.Context, c *client.Client) error {
 		if all {
-			return printJSON(e.stdout, slots)
+			slots, err := c.PowerAll(ctx, req)
+			if err != nil {
+				return err
+			}
+			if e.jsonOutput() {
+				return printJSON(e.stdout, slots)
+			}
+			return writePowerResult(e.stdout, slots)
 		}
-		return printJSON(e.stdout, slots[0])
-	}
-	for _, s := range slots {
-		fmt.Fprintf(e.stdout, "slot %d: %s\n", s.Slot, s.Power)
-	}
-	return nil
+		s, err := c.Power(ctx, slot, req)
+		if err != nil {
+			return err
+		}
+		if e.jsonOutput() {
+			return printJSON(e.stdout, s)
+		}
+		return writePowerResult(e.stdout, []api.Slot{s})
+	})
 }
 
 func (e *env) powerStatus(ctx context.Context, slot int, all bool) error {
-	c, err := e.newClient()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	var slots []api.Slot
-	if all {
-		slots, err = c.Slots(ctx)
-	} else {
-		var s api.Slot
-		s, err = c.Slot(ctx, slot)
-		slots = []api.Slot{s}
-	}
-	if err != nil {
-		return authError(c, err)
-	}
-	if e.output == "json" {
+	return e.call(ctx, func(ctx context.Context, c *client.Client) error {
 		if all {
-			return printJSON(e.stdout, slots)
+			slots, err := c.Slots(ctx)
+			if err != nil {
+				return err
+			}
+			if e.jsonOutput() {
+				return printJSON(e.stdout, slots)
+			}
+			return writePowerStatus(e.stdout, slots)
 		}
-		return printJSON(e.stdout, slots[0])
-	}
-	return printSlots(e.stdout, slots, false)
+		s, err := c.Slot(ctx, slot)
+		if err != nil {
+			return err
+		}
+		if e.jsonOutput() {
+			return printJSON(e.stdout, s)
+		}
+		return writePowerStatus(e.stdout, []api.Slot{s})
+	})
 }

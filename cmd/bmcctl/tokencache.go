@@ -11,14 +11,19 @@ import (
 	"github.com/turingpi-oss/bmcd/hal/atomicfile"
 )
 
-// The token cache: one file, 0600 in a 0700 directory, mapping each bmcd
-// base URL to its token.
+// The token cache is one JSON file, tokens.json in bmcctl's directory of
+// the user's config directory ($XDG_CONFIG_HOME or ~/.config on Linux),
+// mapping each bmcd base URL (as normalizeHost gives it) to its token.
+// The file is 0600 in a 0700 directory, and replaced atomically: a
+// temporary file in the same directory, fsync, rename.
 
+// cachedToken is one entry of the token cache.
 type cachedToken struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// tokenPath is where the cache lives.
 func tokenPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
@@ -27,12 +32,13 @@ func tokenPath() (string, error) {
 	return filepath.Join(dir, "bmcctl", "tokens.json"), nil
 }
 
-func readTokens() (map[string]cachedToken, string, error) {
-	path, err := tokenPath()
+// readTokens reads the cache; a missing or damaged file is an empty cache.
+func readTokens() (tokens map[string]cachedToken, path string, err error) {
+	path, err = tokenPath()
 	if err != nil {
 		return nil, "", err
 	}
-	tokens := map[string]cachedToken{}
+	tokens = map[string]cachedToken{}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return tokens, path, nil
@@ -47,16 +53,28 @@ func readTokens() (map[string]cachedToken, string, error) {
 	return tokens, path, nil
 }
 
+// writeTokens replaces the cache with tokens, dropping expired ones.
 func writeTokens(path string, tokens map[string]cachedToken) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("token cache: %w", err)
+	now := time.Now()
+	for host, t := range tokens {
+		if !now.Before(t.ExpiresAt) {
+			delete(tokens, host)
+		}
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
+	}
+	// Tighten a directory made by someone else: it holds credentials.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
 	}
 	data, err := json.MarshalIndent(tokens, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("write token cache: %w", err)
 	}
-	if err := atomicfile.Write(path, data, 0o600); err != nil {
-		return fmt.Errorf("token cache: %w", err)
+	if err := atomicfile.Write(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
 	}
 	return nil
 }
@@ -74,6 +92,17 @@ func loadToken(host string) (string, error) {
 	return t.Token, nil
 }
 
+// hasToken reports whether the cache has an entry for host, expired or not.
+func hasToken(host string) (bool, error) {
+	tokens, _, err := readTokens()
+	if err != nil {
+		return false, err
+	}
+	_, ok := tokens[host]
+	return ok, nil
+}
+
+// saveToken caches t for host.
 func saveToken(host string, t cachedToken) error {
 	tokens, path, err := readTokens()
 	if err != nil {
@@ -83,6 +112,7 @@ func saveToken(host string, t cachedToken) error {
 	return writeTokens(path, tokens)
 }
 
+// deleteToken forgets host's token; the file is not touched if it has none.
 func deleteToken(host string) error {
 	tokens, path, err := readTokens()
 	if err != nil {

@@ -1,0 +1,412 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/turingpi-oss/bmcd/api"
+)
+
+// result is one in-process bmcctl run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// isolate points bmcctl's config directory at a fresh temporary one and
+// BMC_HOST at host.
+func isolate(t *testing.T, host string) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("BMC_HOST", host)
+	t.Setenv("BMC_PASSWORD", "")
+}
+
+// bmcctl runs a command line in-process, as main would.
+func bmcctl(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr)
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// login logs in to f and fails the test if that does not work.
+func login(t *testing.T, f *fakeBMCD) {
+	t.Helper()
+	r := bmcctl(t, fakePassword+"\n", "login", "--password-stdin")
+	require.Equal(t, 0, r.code, r.stderr)
+}
+
+func TestLoginThenPowerOn(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+
+	r := bmcctl(t, fakePassword+"\n", "login", "--password-stdin")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
+	assert.Regexp(t, `^Logged in to `+f.srv.URL+`; token valid until \d{4}-\d\d-\d\d \d\d:\d\d \S+\n$`, r.stdout)
+	tok, err := loadToken(f.srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, fakeToken, tok)
+
+	r = bmcctl(t, "", "power", "on", "3")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "slot 3: on\n", r.stdout)
+	assert.Empty(t, r.stderr)
+
+	r = bmcctl(t, "", "power", "status")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "SLOT  POWER\n1     off\n2     off\n3     on\n4     off\n", r.stdout)
+
+	r = bmcctl(t, "", "-o", "json", "power", "status", "3")
+	require.Equal(t, 0, r.code, r.stderr)
+	var s api.Slot
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
+	assert.Equal(t, "on", s.Power)
+}
+
+func TestCommands(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string // exact, unless "" (then not checked)
+		wantStderr string // exact
+	}{
+		{name: "power on all", args: []string{"power", "on", "all"}, wantStdout: "slot 1: on\nslot 2: on\nslot 3: on\nslot 4: on\n"},
+		{name: "power off without slot means all", args: []string{"power", "off"}, wantStdout: "slot 1: off\nslot 2: off\nslot 3: off\nslot 4: off\n"},
+		{name: "power on 2", args: []string{"power", "on", "2"}, wantStdout: "slot 2: on\n"},
+		{name: "reset 2", args: []string{"power", "reset", "2"}, wantStdout: "slot 2: on\n"},
+		{name: "reset of a slot that is off", args: []string{"power", "reset", "1", "--force"}, wantCode: 1, wantStderr: "bmcctl: slot 1 is off\n"},
+		{name: "out of range slot is bmcd's call", args: []string{"power", "on", "9"}, wantCode: 1, wantStderr: "bmcctl: slot 9: no such slot (board has slots 1-4)\n"},
+		{name: "status of a missing slot", args: []string{"power", "status", "0"}, wantCode: 1, wantStderr: "bmcctl: slot 0: no such slot (board has slots 1-4)\n"},
+		{name: "slot set", args: []string{"slot", "set", "2", "--name", "k3s", "--module", "CM4", "--policy", "always-on"}, wantStdout: "slot 2: name k3s, module CM4, policy always-on\n"},
+		{name: "board", args: []string{"board"}, wantStdout: "Model:         Simulated board\nProfile:       sim\nSlots:         4\nCapabilities:  reset\nbmcd:          test\n"},
+		{name: "version", args: []string{"version"}, wantStdout: "dev\n"},
+		{name: "json slots", args: []string{"-o", "json", "slots"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := bmcctl(t, "", tt.args...)
+			assert.Equal(t, tt.wantCode, r.code)
+			assert.Equal(t, tt.wantStderr, r.stderr)
+			if tt.wantStdout != "" {
+				assert.Equal(t, tt.wantStdout, r.stdout)
+			}
+			if tt.wantCode != 0 {
+				assert.Empty(t, r.stdout)
+			}
+		})
+	}
+
+	t.Run("slots table", func(t *testing.T) {
+		r := bmcctl(t, "", "slots")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, strings.Join([]string{
+			"SLOT  NAME  MODULE  POWER  POLICY",
+			"1     -     -       off    last-state",
+			"2     k3s   CM4     on     always-on",
+			"3     -     -       off    last-state",
+			"4     -     -       off    last-state",
+			"",
+		}, "\n"), r.stdout)
+	})
+}
+
+func TestUsageErrors(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	before := len(f.seen())
+
+	tests := []struct {
+		name string
+		args []string
+		want string // stderr
+	}{
+		{name: "slot not a number", args: []string{"power", "on", "abc"}, want: `bmcctl: invalid slot "abc": want a number or "all"` + "\n"},
+		{name: "unknown action", args: []string{"power", "toggle", "3"}, want: `bmcctl: power: unknown action "toggle": want on, off, reset, cycle or status` + "\n"},
+		{name: "missing action", args: []string{"power"}, want: "bmcctl: power: missing action: on, off, reset, cycle or status\n"},
+		{name: "reset needs a slot", args: []string{"power", "reset"}, want: `bmcctl: power reset: name a slot, or "all"` + "\n"},
+		{name: "two slots", args: []string{"power", "on", "1", "2"}, want: `bmcctl: power on: unexpected argument "2"` + "\n"},
+		{name: "force is not for on", args: []string{"power", "on", "1", "--force"}, want: "bmcctl: unknown flag: --force\n"},
+		{name: "unknown command without a likely meaning", args: []string{"frobnicate"}, want: `bmcctl: unknown command "frobnicate" for "bmcctl"; run 'bmcctl --help'` + "\n"},
+		{name: "unknown command", args: []string{"pwoer", "on"}, want: `bmcctl: unknown command "pwoer" for "bmcctl"; did you mean "power"?` + "\n"},
+		{name: "unknown subcommand", args: []string{"slot", "get", "1"}, want: `bmcctl: unknown command "get" for "bmcctl slot": want set` + "\n"},
+		{name: "unknown flag", args: []string{"slots", "--bogus"}, want: "bmcctl: unknown flag: --bogus\n"},
+		{name: "extra argument", args: []string{"slots", "1"}, want: `bmcctl: slots: unexpected argument "1"` + "\n"},
+		{name: "bad output", args: []string{"-o", "yaml", "slots"}, want: `bmcctl: invalid --output "yaml": want table or json` + "\n"},
+		{name: "bad timeout", args: []string{"--timeout", "soon", "slots"}, want: `bmcctl: invalid argument "soon" for "--timeout" flag: time: invalid duration "soon"` + "\n"},
+		{name: "bad host", args: []string{"--host", "ftp://x", "slots"}, want: `bmcctl: invalid --host "ftp://x": scheme must be http or https` + "\n"},
+		{name: "slot set without slot", args: []string{"slot", "set", "--name", "x"}, want: "bmcctl: slot set: want one SLOT argument, got 0 arguments\n"},
+		{name: "slot set nothing", args: []string{"slot", "set", "1"}, want: "bmcctl: slot set: nothing to change: give --name, --module or --policy\n"},
+		{name: "slot set bad policy", args: []string{"slot", "set", "1", "--policy", "sometimes"}, want: `bmcctl: invalid --policy "sometimes": want always-off, always-on or last-state` + "\n"},
+		{name: "completion needs a shell", args: []string{"completion", "tcsh"}, want: `bmcctl: unknown command "tcsh" for "bmcctl completion": want bash, fish, powershell or zsh` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := bmcctl(t, "", tt.args...)
+			assert.Equal(t, 2, r.code)
+			assert.Equal(t, tt.want, r.stderr)
+			assert.Empty(t, r.stdout)
+		})
+	}
+	assert.Len(t, f.seen(), before, "a usage error sends nothing")
+}
+
+func TestNotLoggedIn(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	want := "bmcctl: not logged in to " + f.srv.URL + ": run 'bmcctl login'\n"
+
+	t.Run("no token", func(t *testing.T) {
+		for _, args := range [][]string{{"power", "on", "3"}, {"slots"}, {"board"}, {"events"}, {"slot", "set", "1", "--name", "x"}} {
+			r := bmcctl(t, "", args...)
+			assert.Equal(t, 1, r.code, "%v", args)
+			assert.Equal(t, want, r.stderr, "%v", args)
+			assert.Empty(t, r.stdout)
+		}
+	})
+
+	t.Run("a refused token is dropped", func(t *testing.T) {
+		require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: "revoked", ExpiresAt: time.Now().Add(time.Hour)}))
+		require.NoError(t, saveToken("http://other", cachedToken{Token: "keep", ExpiresAt: time.Now().Add(time.Hour)}))
+		r := bmcctl(t, "", "power", "status")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, want, r.stderr)
+		has, err := hasToken(f.srv.URL)
+		require.NoError(t, err)
+		assert.False(t, has)
+		tok, err := loadToken("http://other")
+		require.NoError(t, err)
+		assert.Equal(t, "keep", tok, "other hosts' tokens are kept")
+	})
+
+	t.Run("an expired token is not sent", func(t *testing.T) {
+		require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Millisecond)}))
+		time.Sleep(5 * time.Millisecond)
+		r := bmcctl(t, "", "slots")
+		assert.Equal(t, want, r.stderr)
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		r := bmcctl(t, "guess\n", "login", "--password-stdin")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, "bmcctl: log in to "+f.srv.URL+": invalid user name or password\n", r.stderr)
+		assert.Empty(t, r.stdout)
+	})
+
+	t.Run("no password", func(t *testing.T) {
+		r := bmcctl(t, "", "login")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, "bmcctl: no password on stdin: pipe it in, or set BMC_PASSWORD\n", r.stderr)
+	})
+}
+
+func TestLoginSources(t *testing.T) {
+	f := newFakeBMCD(t)
+	tests := []struct {
+		name, env, stdin string
+		args             []string
+		wantCode         int
+	}{
+		{name: "stdin without a terminal", stdin: fakePassword + "\n"},
+		{name: "CRLF and no final newline", stdin: fakePassword + "\r\n"},
+		{name: "no newline", stdin: fakePassword},
+		{name: "BMC_PASSWORD", env: fakePassword},
+		{name: "--password-stdin wins over BMC_PASSWORD", env: "wrong", stdin: fakePassword + "\n", args: []string{"--password-stdin"}},
+		{name: "only the first line", stdin: fakePassword + "\nmore\n"},
+		{name: "user", stdin: fakePassword + "\n", args: []string{"--user", "root"}, wantCode: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t, f.srv.URL)
+			t.Setenv("BMC_PASSWORD", tt.env)
+			r := bmcctl(t, tt.stdin, append([]string{"login"}, tt.args...)...)
+			assert.Equal(t, tt.wantCode, r.code, r.stderr)
+		})
+	}
+}
+
+func TestLogout(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	r := bmcctl(t, "", "logout")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "Logged out of "+f.srv.URL+"\n", r.stdout)
+	tok, err := loadToken(f.srv.URL)
+	require.NoError(t, err)
+	assert.Empty(t, tok)
+
+	r = bmcctl(t, "", "logout")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "Not logged in to "+f.srv.URL+"\n", r.stdout)
+}
+
+func TestHostKeysTheToken(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, "")
+	// The same daemon named three ways shares one cache entry.
+	host := strings.TrimPrefix(f.srv.URL, "http://")
+	r := bmcctl(t, fakePassword+"\n", "--host", host, "login")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, h := range []string{host, f.srv.URL, f.srv.URL + "/", "HTTP://" + host} {
+		r := bmcctl(t, "", "--host", h, "power", "status", "1")
+		assert.Equal(t, 0, r.code, "%s: %s", h, r.stderr)
+	}
+}
+
+func TestEventsCommand(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	ts := time.Date(2025, 6, 1, 12, 30, 45, 0, time.UTC)
+	f.events = []api.Event{
+		{ID: 1, Time: ts, Type: "power", Slot: &api.Slot{Slot: 3, Power: "on", Policy: "last-state"}},
+		{ID: 2, Time: ts, Type: "slot", Slot: &api.Slot{Slot: 2, Name: "k3s", Power: "off", Policy: "always-on"}},
+	}
+
+	t.Run("table", func(t *testing.T) {
+		t.Setenv("TZ", "UTC")
+		r := bmcctl(t, "", "events")
+		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		require.Len(t, lines, 2, r.stdout)
+		assert.Contains(t, lines[0], "power  slot 3: on")
+		assert.Contains(t, lines[1], "slot   slot 2: name k3s, module -, policy always-on")
+		assert.Equal(t, 1, r.code, "the stream ended without Ctrl-C")
+		assert.Equal(t, "bmcctl: follow events: bmcd at "+f.srv.URL+" closed the stream\n", r.stderr)
+	})
+	t.Run("json lines", func(t *testing.T) {
+		r := bmcctl(t, "", "-o", "json", "events")
+		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		require.Len(t, lines, 2, r.stdout)
+		for i, l := range lines {
+			var e api.Event
+			require.NoError(t, json.Unmarshal([]byte(l), &e))
+			assert.Equal(t, f.events[i], e)
+		}
+	})
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestEventsUntilInterrupted(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	f.mu.Lock()
+	f.events = []api.Event{{ID: 1, Time: time.Now(), Type: "power", Slot: &api.Slot{Slot: 1, Power: "on"}}}
+	f.holdEvents = true
+	f.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"events"}, strings.NewReader(""), &stdout, &stderr) }()
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "slot 1: on") }, 10*time.Second, 10*time.Millisecond)
+	cancel() // Ctrl-C
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "Ctrl-C is how events normally ends")
+		assert.Empty(t, stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("events did not stop on Ctrl-C")
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"slots"}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, 130, code)
+	assert.Equal(t, "bmcctl: interrupted\n", stderr.String())
+}
+
+func TestUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	isolate(t, base)
+
+	r := bmcctl(t, "", "slots")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "bmcctl: cannot reach bmcd at "+base+": connection refused\n", r.stderr)
+}
+
+func TestTimeout(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	f.mu.Lock() // every authenticated handler now waits
+	t.Cleanup(f.mu.Unlock)
+	r := bmcctl(t, "", "--timeout", "100ms", "slots")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "bmcctl: no answer from bmcd at "+f.srv.URL+" within 100ms (see --timeout)\n", r.stderr)
+}
+
+func TestCompletion(t *testing.T) {
+	isolate(t, defaultHost)
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		r := bmcctl(t, "", "completion", shell)
+		assert.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "bmcctl", shell)
+	}
+	r := bmcctl(t, "", "__complete", "power", "")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, a := range []string{"on", "off", "reset", "cycle", "status"} {
+		assert.Contains(t, r.stdout, a+"\t")
+	}
+	r = bmcctl(t, "", "__complete", "power", "on", "")
+	assert.Contains(t, r.stdout, "all\n")
+	r = bmcctl(t, "", "__complete", "slot", "set", "1", "--policy", "")
+	assert.Contains(t, r.stdout, "always-on\n")
+}
+
+func TestHelpIsNotAnError(t *testing.T) {
+	isolate(t, defaultHost)
+	for _, args := range [][]string{{}, {"--help"}, {"power", "--help"}, {"help", "power"}, {"slot"}} {
+		r := bmcctl(t, "", args...)
+		assert.Equal(t, 0, r.code, "%v: %s", args, r.stderr)
+		assert.Contains(t, r.stdout, "Usage:", "%v", args)
+	}
+}
