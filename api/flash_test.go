@@ -8,7 +8,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,12 +16,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/turingpi-oss/bmcd/api"
-	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
-	"github.com/turingpi-oss/bmcd/hal/sim"
 )
 
 // diskBooter hands out one file per slot as the slot's disk.
@@ -65,29 +61,16 @@ func (c copyImages) URL(url string, spec bmc.ImageSpec) (bmc.Image, error) {
 
 type flashFixture struct {
 	*fixture
-	dir   string
 	specs chan bmc.ImageSpec
 }
 
 func newFlashFixture(t *testing.T) *flashFixture {
 	t.Helper()
-	dir := t.TempDir()
-	hw, err := sim.New(&sim.Opts{Slots: 4})
-	require.NoError(t, err)
 	specs := make(chan bmc.ImageSpec, 4)
-	board, err := bmc.New(bmc.Config{HW: hw, StateDir: dir, Flash: bmc.FlashConfig{Booter: diskBooter{dir}, Images: copyImages{specs}}})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, board.Close()) })
-	authn, _, err := auth.New(auth.Config{StateDir: dir, Password: auth.PasswordSource{Clear: testPassword}, BcryptCost: bcrypt.MinCost})
-	require.NoError(t, err)
-	s, err := api.New(api.Config{Board: board, Auth: authn})
-	require.NoError(t, err)
-	f := &fixture{srv: httptest.NewServer(s), hw: hw, board: board}
-	t.Cleanup(f.srv.Close)
-	var lr api.LoginResponse
-	require.Equal(t, 200, f.do(t, "POST", "/api/v1/auth/login", `{"username":"admin","password":"`+testPassword+`"}`, &lr))
-	f.token = lr.Token
-	return &flashFixture{fixture: f, dir: dir, specs: specs}
+	f := newFixture(t, func(cfg *bmc.Config, dir string) {
+		cfg.Flash = bmc.FlashConfig{Booter: diskBooter{dir}, Images: copyImages{specs}}
+	})
+	return &flashFixture{fixture: f, specs: specs}
 }
 
 func (f *flashFixture) post(t *testing.T, path, contentType string, body io.Reader) *http.Response {

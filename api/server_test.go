@@ -25,25 +25,32 @@ import (
 const testPassword = "correct horse battery staple"
 
 type fixture struct {
+	dir   string
 	srv   *httptest.Server
 	hw    *sim.Board
 	board *bmc.Board
 	token string
 }
 
-func newFixture(t testing.TB) *fixture {
+// newFixture serves the API of a simulated 4-slot board with state in
+// dir (a new temporary directory if ""), logged in.
+func newFixture(t testing.TB, mods ...func(cfg *bmc.Config, dir string)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	hw, err := sim.New(&sim.Opts{Slots: 4, StatePath: filepath.Join(dir, "hw.json")})
 	require.NoError(t, err)
-	board, err := bmc.New(bmc.Config{HW: hw, StateDir: dir, StaggerDelay: time.Millisecond, CycleDelay: time.Millisecond})
+	cfg := bmc.Config{HW: hw, StateDir: dir, StaggerDelay: time.Millisecond, CycleDelay: time.Millisecond}
+	for _, m := range mods {
+		m(&cfg, dir)
+	}
+	board, err := bmc.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, board.Close()) })
 	authn, _, err := auth.New(auth.Config{StateDir: dir, Password: auth.PasswordSource{Clear: testPassword}, BcryptCost: bcrypt.MinCost})
 	require.NoError(t, err)
 	s, err := api.New(api.Config{Board: board, Auth: authn, Version: "test", KeepAlive: 50 * time.Millisecond})
 	require.NoError(t, err)
-	f := &fixture{srv: httptest.NewServer(s), hw: hw, board: board}
+	f := &fixture{srv: httptest.NewServer(s), hw: hw, board: board, dir: dir}
 	t.Cleanup(f.srv.Close)
 	var lr api.LoginResponse
 	status := f.do(t, "POST", "/api/v1/auth/login", `{"username":"admin","password":"`+testPassword+`"}`, &lr)
