@@ -8,6 +8,12 @@ set -euo pipefail
 declare -A want=(
   [file]=file
   [git]=git
+  [xz]=xz-utils
+  [zstd]=zstd
+  [bzip2]=bzip2
+  [gzip]=gzip
+  [bmaptool]=bmap-tools
+  [losetup]=mount
 )
 
 missing=()
