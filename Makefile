@@ -15,7 +15,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test deps lint unit cross bench bench-api reset-password clean
+.PHONY: all build run test deps lint unit cross bench bench-api bench-flash reset-password clean
 
 all: build
 
@@ -72,6 +72,11 @@ cross:
 	@file $(DIST)/* 2>/dev/null || true
 
 bench: bench-api
+
+# bench-flash: our flasher against dd, bmaptool, xz|dd and zstd|dd on a
+# loop device (root), one run, ratios printed.
+bench-flash:
+	bash flasher/bench/bench-flash.sh
 
 # bench-api: power round trip through the HTTP API on the simulated board.
 bench-api:

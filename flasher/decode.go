@@ -1,0 +1,97 @@
+package flasher
+
+import (
+	"bufio"
+	"compress/bzip2"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// DefaultMaxDecoderMemory is the default bound on a decoder's window or
+// dictionary: enough for xz -9 and zstd --ultra -21 images, while the
+// Turing Pi 2's controller has 128 MB of RAM in all.
+const DefaultMaxDecoderMemory = 64 << 20
+
+// XZDecoder chooses how xz images are decompressed.
+type XZDecoder int
+
+// The xz decoders. Measured on a 256 MiB image the pure-Go decoder
+// (github.com/ulikunitz/xz) takes about twice as long as xz-utils' `xz
+// -dc`, so by default Flash pipes xz images through an xz process when
+// one is installed.
+const (
+	// XZAuto runs `xz -dc` if an xz program is in $PATH, and the Go
+	// decoder otherwise.
+	XZAuto XZDecoder = iota
+	// XZExternal requires the xz program.
+	XZExternal
+	// XZInternal always uses the Go decoder.
+	XZInternal
+)
+
+// openDecoder returns the decompressed stream of br, whose format is f.
+func openDecoder(ctx context.Context, f Format, br *bufio.Reader, opts *Options, log *slog.Logger) (io.ReadCloser, error) {
+	switch f {
+	case Raw:
+		return io.NopCloser(br), nil
+	case Gzip:
+		// klauspost's gzip is the standard library's API with a faster
+		// inflate; its errors are the standard library's.
+		zr, err := kgzip.NewReader(br)
+		if err != nil {
+			return nil, decodeError(f, err)
+		}
+		return zr, nil
+	case Bzip2:
+		return io.NopCloser(bzip2.NewReader(br)), nil
+	case Zstd:
+		zr, err := zstd.NewReader(br,
+			// One goroutine is the fastest in streaming mode (measured)
+			// and keeps memory at one window plus one block.
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(uint64(opts.MaxDecoderMemory)),
+			zstd.WithDecoderMaxMemory(uint64(opts.MaxDecoderMemory)),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("zstd decoder: %w", err)
+		}
+		return zstdReadCloser{zr}, nil
+	case XZ:
+		return openXZ(ctx, br, opts, log)
+	}
+	return nil, fmt.Errorf("decode: unknown format %v", f)
+}
+
+type zstdReadCloser struct{ *zstd.Decoder }
+
+func (z zstdReadCloser) Close() error { z.Decoder.Close(); return nil }
+
+// decodeError classifies an error a decoder of format f returned, once
+// it is known that the source itself did not fail.
+func decodeError(f Format, err error) error {
+	var (
+		flateErr flate.CorruptInputError
+		bzErr    bzip2.StructuralError
+	)
+	switch {
+	case errors.Is(err, ErrTruncated), errors.Is(err, ErrCorrupt), errors.Is(err, ErrMemoryLimit):
+		return fmt.Errorf("decode %s: %w", f, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("decode %s: %w: %w", f, ErrTruncated, err)
+	case errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		return fmt.Errorf("decode %s: %w: %w", f, ErrMemoryLimit, err)
+	case errors.As(err, &flateErr), errors.As(err, &bzErr),
+		errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum):
+		return fmt.Errorf("decode %s: %w: %w", f, ErrCorrupt, err)
+	}
+	return fmt.Errorf("decode %s: %w: %w", f, ErrCorrupt, err)
+}

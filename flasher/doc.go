@@ -1,0 +1,64 @@
+// Package flasher writes OS images onto compute modules' eMMC: it takes
+// an image from a file, a stream (an HTTP upload) or a URL, decompresses
+// it as it streams, writes it to a block device (or a regular file: the
+// simulated board's eMMC), and reads it back to verify it, with live
+// progress, cancellation and memory bounded by a few fixed buffers
+// whatever the image size.
+//
+// # Pipeline
+//
+//	Source ─▶ count, SHA-256 ─▶ Detect ─▶ decoder ─▶ [4 MiB buffers] ─┬▶ writer (WriteAt, O_DIRECT)
+//	                                                                   └▶ hasher (bmap ranges, digest)
+//	then Sync, then read back (O_DIRECT) and compare.
+//
+// A reader goroutine decompresses into one buffer while the writer
+// writes another and the hasher hashes it; Options.Buffers buffers of
+// Options.BufferSize bytes (default 4 × 4 MiB) are mapped outside the Go
+// heap, page aligned, and unmapped when Flash returns.
+//
+// # Formats
+//
+// Detect recognises raw, gzip, xz, zstd and bzip2 by their magic bytes,
+// never by file name. gzip (multistream, as gunzip) uses
+// github.com/klauspost/compress/gzip (the standard library's API, a
+// faster inflate), bzip2 the standard library, zstd
+// github.com/klauspost/compress/zstd with its window bounded by
+// Options.MaxDecoderMemory. xz is decompressed by an
+// `xz -dc` process when xz is installed, which on a 256 MiB image is
+// about twice as fast as the pure-Go github.com/ulikunitz/xz used
+// otherwise (see XZDecoder). Corrupt input fails with ErrCorrupt,
+// truncated input with ErrTruncated: never a silently short image.
+//
+// # Block maps
+//
+// With a bmap (package bmap), only the mapped ranges are written: holes
+// in the decompressed stream are read past (or, for a raw local file,
+// seeked over) and left untouched on the target. Each range's checksum
+// is checked as it streams (ErrChecksum names the range), and the
+// read-back verification checks the ranges again against the bmap.
+//
+// # Capacity
+//
+// Target.Size is the capacity: BLKGETSIZE64 for a block device, the
+// file size for a file. An image known up front to be too large (raw
+// size, bmap ImageSize, the index of a local xz file, the content size
+// in a zstd frame header) fails with ErrTooLarge before anything is
+// written; otherwise as soon as the stream passes the end, before
+// writing past it.
+//
+// # Verification
+//
+// After writing, Flash syncs the target and reads back what it wrote,
+// bypassing the page cache: with O_DIRECT on block devices and on file
+// systems that support it; elsewhere (tmpfs before Linux 6.6 refuses
+// O_DIRECT) the cached pages are dropped with posix_fadvise(DONTNEED)
+// after the fsync. On tmpfs the page cache is the file's medium, so the
+// simulated eMMC is verified against what it holds in memory. Without a bmap, the SHA-256
+// of what was read is compared with the one computed while writing;
+// mismatches fail with ErrVerify.
+//
+// # Finding the disk
+//
+// FindBlockDevice finds, through sysfs, the disk that the USB device on
+// a given port (the compute module in USB mass-storage mode) exports.
+package flasher

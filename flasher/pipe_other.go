@@ -1,0 +1,7 @@
+//go:build !linux
+
+package flasher
+
+import "os"
+
+func blockingPipe() (r, w *os.File, err error) { return os.Pipe() }

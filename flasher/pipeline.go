@@ -1,0 +1,511 @@
+package flasher
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"sync"
+
+	"github.com/turingpi-oss/bmcd/flasher/bmap"
+)
+
+// group runs goroutines and keeps the first error, cancelling the rest.
+type group struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	once   sync.Once
+	err    error
+}
+
+func (g *group) run(fn func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := fn(); err != nil {
+			g.once.Do(func() {
+				g.err = err
+				g.cancel()
+			})
+		}
+	}()
+}
+
+// wait waits for the goroutines while reporting progress.
+func (g *group) wait(t *tracker) error {
+	done := make(chan struct{})
+	go func() {
+		g.wg.Wait()
+		close(done)
+	}()
+	t.wait(done)
+	return g.err
+}
+
+// rangeChecks says whether the bmap carries range checksums.
+func (f *flash) rangeChecks() bool {
+	return f.opts.Bmap != nil && f.opts.Bmap.ChecksumType != ""
+}
+
+// write streams the image through the buffers to the target: the
+// reader decompresses into one buffer while the writer writes another
+// and the hasher hashes it.
+func (f *flash) write(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g := &group{cancel: cancel}
+	toWriter := make(chan *chunk, len(f.bufs))
+	var toHasher chan *chunk
+	if !f.opts.SkipVerify && !f.rangeChecks() {
+		f.written = sha256.New()
+	}
+	if f.written != nil || f.rangeChecks() {
+		toHasher = make(chan *chunk, len(f.bufs))
+	}
+	g.run(func() error {
+		defer close(toWriter)
+		if toHasher != nil {
+			defer close(toHasher)
+		}
+		return f.produce(ctx, toWriter, toHasher)
+	})
+	g.run(func() error { return f.writer(ctx, toWriter) })
+	if toHasher != nil {
+		g.run(func() error { return f.hasher(ctx, toHasher) })
+	}
+	return g.wait(f.tr)
+}
+
+// alignUp rounds n up to the I/O alignment.
+func alignUp(n int) int { return (n + alignment - 1) &^ (alignment - 1) }
+
+// readFull reads into p until it is full or r fails; io.EOF means the
+// stream ended (maybe after some bytes).
+func readFull(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// produce reads the decompressed image into chunks and hands them on.
+func (f *flash) produce(ctx context.Context, toWriter, toHasher chan<- *chunk) error {
+	capacity := f.dst.Size()
+	refs := int32(1)
+	if toHasher != nil {
+		refs = 2
+	}
+	var c *chunk
+	send := func() error {
+		if c == nil || len(c.segs) == 0 {
+			return nil
+		}
+		c.refs.Store(refs)
+		select {
+		case toWriter <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if toHasher != nil {
+			select {
+			case toHasher <- c:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		c = nil
+		return nil
+	}
+
+	m := f.opts.Bmap
+	extents := 1
+	if m != nil {
+		extents = len(m.Ranges)
+	}
+	var pos int64 // in the image
+	ended := false
+extents:
+	for i := range extents {
+		off, end, rng := int64(0), int64(math.MaxInt64), -1
+		if m != nil {
+			o, n := m.Extent(i)
+			off, end, rng = o, o+n, i
+		}
+		if pos < off {
+			if err := f.skip(ctx, off-pos, pos); err != nil {
+				return err
+			}
+			pos = off
+		}
+		for pos < end {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if c != nil && len(c.buf)-alignUp(c.n) < alignment {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+			if c == nil {
+				select {
+				case c = <-f.free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			start := alignUp(c.n)
+			want := min(int64(len(c.buf)-start), end-pos, capacity-pos)
+			if want == 0 {
+				// At the disk's end (bmaps were checked before): the
+				// stream must end here too.
+				if err := f.expectEOF(func() error {
+					return fmt.Errorf("%w: the image goes on past the disk's %d bytes", ErrTooLarge, capacity)
+				}); err != nil {
+					return err
+				}
+				ended = true
+				break extents
+			}
+			k, err := readFull(f.dec, c.buf[start:start+int(want)])
+			if k > 0 {
+				c.segs = append(c.segs, segment{off: pos, start: start, end: start + k, rng: rng, last: rng >= 0 && pos+int64(k) == end})
+				c.n = start + k
+				pos += int64(k)
+			}
+			if errors.Is(err, io.EOF) {
+				switch {
+				case m == nil:
+					ended = true
+					break extents
+				case pos < end:
+					return fmt.Errorf("%w: the image ends at %d bytes, inside bmap range %s (ImageSize %d)",
+						ErrTruncated, pos, m.Ranges[i], m.ImageSize)
+				}
+				// The range ends with the stream: what follows finds out
+				// whether the bmap expects more.
+				continue
+			}
+			if err != nil {
+				return f.readErr(err)
+			}
+		}
+	}
+	if m != nil {
+		// The unmapped tail, then nothing more.
+		if err := f.skip(ctx, m.ImageSize-pos, pos); err != nil {
+			return err
+		}
+		pos = m.ImageSize
+		if err := f.expectEOF(func() error {
+			return fmt.Errorf("%w: the image goes on past the bmap's ImageSize %d", ErrCorrupt, m.ImageSize)
+		}); err != nil {
+			return err
+		}
+	} else if !ended {
+		return errors.New("internal error: raw image did not end") // unreachable
+	}
+	if pos == 0 {
+		return fmt.Errorf("%w: the image is empty", ErrTruncated)
+	}
+	if err := f.finishSource(); err != nil {
+		return err
+	}
+	f.res.ImageSize = pos
+	return send()
+}
+
+// expectEOF checks that the decompressed stream has ended; if not it
+// returns tooLong().
+func (f *flash) expectEOF(tooLong func() error) error {
+	if f.seeker != nil {
+		if f.in.n-int64(f.br.Buffered()) < f.seeker.size {
+			return tooLong()
+		}
+		return nil
+	}
+	var b [1]byte
+	n, err := readFull(f.dec, b[:])
+	switch {
+	case n > 0:
+		return tooLong()
+	case errors.Is(err, io.EOF):
+		return nil
+	}
+	return f.readErr(err)
+}
+
+// finishSource checks, once the image has ended, that the source has no
+// trailing bytes and matches its expected digest.
+func (f *flash) finishSource() error {
+	if _, proc := f.dec.(*xzProc); !proc && f.res.Format != Raw {
+		n, err := io.Copy(io.Discard, f.br)
+		if err != nil {
+			return f.readErr(err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %d bytes of trailing data after the %s stream", ErrCorrupt, n, f.res.Format)
+		}
+	}
+	if serr := f.in.failed(); serr != nil {
+		return f.sourceErr(serr)
+	}
+	if f.in.hash != nil {
+		got := f.in.hash.Sum(nil)
+		f.res.SHA256 = got
+		if !bytes.Equal(got, f.opts.SHA256) {
+			return fmt.Errorf("%w: sha256 mismatch: got %x, want %x", ErrChecksum, got, f.opts.SHA256)
+		}
+	}
+	return nil
+}
+
+// skip passes over n bytes of the image at pos, a bmap hole.
+func (f *flash) skip(ctx context.Context, n, pos int64) error {
+	if n <= 0 {
+		return nil
+	}
+	if s := f.seeker; s != nil {
+		if b := int64(f.br.Buffered()); n <= b {
+			_, err := f.br.Discard(int(n))
+			return err
+		}
+		rest := n - int64(f.br.Buffered())
+		if f.in.n+rest > s.size {
+			return fmt.Errorf("%w: the image ends at %d bytes, before the bmap's ImageSize %d",
+				ErrTruncated, s.size, f.opts.Bmap.ImageSize)
+		}
+		if _, err := s.file.Seek(rest, io.SeekCurrent); err != nil {
+			return f.sourceErr(err)
+		}
+		f.in.n += rest
+		f.tr.in.Add(rest)
+		f.br.Reset(f.in)
+		return nil
+	}
+	if f.discard == nil {
+		f.discard = make([]byte, discardSize)
+	}
+	for n > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k, err := readFull(f.dec, f.discard[:min(n, int64(len(f.discard)))])
+		n -= int64(k)
+		pos += int64(k)
+		if errors.Is(err, io.EOF) {
+			if n > 0 {
+				return fmt.Errorf("%w: the image ends at %d bytes, before the bmap's ImageSize %d",
+					ErrTruncated, pos, f.opts.Bmap.ImageSize)
+			}
+			return nil
+		}
+		if err != nil {
+			return f.readErr(err)
+		}
+	}
+	return nil
+}
+
+// writer writes chunks to the target.
+func (f *flash) writer(ctx context.Context, in <-chan *chunk) error {
+	for {
+		select {
+		case c, ok := <-in:
+			if !ok {
+				return nil
+			}
+			for _, s := range c.segs {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if _, err := f.dst.WriteAt(c.buf[s.start:s.end], s.off); err != nil {
+					if errors.Is(err, ErrTooLarge) {
+						return err
+					}
+					return fmt.Errorf("write at offset %d: %w", s.off, err)
+				}
+				f.tr.written.Add(int64(s.end - s.start))
+			}
+			f.release(c)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// hasher checks bmap range checksums and digests what is written.
+func (f *flash) hasher(ctx context.Context, in <-chan *chunk) error {
+	m := f.opts.Bmap
+	var rh hash.Hash
+	if f.rangeChecks() {
+		rh = m.NewHash()
+	}
+	for {
+		select {
+		case c, ok := <-in:
+			if !ok {
+				return nil
+			}
+			for _, s := range c.segs {
+				data := c.buf[s.start:s.end]
+				if f.written != nil {
+					f.written.Write(data)
+				}
+				if rh == nil {
+					continue
+				}
+				rh.Write(data)
+				if s.last {
+					if err := checkRange(m, s.rng, rh, ErrChecksum, "the image"); err != nil {
+						return err
+					}
+					rh.Reset()
+				}
+			}
+			f.release(c)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// checkRange compares h's sum with the checksum of bmap range i; what
+// says where the bytes came from.
+func checkRange(m *bmap.Map, i int, h hash.Hash, sentinel error, what string) error {
+	r := m.Ranges[i]
+	if got := h.Sum(nil); !bytes.Equal(got, r.Checksum) {
+		off, n := m.Extent(i)
+		return fmt.Errorf("%w: bmap range %s (offset %d, %d bytes): %s has %s %x, the bmap says %x",
+			sentinel, r, off, n, what, m.ChecksumType, got, r.Checksum)
+	}
+	return nil
+}
+
+// verify reads back what was written, with a reader goroutine filling
+// buffers from the target and a hasher checking them: against the bmap's
+// range checksums, or against the digest of what was written.
+func (f *flash) verify(ctx context.Context) error {
+	m := f.opts.Bmap
+	type extent struct {
+		off, n int64
+		rng    int
+	}
+	var extents []extent
+	var total int64
+	if m != nil {
+		for i := range m.Ranges {
+			off, n := m.Extent(i)
+			extents = append(extents, extent{off, n, i})
+			total += n
+		}
+	} else {
+		extents = []extent{{0, f.res.ImageSize, -1}}
+		total = f.res.ImageSize
+	}
+	f.tr.start(PhaseVerify, total)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g := &group{cancel: cancel}
+	ch := make(chan *chunk, len(f.bufs))
+	g.run(func() error {
+		defer close(ch)
+		var c *chunk
+		send := func() error {
+			if c == nil || len(c.segs) == 0 {
+				return nil
+			}
+			c.refs.Store(1)
+			select {
+			case ch <- c:
+				c = nil
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		for _, e := range extents {
+			for pos, end := e.off, e.off+e.n; pos < end; {
+				if c != nil && len(c.buf)-alignUp(c.n) < alignment {
+					if err := send(); err != nil {
+						return err
+					}
+				}
+				if c == nil {
+					select {
+					case c = <-f.free:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+				start := alignUp(c.n)
+				want := int(min(int64(len(c.buf)-start), end-pos))
+				k, err := f.dst.ReadAt(c.buf[start:start+want], pos)
+				if k < want {
+					if err == nil || errors.Is(err, io.EOF) {
+						err = io.ErrUnexpectedEOF
+					}
+					return fmt.Errorf("read back at offset %d: %w", pos+int64(k), err)
+				}
+				c.segs = append(c.segs, segment{off: pos, start: start, end: start + k, rng: e.rng, last: pos+int64(k) == end})
+				c.n = start + k
+				pos += int64(k)
+			}
+		}
+		return send()
+	})
+	var digest hash.Hash
+	g.run(func() error {
+		var rh hash.Hash
+		if f.rangeChecks() {
+			rh = m.NewHash()
+		} else {
+			digest = sha256.New()
+		}
+		for {
+			select {
+			case c, ok := <-ch:
+				if !ok {
+					return nil
+				}
+				for _, s := range c.segs {
+					data := c.buf[s.start:s.end]
+					f.tr.verified.Add(int64(len(data)))
+					if rh == nil {
+						digest.Write(data)
+						continue
+					}
+					rh.Write(data)
+					if s.last {
+						if err := checkRange(m, s.rng, rh, ErrVerify, fmt.Sprint(f.dst)); err != nil {
+							return err
+						}
+						rh.Reset()
+					}
+				}
+				f.release(c)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	})
+	if err := g.wait(f.tr); err != nil {
+		return err
+	}
+	if digest != nil {
+		got, want := digest.Sum(nil), f.written.Sum(nil)
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("%w: %s reads back sha256 %x, %x was written", ErrVerify, f.dst, got, want)
+		}
+	}
+	return nil
+}
