@@ -140,10 +140,11 @@ type flash struct {
 	tr   *tracker
 	res  Result
 
-	in     *sourceReader
-	br     *bufio.Reader
-	dec    io.Reader
-	seeker *rawSeeker // raw file source skipping holes by seeking; or nil
+	in       *sourceReader
+	closeSrc func() // closes the source once
+	br       *bufio.Reader
+	dec      io.Reader
+	seeker   *rawSeeker // raw file source skipping holes by seeking; or nil
 
 	bufs    []*chunk
 	free    chan *chunk
@@ -165,6 +166,7 @@ func (f *flash) run(ctx context.Context) error {
 	// Closing the source unblocks a pending read when ctx is done.
 	var closeOnce sync.Once
 	closeSrc := func() { closeOnce.Do(func() { rc.Close() }) }
+	f.closeSrc = closeSrc
 	stop := context.AfterFunc(ctx, closeSrc)
 	defer func() {
 		stop()

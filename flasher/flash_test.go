@@ -738,3 +738,39 @@ func TestDecoderMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+// failingTarget fails every write.
+type failingTarget struct{ Target }
+
+func (failingTarget) WriteAt(p []byte, off int64) (int, error) {
+	return 0, errors.New("I/O error")
+}
+
+// TestFlashWriteFailsWhileSourceStalls: a failing disk ends the flash even
+// though the source has stopped sending (the stalled read is cut short).
+func TestFlashWriteFailsWhileSourceStalls(t *testing.T) {
+	img := makeImage(6<<20, 15)
+	for _, fc := range []formatCase{formatCases[0], formatCases[3]} {
+		t.Run(fc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			data := fc.encode(t, img)
+			src := &slowReader{data: data[:len(data)*3/4], piece: 64 << 10, closed: make(chan struct{})}
+			path := newTargetFile(t, 8<<20, 0)
+			dst, err := OpenTarget(path)
+			require.NoError(t, err)
+			defer dst.Close()
+			done := make(chan error, 1)
+			go func() {
+				_, err := Flash(t.Context(), ReaderSource{R: src}, failingTarget{dst}, Options{XZ: fc.xz, BufferSize: 1 << 20})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "write at offset 0: I/O error")
+			case <-time.After(10 * time.Second):
+				t.Fatal("Flash did not return")
+			}
+		})
+	}
+}

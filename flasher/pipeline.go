@@ -57,6 +57,10 @@ func (f *flash) rangeChecks() bool {
 func (f *flash) write(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// When the writer or the hasher fails, the reader may be waiting for
+	// the source: closing it lets the reader go.
+	stop := context.AfterFunc(ctx, f.closeSrc)
+	defer stop()
 	g := &group{cancel: cancel}
 	toWriter := make(chan *chunk, len(f.bufs))
 	var toHasher chan *chunk

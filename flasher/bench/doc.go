@@ -8,5 +8,6 @@
 //	bench gen -size MiB -o image        sparse image: zero, random and text runs
 //	bench flash -src image -dst device [-bmap file] [-verify] [-xz auto|external|internal]
 //
-// flash prints "seconds bytes-in bytes-written" on one line.
+// flash prints "seconds bytes-in bytes-written" on one line, the time
+// measured around OpenTarget, Flash and Close.
 package main

@@ -130,16 +130,18 @@ func flash(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	start := time.Now()
 	t, err := flasher.OpenTarget(*dst)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	start := time.Now()
 	res, err := flasher.Flash(ctx, flasher.FileSource{Path: *src}, t, opts)
+	if cerr := t.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%.3f %d %d\n", time.Since(start).Seconds(), res.BytesIn, res.BytesWritten)
+	fmt.Printf("%.4f %d %d\n", time.Since(start).Seconds(), res.BytesIn, res.BytesWritten)
 	return nil
 }
