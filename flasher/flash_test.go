@@ -774,3 +774,35 @@ func TestFlashWriteFailsWhileSourceStalls(t *testing.T) {
 		})
 	}
 }
+
+// TestURLSourceNoLeak: the default client leaves no connection or
+// goroutine behind, the server still up.
+func TestURLSourceNoLeak(t *testing.T) {
+	img := makeImage(1<<20, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "img", time.Time{}, bytes.NewReader(img))
+	}))
+	defer srv.Close()
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	path := newTargetFile(t, 2<<20, 0)
+	_, err := flashTo(t, t.Context(), URLSource{URL: srv.URL}, path, Options{})
+	require.NoError(t, err)
+}
+
+// TestURLSourceSlowDisk: a disk slower than the idle timeout per buffer
+// does not fail a healthy download.
+func TestURLSourceSlowDisk(t *testing.T) {
+	img := makeImage(3<<20, 17)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "img", time.Time{}, bytes.NewReader(img))
+	}))
+	defer srv.Close()
+	path := newTargetFile(t, 4<<20, 0)
+	dst, err := OpenTarget(path)
+	require.NoError(t, err)
+	defer dst.Close()
+	slow := &slowTarget{Target: dst, delay: 150 * time.Millisecond}
+	_, err = Flash(t.Context(), URLSource{URL: srv.URL, IdleTimeout: 100 * time.Millisecond}, slow,
+		Options{BufferSize: 256 << 10, Buffers: 2})
+	require.NoError(t, err)
+}

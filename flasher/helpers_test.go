@@ -39,10 +39,18 @@ func requireTool(t testing.TB, name string) string {
 		aptMu.Lock()
 		if _, err := exec.LookPath(name); err != nil {
 			t.Logf("installing %s for %s", pkg, name)
-			cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg)
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Logf("apt-get install %s: %v\n%s", pkg, err, out)
+			apt := func(args ...string) error {
+				cmd := exec.Command("apt-get", args...)
+				cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Logf("apt-get %v: %v\n%s", args, err, out)
+				}
+				return err
+			}
+			install := []string{"install", "-y", "-qq", "--no-install-recommends", pkg}
+			if apt(install...) != nil && apt("update", "-qq") == nil {
+				_ = apt(install...) // with fresh package lists
 			}
 		}
 		aptMu.Unlock()

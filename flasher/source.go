@@ -99,8 +99,8 @@ type URLSource struct {
 	Client *http.Client
 	// Header is added to the request (authorization, for instance).
 	Header http.Header
-	// IdleTimeout fails the download when no byte arrives for that
-	// long; default 60 s, negative disables it.
+	// IdleTimeout fails the download when a read waits that long for
+	// data; default 60 s, negative disables it.
 	IdleTimeout time.Duration
 }
 
@@ -161,6 +161,7 @@ func (s URLSource) Open(ctx context.Context) (io.ReadCloser, int64, error) {
 		b.timer = time.AfterFunc(idle, func() {
 			cancel(fmt.Errorf("%w: no data for %v", ErrIdle, idle))
 		})
+		b.timer.Stop() // runs only while a Read waits
 	}
 	return b, size, nil
 }
@@ -175,10 +176,15 @@ func defaultClient() *http.Client {
 		TLSHandshakeTimeout:   30 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
 		ForceAttemptHTTP2:     true,
+		// One download per client: no idle connection (and goroutines)
+		// left behind.
+		DisableKeepAlives: true,
 	}}
 }
 
-// body is a response body whose idle timer restarts with every read.
+// body is a response body that fails a Read waiting longer than idle
+// for data. Time spent between Reads (the disk being slow) does not
+// count.
 type body struct {
 	rc     io.ReadCloser
 	ctx    context.Context
@@ -189,9 +195,12 @@ type body struct {
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 && b.timer != nil {
+	if b.timer != nil {
 		b.timer.Reset(b.idle)
+	}
+	n, err := b.rc.Read(p)
+	if b.timer != nil {
+		b.timer.Stop()
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		if cause := context.Cause(b.ctx); cause != nil && errors.Is(cause, ErrIdle) {
