@@ -108,12 +108,17 @@ type Job struct {
 
 // JobProgress is how far a job's write has got.
 type JobProgress struct {
-	Phase        string  `json:"phase,omitempty"`
-	BytesIn      int64   `json:"bytes_in"`
-	BytesWritten int64   `json:"bytes_written"`
-	Total        int64   `json:"total"` // -1 if unknown
-	Rate         float64 `json:"rate"`  // bytes per second
-	ETASeconds   float64 `json:"eta_seconds"`
+	Phase        string `json:"phase,omitempty"`
+	BytesIn      int64  `json:"bytes_in"`
+	BytesWritten int64  `json:"bytes_written"`
+	// BytesVerified is how much was read back while verifying.
+	BytesVerified int64 `json:"bytes_verified"`
+	// Total is the current phase's work, -1 if unknown: the source size
+	// while writing (compare BytesIn), the bytes to read back while
+	// verifying (compare BytesVerified).
+	Total      int64   `json:"total"`
+	Rate       float64 `json:"rate"` // bytes per second
+	ETASeconds float64 `json:"eta_seconds"`
 }
 
 // ErrorBody is the body of every error response: {"error":{"code":..,"message":..}}.

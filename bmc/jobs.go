@@ -31,12 +31,16 @@ func (s JobState) Final() bool { return s != JobQueued && s != JobRunning }
 // FlashProgress is how far a flash job's write has got.
 type FlashProgress struct {
 	// Phase is set by the image writer: e.g. "download", "write", "verify", "sync".
-	Phase        string        `json:"phase"`
-	BytesIn      int64         `json:"bytes_in"`
-	BytesWritten int64         `json:"bytes_written"`
-	Total        int64         `json:"total"` // -1 if unknown
-	Rate         float64       `json:"rate"`  // bytes/s
-	ETA          time.Duration `json:"eta"`
+	Phase        string `json:"phase"`
+	BytesIn      int64  `json:"bytes_in"`
+	BytesWritten int64  `json:"bytes_written"`
+	// BytesVerified is how much was read back while verifying.
+	BytesVerified int64 `json:"bytes_verified"`
+	// Total is the current phase's work, -1 if unknown: the source size
+	// while writing, the bytes to read back while verifying.
+	Total int64         `json:"total"`
+	Rate  float64       `json:"rate"` // bytes/s
+	ETA   time.Duration `json:"eta"`
 }
 
 // FlashOptions modify a flash job.

@@ -241,6 +241,12 @@ func (p *progress) draw() {
 	sent := p.sent.Load()
 	elapsed := time.Since(p.start).Seconds()
 	switch {
+	case j.Progress.Phase == "verify" && j.Progress.Total > 0:
+		// The upload is over; what is left is reading the image back.
+		done, total := j.Progress.BytesVerified, j.Progress.Total
+		pct := float64(done) * 100 / float64(total)
+		line += fmt.Sprintf(" %s %5.1f%% %s/%s %s/s ETA %s", bar(pct), pct, size(done), size(total),
+			size(int64(j.Progress.Rate)), time.Duration(j.Progress.ETASeconds*float64(time.Second)).Round(time.Second))
 	case p.total > 0:
 		pct := float64(sent) * 100 / float64(p.total)
 		rate := float64(sent) / max(elapsed, 0.001)

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
+	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
 )
 
 // config is bmcd's configuration: the YAML file, then flags on top.
@@ -25,7 +28,26 @@ type config struct {
 	Sim struct {
 		Slots  int   `yaml:"slots"`
 		Absent []int `yaml:"absent"`
+		// Module is the compute module in every slot: cm3, cm4 or cm5.
+		Module string `yaml:"module"`
+		// EMMCMiB is the size of each simulated eMMC (a sparse file).
+		EMMCMiB int64 `yaml:"emmc_mib"`
+		// USBTiming is "real" (the modules take as long as real ones to
+		// become disks, seconds) or "fast" (milliseconds, for tests).
+		USBTiming string `yaml:"usb_timing"`
 	} `yaml:"sim"`
+	Flash struct {
+		// FirmwareDir is laid out like usbboot's (msd/,
+		// mass-storage-gadget64/). Default /usr/share/rpiboot; on sim, a
+		// directory of placeholders under the state dir.
+		FirmwareDir string `yaml:"firmware_dir"`
+		// Payload is auto, mass-storage-gadget64 or msd.
+		Payload string `yaml:"payload"`
+		// USBPorts maps a slot to the physical USB port its module
+		// enumerates on ("2-1.3"). Empty: the one module in USB boot
+		// mode, wherever it is, and one flash at a time.
+		USBPorts map[int]string `yaml:"usb_ports"`
+	} `yaml:"flash"`
 	TP1 struct {
 		I2CBus string `yaml:"i2c_bus"`
 	} `yaml:"tp1"`
@@ -52,6 +74,10 @@ func defaultConfig() config {
 	c.Board = "sim"
 	c.LogLevel = "info"
 	c.Sim.Slots = 4
+	c.Sim.Module = "cm4"
+	c.Sim.EMMCMiB = 8 << 10
+	c.Sim.USBTiming = "real"
+	c.Flash.Payload = "auto"
 	c.TP1.I2CBus = "1"
 	return c
 }
@@ -68,6 +94,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	stateDir := fs.String("state-dir", "", "`directory` for persistent state (default /var/lib/bmcd, or the user state dir on sim)")
 	logLevel := fs.String("log-level", c.LogLevel, "log level: debug, info, warn or error")
 	simSlots := fs.Int("sim-slots", c.Sim.Slots, "number of slots of the simulated board: 4 or 7")
+	simUSBTiming := fs.String("sim-usb-timing", c.Sim.USBTiming, "how fast simulated modules become USB disks: real or fast")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -101,6 +128,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 			c.LogLevel = *logLevel
 		case "sim-slots":
 			c.Sim.Slots = *simSlots
+		case "sim-usb-timing":
+			c.Sim.USBTiming = *simUSBTiming
 		}
 	})
 	return c, c.complete()
@@ -138,7 +167,54 @@ func (c *config) complete() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
+	if _, err := c.payload(); err != nil {
+		return err
+	}
+	if _, err := c.simProfile(); err != nil {
+		return err
+	}
+	if c.Sim.USBTiming != "real" && c.Sim.USBTiming != "fast" {
+		return fmt.Errorf("sim usb_timing %q: want real or fast", c.Sim.USBTiming)
+	}
+	if c.Sim.EMMCMiB <= 0 {
+		return fmt.Errorf("sim emmc_mib %d: want a size above zero", c.Sim.EMMCMiB)
+	}
+	if c.Flash.FirmwareDir == "" {
+		c.Flash.FirmwareDir = rpiboot.DefaultFirmwareDir
+		if c.Board == "sim" {
+			c.Flash.FirmwareDir = filepath.Join(c.StateDir, "sim-firmware")
+		}
+	}
 	return nil
+}
+
+// payload is the configured rpiboot payload.
+func (c *config) payload() (rpiboot.Payload, error) {
+	for _, p := range []rpiboot.Payload{rpiboot.PayloadAuto, rpiboot.PayloadMassStorageGadget, rpiboot.PayloadLegacyMSD} {
+		if p.String() == c.Flash.Payload {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("flash payload %q: want auto, mass-storage-gadget64 or msd", c.Flash.Payload)
+}
+
+// simProfile is the simulated compute module.
+func (c *config) simProfile() (usbsim.Profile, error) {
+	var p usbsim.Profile
+	switch c.Sim.Module {
+	case "cm3":
+		p = usbsim.CM3()
+	case "cm4":
+		p = usbsim.CM4()
+	case "cm5":
+		p = usbsim.CM5()
+	default:
+		return p, fmt.Errorf("sim module %q: want cm3, cm4 or cm5", c.Sim.Module)
+	}
+	if c.Sim.USBTiming == "fast" {
+		p.Timing = usbsim.Timing{Disconnect: 10 * time.Millisecond, SecondStage: 50 * time.Millisecond, MassStorage: 50 * time.Millisecond}
+	}
+	return p, nil
 }
 
 func (c *config) level() (slog.Level, error) {

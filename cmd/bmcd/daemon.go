@@ -34,12 +34,14 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	hw, closeHW, err := openBoard(cfg, log)
+	hw, err := openHardware(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	closeHW := hw.close
 	board, err := bmc.New(bmc.Config{
-		HW:           hw,
+		HW:           hw.board,
+		Flash:        hw.flash,
 		StateDir:     cfg.StateDir,
 		SelfSlot:     cfg.Power.SelfSlot,
 		StaggerDelay: cfg.Power.Stagger,

@@ -1,0 +1,96 @@
+package bmc
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+
+	"github.com/turingpi-oss/bmcd/flasher"
+	"github.com/turingpi-oss/bmcd/flasher/bmap"
+)
+
+// FlasherImages is the ImageFactory backed by package flasher: images are
+// streamed, decompressed by their magic bytes, written through a few
+// fixed buffers and read back.
+type FlasherImages struct {
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+}
+
+var _ ImageFactory = FlasherImages{}
+
+// Upload implements ImageFactory.
+func (f FlasherImages) Upload(r io.Reader, size int64, spec ImageSpec) (Image, error) {
+	name := spec.Name
+	if name == "" {
+		name = "upload"
+	}
+	return f.image(flasher.ReaderSource{R: r, Size: size, Name: name}, spec)
+}
+
+// URL implements ImageFactory. Only http and https URLs are accepted.
+func (f FlasherImages) URL(rawURL string, spec ImageSpec) (Image, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("image URL %q: want an http or https URL: %w", rawURL, ErrInvalid)
+	}
+	return f.image(flasher.URLSource{URL: rawURL}, spec)
+}
+
+func (f FlasherImages) image(src flasher.Source, spec ImageSpec) (Image, error) {
+	opts := flasher.Options{SkipVerify: !spec.Verify, Logger: f.Logger}
+	if spec.SHA256 != "" {
+		sum, err := hex.DecodeString(spec.SHA256)
+		if err != nil || len(sum) != 32 {
+			return nil, fmt.Errorf("image %s: sha256 %q: want 64 hex digits: %w", src, spec.SHA256, ErrInvalid)
+		}
+		opts.SHA256 = sum
+	}
+	if spec.Bmap != nil {
+		m, err := bmap.Parse(spec.Bmap)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: bmap: %w: %w", src, err, ErrInvalid)
+		}
+		opts.Bmap = m
+	}
+	return &flasherImage{src: src, opts: opts}, nil
+}
+
+// flasherImage is one image to write with flasher.Flash.
+type flasherImage struct {
+	src  flasher.Source
+	opts flasher.Options
+}
+
+func (i *flasherImage) String() string { return i.src.String() }
+
+// WriteTo implements Image.
+func (i *flasherImage) WriteTo(ctx context.Context, disk string, progress func(FlashProgress)) error {
+	dst, err := flasher.OpenTarget(disk)
+	if err != nil {
+		return err
+	}
+	opts := i.opts
+	opts.Progress = func(p flasher.Progress) { progress(progressOf(p)) }
+	_, err = flasher.Flash(ctx, i.src, dst, opts)
+	if cerr := dst.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", disk, cerr)
+	}
+	return err
+}
+
+// progressOf converts the flasher's report to a job's.
+func progressOf(p flasher.Progress) FlashProgress {
+	return FlashProgress{
+		Phase:         p.Phase.String(),
+		BytesIn:       p.BytesIn,
+		BytesWritten:  p.BytesWritten,
+		BytesVerified: p.BytesVerified,
+		Total:         p.Total,
+		Rate:          p.Rate,
+		ETA:           p.ETA,
+	}
+}

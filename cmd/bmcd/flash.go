@@ -1,0 +1,38 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/turingpi-oss/bmcd/bmc"
+	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
+	"github.com/turingpi-oss/bmcd/hal/usb/usbfs"
+)
+
+// hardwareFlash is how a real board flashes: rpiboot over the kernel's
+// usbfs, disks found in /sys. Boards without a USB boot strap (Turing
+// Pi 1) refuse flash jobs in package bmc before touching anything.
+func hardwareFlash(cfg config, log *slog.Logger) bmc.FlashConfig {
+	payload, _ := cfg.payload() // checked by complete
+	ports := cfg.Flash.USBPorts
+	var slots []int
+	for s := range ports {
+		slots = append(slots, s)
+	}
+	return bmc.FlashConfig{
+		Booter: &bmc.RPiBooter{
+			Bus:      usbfs.New(&usbfs.Opts{Logger: log}),
+			Ports:    ports,
+			Firmware: rpiboot.NewFirmware(cfg.Flash.FirmwareDir),
+			Payload:  payload,
+			SysRoot:  "/sys",
+			DevRoot:  "/dev",
+			Logger:   log,
+		},
+		Slots: slots,
+		// The v2.5's hub gives every node its own port: with the ports
+		// known, slots flash at once. Otherwise the one module in USB
+		// boot mode is found wherever it is, so one at a time.
+		Parallel: cfg.Board == "tp2-v2.5" && len(ports) > 0,
+		Images:   bmc.FlasherImages{Logger: log},
+	}
+}
