@@ -74,9 +74,11 @@ cross:
 bench: bench-api
 
 # bench-flash: our flasher against dd, bmaptool, xz|dd and zstd|dd on a
-# loop device (root), one run, ratios printed.
+# loop device (root), one run, ratios printed; then bmcd's peak RSS while
+# a 2 GiB image streams in over HTTP and is flashed.
 bench-flash:
 	bash flasher/bench/bench-flash.sh
+	bash flasher/bench/bench-bmcd-rss.sh
 
 # bench-api: power round trip through the HTTP API on the simulated board.
 bench-api:
