@@ -476,29 +476,3 @@ func TestBootDetachedMidBoot(t *testing.T) {
 	assert.Equal(t, "file server: read request", e.Step)
 	assert.Equal(t, usbsim.StateUnplugged, m.State())
 }
-
-// plainBus hides the devices' optional methods (ClearHalt), as a backend
-// with only usb.Device would.
-type plainBus struct{ usb.Bus }
-
-func (b plainBus) Open(ctx context.Context, d usb.DeviceInfo) (usb.Device, error) {
-	dev, err := b.Bus.Open(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	return struct{ usb.Device }{dev}, nil
-}
-
-func TestBootStallWithoutClearHalt(t *testing.T) {
-	r := newRig(t)
-	m := r.attach(port, usbsim.CM4())
-	m.Inject(usbsim.Fault{Kind: usbsim.FaultStall, Stage: usbsim.StateSecondStage, Op: usbsim.OpBulkOut, N: 2, Times: 2})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err := Boot(ctx, plainBus{r.bus}, port, r.opts())
-	require.NoError(t, err)
-	assert.Equal(t, 2, countOps(m, func(o usbsim.Op) bool {
-		return o.Kind == usbsim.OpControlOut && o.RequestType == 0x02 && o.Request == 0x01 && o.Value == 0 && o.Index == 0x01
-	}), "CLEAR_FEATURE(ENDPOINT_HALT) as a control transfer")
-	assert.Zero(t, countOps(m, func(o usbsim.Op) bool { return o.Kind == usbsim.OpClearHalt }))
-}

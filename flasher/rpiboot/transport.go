@@ -17,23 +17,11 @@ const (
 	reqTypeVendorOut = 0x40
 	// reqTypeVendorIn reads a message: control IN, vendor, device.
 	reqTypeVendorIn = 0xc0
-	// reqTypeEndpointOut, requestClearFeature and featureEndpointHalt make
-	// CLEAR_FEATURE(ENDPOINT_HALT), which un-halts a stalled endpoint.
-	reqTypeEndpointOut  = 0x02
-	requestClearFeature = 0x01
-	featureEndpointHalt = 0x00
 	// maxStallRetries is how often a bulk chunk is retried after a STALL
 	// (balena node-raspberrypi-usbboot lib/index.ts transfer, reference
 	// §2).
 	maxStallRetries = 3
 )
-
-// halter is a device that can clear a halted endpoint the way the kernel
-// does (USBDEVFS_CLEAR_HALT: the CLEAR_FEATURE request and a reset of the
-// host's data toggle). usb.Device lacks it; a backend may offer it.
-type halter interface {
-	ClearHalt(ep uint8) error
-}
 
 // link is an open boot device and its vendor endpoint: the three
 // primitives of the protocol.
@@ -101,20 +89,8 @@ func (l *link) chunk(b []byte, which string) error {
 			return err
 		}
 		l.log.Warn("rpiboot: bulk chunk stalled, retrying", "chunk", which, "retry", retries+1, "err", err)
-		if cerr := l.clearHalt(); cerr != nil {
+		if cerr := l.dev.ClearHalt(l.ep); cerr != nil {
 			return fmt.Errorf("%w; clear halt: %w", err, cerr)
 		}
 	}
-}
-
-// clearHalt un-halts the endpoint after a STALL. Without the backend's
-// ClearHalt it sends CLEAR_FEATURE(ENDPOINT_HALT) as a control transfer,
-// which Linux usbfs passes to the device without resetting the host's
-// data toggle.
-func (l *link) clearHalt() error {
-	if h, ok := l.dev.(halter); ok {
-		return h.ClearHalt(l.ep)
-	}
-	_, err := l.dev.Control(reqTypeEndpointOut, requestClearFeature, featureEndpointHalt, uint16(l.ep), nil, l.t.Control)
-	return err
 }

@@ -68,6 +68,11 @@ type Device interface {
 	Control(reqType, req uint8, value, index uint16, data []byte, timeout time.Duration) (int, error)
 	// BulkOut sends data to an OUT endpoint and returns how much was sent.
 	BulkOut(ep uint8, data []byte, timeout time.Duration) (int, error)
+	// ClearHalt un-halts an endpoint after a STALL as the kernel does
+	// (USBDEVFS_CLEAR_HALT): CLEAR_FEATURE(ENDPOINT_HALT) to the device
+	// and a reset of the host's data toggle, which a bare control
+	// transfer would leave out of step.
+	ClearHalt(ep uint8) error
 	// Close releases the device.
 	Close() error
 }
