@@ -104,30 +104,9 @@ func readFull(r io.Reader, p []byte) (int, error) {
 // produce reads the decompressed image into chunks and hands them on.
 func (f *flash) produce(ctx context.Context, toWriter, toHasher chan<- *chunk) error {
 	capacity := f.dst.Size()
-	refs := int32(1)
+	b := &batch{free: f.free, outs: []chan<- *chunk{toWriter}}
 	if toHasher != nil {
-		refs = 2
-	}
-	var c *chunk
-	send := func() error {
-		if c == nil || len(c.segs) == 0 {
-			return nil
-		}
-		c.refs.Store(refs)
-		select {
-		case toWriter <- c:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if toHasher != nil {
-			select {
-			case toHasher <- c:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		c = nil
-		return nil
+		b.outs = append(b.outs, toHasher)
 	}
 
 	m := f.opts.Bmap
@@ -154,17 +133,9 @@ extents:
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if c != nil && len(c.buf)-alignUp(c.n) < alignment {
-				if err := send(); err != nil {
-					return err
-				}
-			}
-			if c == nil {
-				select {
-				case c = <-f.free:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
+			c, err := b.room(ctx)
+			if err != nil {
+				return err
 			}
 			start := alignUp(c.n)
 			want := min(int64(len(c.buf)-start), end-pos, capacity-pos)
@@ -224,7 +195,7 @@ extents:
 		return err
 	}
 	f.res.ImageSize = pos
-	return send()
+	return b.flush(ctx)
 }
 
 // expectEOF checks that the decompressed stream has ended; if not it
@@ -316,6 +287,49 @@ func (f *flash) skip(ctx context.Context, n, pos int64) error {
 			return f.readErr(err)
 		}
 	}
+	return nil
+}
+
+// batch fills chunks taken from a free list and hands each one, once
+// full, to every consumer in outs, which release it.
+type batch struct {
+	free <-chan *chunk
+	outs []chan<- *chunk
+	c    *chunk // being filled; nil before the first and after a flush
+}
+
+// room returns the chunk being filled, with at least alignment bytes
+// left: it hands on a fuller one and waits for a free one as needed.
+func (b *batch) room(ctx context.Context) (*chunk, error) {
+	if b.c != nil && len(b.c.buf)-alignUp(b.c.n) < alignment {
+		if err := b.flush(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if b.c == nil {
+		select {
+		case b.c = <-b.free:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return b.c, nil
+}
+
+// flush hands the chunk being filled, if it holds anything, to outs.
+func (b *batch) flush(ctx context.Context) error {
+	if b.c == nil || len(b.c.segs) == 0 {
+		return nil
+	}
+	b.c.refs.Store(int32(len(b.outs)))
+	for _, out := range b.outs {
+		select {
+		case out <- b.c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	b.c = nil
 	return nil
 }
 
@@ -423,33 +437,12 @@ func (f *flash) verify(ctx context.Context) error {
 	ch := make(chan *chunk, len(f.bufs))
 	g.run(func() error {
 		defer close(ch)
-		var c *chunk
-		send := func() error {
-			if c == nil || len(c.segs) == 0 {
-				return nil
-			}
-			c.refs.Store(1)
-			select {
-			case ch <- c:
-				c = nil
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		b := &batch{free: f.free, outs: []chan<- *chunk{ch}}
 		for _, e := range extents {
 			for pos, end := e.off, e.off+e.n; pos < end; {
-				if c != nil && len(c.buf)-alignUp(c.n) < alignment {
-					if err := send(); err != nil {
-						return err
-					}
-				}
-				if c == nil {
-					select {
-					case c = <-f.free:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
+				c, err := b.room(ctx)
+				if err != nil {
+					return err
 				}
 				start := alignUp(c.n)
 				want := int(min(int64(len(c.buf)-start), end-pos))
@@ -465,7 +458,7 @@ func (f *flash) verify(ctx context.Context) error {
 				pos += int64(k)
 			}
 		}
-		return send()
+		return b.flush(ctx)
 	})
 	var digest hash.Hash
 	g.run(func() error {
