@@ -247,6 +247,10 @@ func (p *progress) draw() {
 		pct := float64(done) * 100 / float64(total)
 		line += fmt.Sprintf(" %s %5.1f%% %s/%s %s/s ETA %s", bar(pct), pct, size(done), size(total),
 			size(int64(j.Progress.Rate)), time.Duration(j.Progress.ETASeconds*float64(time.Second)).Round(time.Second))
+	case j.Step != "write":
+		// Queued, or the module is still being switched into USB boot
+		// mode: the upload waits, so its rate says nothing.
+		line += fmt.Sprintf(" %s", time.Since(p.start).Round(time.Second))
 	case p.total > 0:
 		pct := float64(sent) * 100 / float64(p.total)
 		rate := float64(sent) / max(elapsed, 0.001)
