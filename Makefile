@@ -15,7 +15,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test deps lint unit cross bench bench-api bench-flash reset-password clean
+.PHONY: all build run test deps lint unit cross bench bench-api bench-console bench-flash reset-password clean
 
 all: build
 
@@ -71,7 +71,7 @@ cross:
 	@ls -l $(DIST)
 	@file $(DIST)/* 2>/dev/null || true
 
-bench: bench-api
+bench: bench-api bench-console
 
 # bench-flash: our flasher against dd, bmaptool, xz|dd and zstd|dd on a
 # loop device (root), one run, ratios printed; then bmcd's peak RSS while
@@ -79,6 +79,13 @@ bench: bench-api
 bench-flash:
 	bash flasher/bench/bench-flash.sh
 	bash flasher/bench/bench-bmcd-rss.sh
+
+# bench-console: serial console throughput per port with 1/10/100 clients
+# (package and WebSocket) and keystroke-to-echo latency on loopback.
+bench-console:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./bmc/console/
+	$(GO) test -run '^$$' -bench BenchmarkConsole -benchmem ./api/
+	$(GO) test -run TestConsoleLatencyReport -v -count=1 ./api/ -latency-report
 
 # bench-api: power round trip through the HTTP API on the simulated board.
 bench-api:

@@ -27,6 +27,11 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		h := c.Request().Header.Get("Authorization")
 		scheme, token, ok := strings.Cut(h, " ")
+		if !ok && isWebSocket(c.Request()) {
+			// Browsers cannot set headers on a WebSocket.
+			token = c.Request().URL.Query().Get("access_token")
+			scheme, ok = "Bearer", token != ""
+		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return newError(http.StatusUnauthorized, CodeUnauthorized, "authentication required: log in with POST /api/v1/auth/login and send the token in an \"Authorization: Bearer TOKEN\" header")
 		}
@@ -37,4 +42,9 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(sessionKey, sess)
 		return next(c)
 	}
+}
+
+// isWebSocket says whether r asks for a WebSocket upgrade.
+func isWebSocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }

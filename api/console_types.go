@@ -10,9 +10,11 @@ package api
 //     WebSocket. Authorization is the usual bearer header, or the
 //     access_token query parameter for browsers, which cannot set headers
 //     on a WebSocket. The server first sends a text frame ConsoleMessage
-//     of type "hello", then the last history bytes (default: all it has)
-//     as binary frames, then live output as binary frames. Binary frames
-//     from the client are written to the UART, unless the session is
+//     of type "hello", then the last history bytes (absent or negative:
+//     all it has; 0: none) as binary frames, then live output as binary
+//     frames. Binary frames from the client (at most 64 KiB each; larger
+//     ones close the session with 1009) are written to the UART, unless
+//     the session is
 //     read-only (readonly=1, or a role that may not write): then the
 //     server closes with ConsoleCloseReadOnly. Text frames from the client
 //     are ignored. The server pings every 15 s; a client that does not

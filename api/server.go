@@ -11,12 +11,16 @@ import (
 
 	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
+	"github.com/turingpi-oss/bmcd/bmc/console"
 )
 
 // Config configures the API server.
 type Config struct {
 	Board *bmc.Board
 	Auth  *auth.Authenticator
+	// Consoles are the slots' serial consoles; a slot without one
+	// answers 501.
+	Consoles map[int]*console.Console
 	// Version is reported by GET /api/v1/board.
 	Version string
 	// OperationTimeout bounds a power operation. It runs to completion
@@ -88,6 +92,9 @@ func New(cfg Config) (*Server, error) {
 	authed.GET("/jobs/:id", s.getJob)
 	authed.DELETE("/jobs/:id", s.cancelJob)
 	authed.GET("/events", s.events)
+	authed.GET("/slots/:slot/console", s.consoleEndpoint)
+	authed.PATCH("/slots/:slot/console", s.patchConsole)
+	authed.GET("/slots/:slot/console/log", s.consoleLog)
 	s.echo = e
 	return s, nil
 }

@@ -36,6 +36,12 @@ type fixture struct {
 // dir (a new temporary directory if ""), logged in.
 func newFixture(t testing.TB, mods ...func(cfg *bmc.Config, dir string)) *fixture {
 	t.Helper()
+	return newFixtureAPI(t, nil, mods...)
+}
+
+// newFixtureAPI is newFixture with a hook on the API server's config.
+func newFixtureAPI(t testing.TB, apiMod func(cfg *api.Config), mods ...func(cfg *bmc.Config, dir string)) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	hw, err := sim.New(&sim.Opts{Slots: 4, StatePath: filepath.Join(dir, "hw.json")})
 	require.NoError(t, err)
@@ -48,7 +54,11 @@ func newFixture(t testing.TB, mods ...func(cfg *bmc.Config, dir string)) *fixtur
 	t.Cleanup(func() { assert.NoError(t, board.Close()) })
 	authn, _, err := auth.New(auth.Config{StateDir: dir, Password: auth.PasswordSource{Clear: testPassword}, BcryptCost: bcrypt.MinCost})
 	require.NoError(t, err)
-	s, err := api.New(api.Config{Board: board, Auth: authn, Version: "test", KeepAlive: 50 * time.Millisecond})
+	apiCfg := api.Config{Board: board, Auth: authn, Version: "test", KeepAlive: 50 * time.Millisecond}
+	if apiMod != nil {
+		apiMod(&apiCfg)
+	}
+	s, err := api.New(apiCfg)
 	require.NoError(t, err)
 	f := &fixture{srv: httptest.NewServer(s), hw: hw, board: board, dir: dir}
 	t.Cleanup(f.srv.Close)

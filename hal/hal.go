@@ -130,6 +130,20 @@ type PowerDefaultsSaver interface {
 	SavePowerDefaults(ctx context.Context) error
 }
 
+// ConsolePort is where a slot's serial console reaches the controller.
+type ConsolePort struct {
+	Slot int
+	// Device is the UART's device node: "/dev/ttyS1".
+	Device string
+	// Baud is the rate the module's firmware uses by default.
+	Baud int
+}
+
+// ConsoleWiring is a board whose slots' UARTs reach the controller.
+type ConsoleWiring interface {
+	ConsolePorts() []ConsolePort
+}
+
 // CheckSlot returns an error wrapping ErrNoSlot unless 1 <= slot <= slots.
 func CheckSlot(slot, slots int) error {
 	if slot < 1 || slot > slots {

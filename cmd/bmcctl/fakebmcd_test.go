@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/turingpi-oss/bmcd/api"
 )
@@ -28,6 +31,17 @@ type fakeBMCD struct {
 	// holdEvents keeps the event stream open after the events, as bmcd
 	// does, until the client goes.
 	holdEvents bool
+
+	// Consoles: each slot's history and line settings, every byte
+	// clients wrote (all slots), messages sent after the history, and a
+	// close status sent right after them (0: the session stays open).
+	consoleLog      map[int][]byte
+	consoleMode     map[int]api.ConsoleMode
+	consoleInput    []byte
+	consoleMessages []api.ConsoleMessage
+	consoleClose    websocket.StatusCode
+	// consoleEnd ends the open sessions with a close status.
+	consoleEnd []chan websocket.StatusCode
 }
 
 const (
@@ -41,8 +55,11 @@ func newFakeBMCD(t *testing.T) *fakeBMCD {
 		token:   fakeToken,
 		expires: time.Now().Add(time.Hour).Truncate(time.Second),
 	}
+	f.consoleLog = map[int][]byte{}
+	f.consoleMode = map[int]api.ConsoleMode{}
 	for n := 1; n <= 4; n++ {
 		f.slots = append(f.slots, api.Slot{Slot: n, Power: "off", Policy: "last-state"})
+		f.consoleMode[n] = api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { reply(w, 200, map[string]string{"status": "ok"}) })
@@ -56,6 +73,9 @@ func newFakeBMCD(t *testing.T) *fakeBMCD {
 	mux.HandleFunc("POST /api/v1/slots/{n}/power", f.authed(f.withSlot(f.power)))
 	mux.HandleFunc("POST /api/v1/power", f.authed(f.powerAll))
 	mux.HandleFunc("GET /api/v1/events", f.authed(f.stream))
+	mux.HandleFunc("GET /api/v1/slots/{n}/console/log", f.authed(f.withSlot(f.consoleHistory)))
+	mux.HandleFunc("GET /api/v1/slots/{n}/console", f.authed(f.withSlot(f.console)))
+	mux.HandleFunc("PATCH /api/v1/slots/{n}/console", f.authed(f.withSlot(f.patchConsole)))
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests = append(f.requests, r.Method+" "+r.URL.Path)
@@ -193,4 +213,200 @@ func (f *fakeBMCD) stream(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 		f.mu.Lock()
 	}
+}
+
+func (f *fakeBMCD) consoleState(n int) api.ConsoleState {
+	return api.ConsoleState{
+		Slot: n, Device: fmt.Sprintf("/dev/ttyS%d", n), Mode: f.consoleMode[n], Open: true,
+		BytesRead: int64(len(f.consoleLog[n])), Buffered: len(f.consoleLog[n]), Clients: len(f.consoleEnd),
+	}
+}
+
+// lastBytes is the last n bytes of b; n <= 0 or absent: all of b.
+func lastBytes(b []byte, param string) ([]byte, error) {
+	if param == "" {
+		return b, nil
+	}
+	n, err := strconv.ParseInt(param, 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 && n < int64(len(b)) {
+		return b[int64(len(b))-n:], nil
+	}
+	return b, nil
+}
+
+func (f *fakeBMCD) consoleHistory(w http.ResponseWriter, r *http.Request, s *api.Slot) {
+	b, err := lastBytes(f.consoleLog[s.Slot], r.URL.Query().Get("tail"))
+	if err != nil {
+		replyError(w, 400, api.CodeBadRequest, "invalid tail")
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(b)
+}
+
+func (f *fakeBMCD) patchConsole(w http.ResponseWriter, r *http.Request, s *api.Slot) {
+	var m api.ConsoleMode
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		replyError(w, 400, api.CodeBadRequest, "malformed JSON: "+err.Error())
+		return
+	}
+	if m.Baud != 0 && (m.Baud < 50 || m.Baud > 4000000) {
+		replyError(w, 400, api.CodeBadRequest, fmt.Sprintf("baud %d: want 50 to 4000000", m.Baud))
+		return
+	}
+	cur := f.consoleMode[s.Slot]
+	if m.Baud != 0 {
+		cur.Baud = m.Baud
+	}
+	if m.DataBits != 0 {
+		cur.DataBits = m.DataBits
+	}
+	if m.Parity != "" {
+		cur.Parity = m.Parity
+	}
+	if m.StopBits != "" {
+		cur.StopBits = m.StopBits
+	}
+	f.consoleMode[s.Slot] = cur
+	reply(w, 200, f.consoleState(s.Slot))
+}
+
+// console answers the console's state, or with an Upgrade header runs a
+// session whose node echoes what it is sent, as a shell at a prompt
+// does: Enter (CR) as CR LF, control keys as ^X, Ctrl-C as "^C" and a
+// new line.
+func (f *fakeBMCD) console(w http.ResponseWriter, r *http.Request, s *api.Slot) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		reply(w, 200, f.consoleState(s.Slot))
+		return
+	}
+	n := s.Slot
+	history, err := lastBytes(f.consoleLog[n], r.URL.Query().Get("history"))
+	if r.URL.Query().Get("history") == "0" {
+		history = nil
+	}
+	if err != nil {
+		replyError(w, 400, api.CodeBadRequest, "invalid history")
+		return
+	}
+	mode := f.consoleMode[n]
+	messages, closeWith := f.consoleMessages, f.consoleClose
+	end := make(chan websocket.StatusCode, 1)
+	f.consoleEnd = append(f.consoleEnd, end)
+	writable := r.URL.Query().Get("readonly") != "1"
+	f.mu.Unlock() // let other requests through while the session is open
+	defer func() {
+		f.mu.Lock()
+		f.consoleEnd = slices.DeleteFunc(f.consoleEnd, func(c chan websocket.StatusCode) bool { return c == end })
+	}()
+
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer ws.CloseNow()
+	ctx := r.Context()
+	send := func(typ websocket.MessageType, v any) bool {
+		data, ok := v.([]byte)
+		if !ok {
+			data, _ = json.Marshal(v)
+		}
+		return ws.Write(ctx, typ, data) == nil
+	}
+	if !send(websocket.MessageText, api.ConsoleMessage{Type: api.ConsoleHello, Slot: n, Device: fmt.Sprintf("/dev/ttyS%d", n), Writable: writable, Mode: &mode}) {
+		return
+	}
+	if len(history) > 0 && !send(websocket.MessageBinary, history) {
+		return
+	}
+	for _, m := range messages {
+		if !send(websocket.MessageText, m) {
+			return
+		}
+	}
+	if closeWith != 0 {
+		_ = ws.Close(closeWith, "")
+		return
+	}
+	frames := make(chan []byte)
+	go func() {
+		defer close(frames)
+		for {
+			typ, data, err := ws.Read(ctx)
+			if err != nil {
+				return
+			}
+			if typ == websocket.MessageBinary {
+				select {
+				case frames <- data:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	for {
+		select {
+		case code := <-end:
+			_ = ws.Close(code, "")
+			return
+		case data, ok := <-frames:
+			if !ok {
+				return
+			}
+			if !writable {
+				_ = ws.Close(api.ConsoleCloseReadOnly, "read-only session")
+				return
+			}
+			f.mu.Lock()
+			f.consoleInput = append(f.consoleInput, data...)
+			f.mu.Unlock()
+			if !send(websocket.MessageBinary, echo(data)) {
+				return
+			}
+		}
+	}
+}
+
+// echo is what a shell at a prompt shows for keys.
+func echo(keys []byte) []byte {
+	var b []byte
+	for _, k := range keys {
+		switch {
+		case k == '\r':
+			b = append(b, "\r\n"...)
+		case k == 0x03:
+			b = append(b, "^C\r\n"...)
+		case k < 0x20 || k == 0x7f:
+			b = append(b, '^', k^0x40)
+		default:
+			b = append(b, k)
+		}
+	}
+	return b
+}
+
+// endConsoles ends every open console session with code, as bmcd does
+// when it stops (api.ConsoleCloseGone).
+func (f *fakeBMCD) endConsoles(code websocket.StatusCode) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, end := range f.consoleEnd {
+		select {
+		case end <- code:
+		default:
+		}
+	}
+}
+
+// typed returns every byte clients wrote to the consoles.
+func (f *fakeBMCD) typed() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]byte(nil), f.consoleInput...)
 }

@@ -19,6 +19,8 @@ import (
 type hardware struct {
 	board hal.Board
 	flash bmc.FlashConfig
+	// consoles are the slots' UARTs as the board wires them.
+	consoles []hal.ConsolePort
 	// closers release what was opened, last first.
 	closers []func() error
 }
@@ -66,5 +68,8 @@ func openHardware(cfg config, log *slog.Logger) (*hardware, error) {
 		return nil, fmt.Errorf("board %q: unknown profile", cfg.Board)
 	}
 	h.flash = hardwareFlash(cfg, log)
+	if w, ok := h.board.(hal.ConsoleWiring); ok {
+		h.consoles = w.ConsolePorts()
+	}
 	return h, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/turingpi-oss/bmcd/bmc/console"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
 	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
 )
@@ -58,11 +59,27 @@ type config struct {
 		CycleDelay   time.Duration `yaml:"cycle_delay"`
 		PollInterval time.Duration `yaml:"poll_interval"`
 	} `yaml:"power"`
+	Console struct {
+		// BufferBytes is the history kept in memory per slot.
+		BufferBytes int `yaml:"buffer_bytes"`
+		// LogMaxBytes caps each slot's log file under the state dir
+		// (one rotated generation is kept beside it).
+		LogMaxBytes int64 `yaml:"log_max_bytes"`
+		// Ports overrides the board's UART of a slot: device, baud.
+		Ports map[int]consolePortConfig `yaml:"ports"`
+	} `yaml:"console"`
 	Auth struct {
 		AdminPasswordHash string        `yaml:"admin_password_hash"`
 		AdminPassword     string        `yaml:"admin_password"`
 		TokenTTL          time.Duration `yaml:"token_ttl"`
 	} `yaml:"auth"`
+}
+
+// consolePortConfig overrides a slot's serial console.
+type consolePortConfig struct {
+	Device string `yaml:"device"`
+	// Mode is "1500000" or "115200 8N1".
+	Mode string `yaml:"mode"`
 }
 
 // Board profiles.
@@ -78,6 +95,8 @@ func defaultConfig() config {
 	c.Sim.EMMCMiB = 8 << 10
 	c.Sim.USBTiming = "real"
 	c.Flash.Payload = "auto"
+	c.Console.BufferBytes = console.DefaultBufferSize
+	c.Console.LogMaxBytes = console.DefaultLogMaxBytes
 	c.TP1.I2CBus = "1"
 	return c
 }
@@ -175,6 +194,17 @@ func (c *config) complete() error {
 	}
 	if c.Sim.USBTiming != "real" && c.Sim.USBTiming != "fast" {
 		return fmt.Errorf("sim usb_timing %q: want real or fast", c.Sim.USBTiming)
+	}
+	for slot, p := range c.Console.Ports {
+		if p.Mode != "" {
+			if _, err := console.ParseMode(p.Mode); err != nil {
+				return fmt.Errorf("console port of slot %d: %w", slot, err)
+			}
+		}
+	}
+	if c.Console.BufferBytes < 4096 || c.Console.LogMaxBytes < 0 {
+		return fmt.Errorf("console buffer_bytes %d, log_max_bytes %d: want at least 4096 and 0",
+			c.Console.BufferBytes, c.Console.LogMaxBytes)
 	}
 	if c.Sim.EMMCMiB <= 0 {
 		return fmt.Errorf("sim emmc_mib %d: want a size above zero", c.Sim.EMMCMiB)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,7 +67,13 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 			"      (stored as a bcrypt hash in %s):\n\n      %s\n\n",
 			auth.AdminUser, filepath.Join(cfg.StateDir, "auth.json"), generated)
 	}
-	srv, err := api.New(api.Config{Board: board, Auth: authn, Version: version, Logger: log})
+	consoles, closeConsoles, err := openConsoles(cfg, hw.consoles, log)
+	if err != nil {
+		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+	}
+	// Consoles stop before the hardware under them.
+	closeHW = func() error { return errors.Join(closeConsoles(), hw.close()) }
+	srv, err := api.New(api.Config{Board: board, Auth: authn, Consoles: consoles, Version: version, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
+	"github.com/turingpi-oss/bmcd/hal"
 	"github.com/turingpi-oss/bmcd/hal/sim"
+	"github.com/turingpi-oss/bmcd/hal/sim/simconsole"
 	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
 )
 
@@ -41,18 +44,40 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 		power:    map[int]bool{},
 		strap:    map[int]bool{},
 	}
+	// Each module's UART is a pseudo-terminal whose other end is a
+	// simulated node that boots when its slot is powered.
+	nodes, err := simconsole.New(&simconsole.Opts{Slots: cfg.Sim.Slots, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w (closing: %v)", err, h.close())
+	}
+	h.closers = append(h.closers, nodes.Close)
 	hw, err := sim.New(&sim.Opts{
 		Slots:     cfg.Sim.Slots,
 		Absent:    cfg.Sim.Absent,
 		StatePath: filepath.Join(cfg.StateDir, "sim-hardware.json"),
-		Observe:   plug.observe,
-		Logger:    log,
+		Observe: func(tr sim.Transition) {
+			plug.observe(tr)
+			switch {
+			case tr.Signal == "power":
+				nodes.SetPower(tr.Slot, tr.Value == "on")
+			case tr.Signal == "reset" && tr.Value == "released":
+				nodes.Reset(tr.Slot)
+			}
+		},
+		Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w (closing: %v)", err, h.close())
 	}
 	h.closers = append(h.closers, hw.Close)
 	h.board = hw
+	for slot := 1; slot <= hw.Info().Slots; slot++ {
+		// Slots on since the last run boot their simulated node now.
+		if st, err := hw.PowerState(context.Background(), slot); err == nil && st == hal.PowerOn {
+			nodes.SetPower(slot, true)
+		}
+		h.consoles = append(h.consoles, hal.ConsolePort{Slot: slot, Device: nodes.Device(slot), Baud: 115200})
+	}
 	payload, _ := cfg.payload() // checked by complete
 	ports := map[int]string{}
 	for s := 1; s <= hw.Info().Slots; s++ {

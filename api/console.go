@@ -1,0 +1,271 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v5"
+
+	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/bmc/console"
+	"github.com/turingpi-oss/bmcd/hal"
+)
+
+// Console session timing.
+const (
+	consolePingInterval = 15 * time.Second
+	// consoleWriteTimeout is how long a client's socket may stay full
+	// before the client is dropped as too slow.
+	consoleWriteTimeout = 30 * time.Second
+	// consoleReadLimit bounds one frame from a client (keystrokes, a
+	// pasted file).
+	consoleReadLimit = 64 << 10
+)
+
+// console returns the console of the slot named in the path: 404 for a
+// slot the board does not have, 501 for one without a console.
+func (s *Server) console(c *echo.Context) (*console.Console, error) {
+	slot, err := slotParam(c)
+	if err != nil {
+		return nil, err
+	}
+	if con := s.cfg.Consoles[slot]; con != nil {
+		return con, nil
+	}
+	if err := hal.CheckSlot(slot, s.board.Info().Slots); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("slot %d: no serial console on this board: %w", slot, hal.ErrNotSupported)
+}
+
+// consoleLog answers GET /slots/{n}/console/log?tail=BYTES.
+func (s *Server) consoleLog(c *echo.Context) error {
+	con, err := s.console(c)
+	if err != nil {
+		return err
+	}
+	tail, err := intQuery(c, "tail", 0)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/octet-stream", con.History(tail))
+}
+
+// patchConsole answers PATCH /slots/{n}/console.
+func (s *Server) patchConsole(c *echo.Context) error {
+	con, err := s.console(c)
+	if err != nil {
+		return err
+	}
+	var req ConsoleMode
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if _, err := con.SetMode(console.Mode{Baud: req.Baud, DataBits: req.DataBits, Parity: req.Parity, StopBits: req.StopBits}); err != nil {
+		return newError(http.StatusBadRequest, CodeBadRequest, err.Error())
+	}
+	return c.JSON(http.StatusOK, consoleState(con.Status()))
+}
+
+// consoleEndpoint answers GET /slots/{n}/console: the state, or with an
+// Upgrade header a WebSocket session.
+func (s *Server) consoleEndpoint(c *echo.Context) error {
+	con, err := s.console(c)
+	if err != nil {
+		return err
+	}
+	r := c.Request()
+	if !isWebSocket(r) {
+		return c.JSON(http.StatusOK, consoleState(con.Status()))
+	}
+	history, err := intQuery(c, "history", -1)
+	if err != nil {
+		return err
+	}
+	readOnly := r.URL.Query().Get("readonly")
+	writable := readOnly == "" || readOnly == "0" || readOnly == "false"
+	if sess, ok := c.Get(sessionKey).(auth.Session); ok && sess.Role != "admin" {
+		writable = false
+	}
+	// Browsers send Origin: websocket.Accept refuses cross-origin
+	// requests, so another site cannot drive a console with a token
+	// it got hold of through the page.
+	ws, err := websocket.Accept(c.Response(), r, nil)
+	if err != nil {
+		// Accept has answered the client already.
+		s.log.Debug("api: console: upgrade failed", "slot", con.Slot(), "err", err)
+		return nil
+	}
+	s.serveConsole(r.Context(), ws, con, history, writable)
+	return nil
+}
+
+// serveConsole runs one WebSocket session until either side ends it.
+func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *console.Console, history int, writable bool) {
+	ws.SetReadLimit(consoleReadLimit)
+	// Cancelling a Read's context closes the connection without a close
+	// frame (coder/websocket), so frames are read under reqCtx and the
+	// session's end is told with Close; ctx ends everything else.
+	ctx, cancel := context.WithCancel(reqCtx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	log := s.log.With("slot", con.Slot(), "device", con.Device())
+	log.Info("api: console attached", "writable", writable)
+
+	// Attached before the hello, so that nothing written after the
+	// client saw it is lost.
+	client := con.Attach(history)
+	defer client.Close()
+	st := con.Status()
+	mode := consoleMode(st.Mode)
+	if err := writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode}); err != nil {
+		return
+	}
+	if !st.Open {
+		_ = writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
+			Message: fmt.Sprintf("%s is not open (%s); output appears once it is", st.Device, st.Err)})
+	}
+
+	// closeWith ends the session once, with the first reason given.
+	closed := make(chan struct{})
+	var reason struct {
+		code websocket.StatusCode
+		text string
+	}
+	closeWith := func(code websocket.StatusCode, text string) {
+		select {
+		case <-closed:
+		default:
+			reason.code, reason.text = code, text
+			close(closed)
+			cancel()
+		}
+	}
+
+	wg.Add(2)
+	go func() { // client → UART
+		defer wg.Done()
+		for {
+			typ, data, err := ws.Read(reqCtx)
+			if err != nil {
+				closeWith(websocket.StatusNormalClosure, "")
+				return
+			}
+			if typ != websocket.MessageBinary || len(data) == 0 {
+				continue
+			}
+			if !writable {
+				closeWith(ConsoleCloseReadOnly, "read-only session")
+				return
+			}
+			if _, err := con.Write(ctx, data); err != nil && ctx.Err() == nil {
+				_ = writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice, Message: "not sent: " + err.Error()})
+			}
+		}
+	}()
+	go func() { // keep-alive; a peer that stops answering is dropped
+		defer wg.Done()
+		t := time.NewTicker(consolePingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				pctx, pcancel := context.WithTimeout(ctx, consoleWriteTimeout)
+				err := ws.Ping(pctx)
+				pcancel()
+				if err != nil && ctx.Err() == nil {
+					closeWith(ConsoleCloseSlow, "no answer to ping")
+					return
+				}
+			}
+		}
+	}()
+
+	// UART → client.
+	for {
+		chunk, err := client.Next(ctx)
+		if errors.Is(err, console.ErrClosed) {
+			closeWith(ConsoleCloseGone, "console closed: bmcd is stopping")
+			break
+		}
+		if err != nil {
+			break
+		}
+		if chunk.Missed > 0 {
+			if err := writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleMissed, Bytes: chunk.Missed}); err != nil {
+				closeWith(ConsoleCloseSlow, "client too slow")
+				break
+			}
+		}
+		if len(chunk.Data) > 0 {
+			wctx, wcancel := context.WithTimeout(ctx, consoleWriteTimeout)
+			err := ws.Write(wctx, websocket.MessageBinary, chunk.Data)
+			wcancel()
+			if err != nil {
+				closeWith(ConsoleCloseSlow, "client too slow")
+				break
+			}
+		}
+	}
+	closeWith(websocket.StatusNormalClosure, "")
+	if reason.code == ConsoleCloseSlow || reason.code == ConsoleCloseReadOnly || reason.code == ConsoleCloseGone {
+		log.Info("api: console detached", "reason", reason.text)
+	} else {
+		log.Info("api: console detached")
+	}
+	// A blocked peer must not hold the handler: the close handshake has
+	// its own 5 s bound in coder/websocket.
+	_ = ws.Close(reason.code, reason.text)
+}
+
+// writeMessage sends a text frame, bounded by consoleWriteTimeout.
+func writeMessage(ctx context.Context, ws *websocket.Conn, m ConsoleMessage) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, consoleWriteTimeout)
+	defer cancel()
+	return ws.Write(ctx, websocket.MessageText, b)
+}
+
+// intQuery parses an optional integer query parameter.
+func intQuery(c *echo.Context, name string, def int) (int, error) {
+	raw := c.Request().URL.Query().Get(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s %q: want a number of bytes", name, raw))
+	}
+	return n, nil
+}
+
+func consoleMode(m console.Mode) ConsoleMode {
+	return ConsoleMode{Baud: m.Baud, DataBits: m.DataBits, Parity: m.Parity, StopBits: m.StopBits}
+}
+
+func consoleState(st console.Status) ConsoleState {
+	return ConsoleState{
+		Slot:      st.Slot,
+		Device:    st.Device,
+		Mode:      consoleMode(st.Mode),
+		Open:      st.Open,
+		Error:     st.Err,
+		Reopens:   st.Reopens,
+		BytesRead: st.BytesRead,
+		Buffered:  st.Buffered,
+		Clients:   st.Clients,
+	}
+}
