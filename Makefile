@@ -33,7 +33,9 @@ run: build
 	@echo "  bmcctl power on 3"
 	@echo "  bmcctl power status"
 	@echo "  bmcctl slots"
-	@echo "  bmcctl events                # live power changes"
+	@echo "  bmcctl events                # live power changes and flash progress"
+	@echo "  bmcctl console 3             # node 3's serial console (Ctrl-] q detaches)"
+	@echo "  bmcctl flash --slot 1 IMAGE  # raw/gz/xz/zst/bz2; slot 1's eMMC is $(RUN_DIR)/state/sim-emmc-slot1.img"
 	@echo "Forgot the password? make reset-password, then make run again."
 	@echo
 	exec $(BIN)/bmcd --board sim --listen $(RUN_LISTEN) --state-dir $(RUN_DIR)/state
