@@ -21,9 +21,6 @@ import (
 // Console session timing.
 const (
 	consolePingInterval = 15 * time.Second
-	// consoleWriteTimeout is how long a client's socket may stay full
-	// before the client is dropped as too slow.
-	consoleWriteTimeout = 30 * time.Second
 	// consoleReadLimit bounds one frame from a client (keystrokes, a
 	// pasted file).
 	consoleReadLimit = 64 << 10
@@ -126,11 +123,11 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	defer client.Close()
 	st := con.Status()
 	mode := consoleMode(st.Mode)
-	if err := writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode}); err != nil {
+	if err := s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode}); err != nil {
 		return
 	}
 	if !st.Open {
-		_ = writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
+		_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
 			Message: fmt.Sprintf("%s is not open (%s); output appears once it is", st.Device, st.Err)})
 	}
 
@@ -167,7 +164,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 				return
 			}
 			if _, err := con.Write(ctx, data); err != nil && ctx.Err() == nil {
-				_ = writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice, Message: "not sent: " + err.Error()})
+				_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice, Message: "not sent: " + err.Error()})
 			}
 		}
 	}()
@@ -180,7 +177,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				pctx, pcancel := context.WithTimeout(ctx, consoleWriteTimeout)
+				pctx, pcancel := context.WithTimeout(ctx, s.cfg.ConsoleWriteTimeout)
 				err := ws.Ping(pctx)
 				pcancel()
 				if err != nil && ctx.Err() == nil {
@@ -202,13 +199,13 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 			break
 		}
 		if chunk.Missed > 0 {
-			if err := writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleMissed, Bytes: chunk.Missed}); err != nil {
+			if err := s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleMissed, Bytes: chunk.Missed}); err != nil {
 				closeWith(ConsoleCloseSlow, "client too slow")
 				break
 			}
 		}
 		if len(chunk.Data) > 0 {
-			wctx, wcancel := context.WithTimeout(ctx, consoleWriteTimeout)
+			wctx, wcancel := context.WithTimeout(ctx, s.cfg.ConsoleWriteTimeout)
 			err := ws.Write(wctx, websocket.MessageBinary, chunk.Data)
 			wcancel()
 			if err != nil {
@@ -228,13 +225,13 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	_ = ws.Close(reason.code, reason.text)
 }
 
-// writeMessage sends a text frame, bounded by consoleWriteTimeout.
-func writeMessage(ctx context.Context, ws *websocket.Conn, m ConsoleMessage) error {
+// writeMessage sends a text frame, bounded by ConsoleWriteTimeout.
+func (s *Server) writeMessage(ctx context.Context, ws *websocket.Conn, m ConsoleMessage) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, consoleWriteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConsoleWriteTimeout)
 	defer cancel()
 	return ws.Write(ctx, websocket.MessageText, b)
 }

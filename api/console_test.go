@@ -52,7 +52,7 @@ type consoleFixture struct {
 	console *console.Console
 }
 
-func newConsoleFixture(t testing.TB, bufferSize int) *consoleFixture {
+func newConsoleFixture(t testing.TB, bufferSize int, apiMods ...func(*api.Config)) *consoleFixture {
 	t.Helper()
 	n := newNode(t)
 	con, err := console.New(console.Config{Slot: 1, Device: n.slave.Name(), BufferSize: bufferSize,
@@ -60,7 +60,12 @@ func newConsoleFixture(t testing.TB, bufferSize int) *consoleFixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = con.Close() })
 	require.Eventually(t, func() bool { return con.Status().Open }, 10*time.Second, 5*time.Millisecond)
-	f := newFixtureAPI(t, func(cfg *api.Config) { cfg.Consoles = map[int]*console.Console{1: con} })
+	f := newFixtureAPI(t, func(cfg *api.Config) {
+		cfg.Consoles = map[int]*console.Console{1: con}
+		for _, m := range apiMods {
+			m(cfg)
+		}
+	})
 	return &consoleFixture{fixture: f, node: n, console: con}
 }
 
@@ -310,6 +315,31 @@ func TestConsoleFanOut(t *testing.T) {
 		require.True(t, bytes.Equal(want, got), "client %d: %d bytes, first difference at %d", i, len(got), firstDiff(want, got))
 	}
 	assert.EqualValues(t, total, f.console.Status().BytesRead)
+}
+
+// TestConsoleSlowClientDropped: a client whose connection stays blocked
+// longer than ConsoleWriteTimeout is dropped; the console goes on.
+func TestConsoleSlowClientDropped(t *testing.T) {
+	f := newConsoleFixture(t, 0, func(cfg *api.Config) { cfg.ConsoleWriteTimeout = 300 * time.Millisecond })
+	stuck, _ := f.dial(t, "?history=0") // never read from
+	_ = stuck
+	require.Eventually(t, func() bool { return f.console.Status().Clients == 1 }, 10*time.Second, 5*time.Millisecond)
+
+	// Far more than the socket buffers hold, until the client is gone.
+	block := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for f.console.Status().Clients > 0 {
+			if _, err := f.node.master.Write(block); err != nil {
+				return
+			}
+		}
+	}()
+	require.Eventually(t, func() bool { return f.console.Status().Clients == 0 }, 60*time.Second, 10*time.Millisecond,
+		"the stuck client is dropped")
+	<-done
+	assert.True(t, f.console.Status().Open, "the console itself is unaffected")
 }
 
 func firstDiff(a, b []byte) int {

@@ -30,7 +30,10 @@ type Config struct {
 	// KeepAlive is the interval of comment lines on the event stream,
 	// which keep proxies from closing an idle stream. Default 15 s.
 	KeepAlive time.Duration
-	Logger    *slog.Logger
+	// ConsoleWriteTimeout is how long a console client's connection may
+	// stay blocked before the client is dropped as too slow. Default 30 s.
+	ConsoleWriteTimeout time.Duration
+	Logger              *slog.Logger
 }
 
 // maxBodyBytes bounds every JSON request body; none needs more.
@@ -57,6 +60,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 15 * time.Second
+	}
+	if cfg.ConsoleWriteTimeout <= 0 {
+		cfg.ConsoleWriteTimeout = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
