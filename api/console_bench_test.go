@@ -85,6 +85,70 @@ func BenchmarkConsoleThroughput(b *testing.B) {
 	}
 }
 
+// BenchmarkConsoleAt1500kbaud feeds the port at a 1.5 Mbaud UART's rate
+// (150,000 bytes/s, in 10 ms slices) for one second per op, to 100
+// WebSocket clients that keep up plus one that never reads, with the
+// default 256 KiB history. It reports the bytes the readers missed
+// (budget: none) and the worst lag of a reader behind the port at the
+// end of an op.
+func BenchmarkConsoleAt1500kbaud(b *testing.B) {
+	const (
+		clients = 100
+		rate    = 150000
+		slice   = 10 * time.Millisecond
+		perOp   = rate // one second
+	)
+	f := newConsoleFixture(b, 0)
+	stuck, _ := f.dial(b, "?history=0")
+	_ = stuck
+	conns := make([]*websocket.Conn, clients)
+	for i := range conns {
+		conns[i], _ = f.dial(b, "?history=0")
+	}
+	chunk := make([]byte, rate*int(slice)/int(time.Second))
+	for i := range chunk {
+		chunk[i] = byte(i)
+	}
+	ctx := context.Background()
+	var missed, worstLag int64
+	for b.Loop() {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		arrived := make([]time.Time, len(conns))
+		for i, ws := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, msgs, err := readBytes(ctx, ws, perOp)
+				if err != nil {
+					b.Error(err)
+				}
+				arrived[i] = time.Now()
+				mu.Lock()
+				for _, m := range msgs {
+					missed += m.Bytes
+				}
+				mu.Unlock()
+			}()
+		}
+		t := time.NewTicker(slice)
+		for sent := 0; sent < perOp; sent += len(chunk) {
+			<-t.C
+			if _, err := f.node.master.Write(chunk[:min(len(chunk), perOp-sent)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t.Stop()
+		end := time.Now()
+		wg.Wait()
+		for _, a := range arrived {
+			worstLag = max(worstLag, int64(a.Sub(end)))
+		}
+	}
+	b.ReportMetric(float64(missed), "missed_bytes")
+	b.ReportMetric(float64(worstLag)/1e6, "worst_lag_ms")
+}
+
 // TestConsoleLatencyReport prints keystroke-to-echo latency percentiles
 // through the WebSocket on loopback; run with -latency-report.
 func TestConsoleLatencyReport(t *testing.T) {
