@@ -132,19 +132,16 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	}
 
 	// closeWith ends the session once, with the first reason given.
-	closed := make(chan struct{})
 	var reason struct {
+		once sync.Once
 		code websocket.StatusCode
 		text string
 	}
 	closeWith := func(code websocket.StatusCode, text string) {
-		select {
-		case <-closed:
-		default:
+		reason.once.Do(func() {
 			reason.code, reason.text = code, text
-			close(closed)
 			cancel()
-		}
+		})
 	}
 
 	wg.Add(2)

@@ -93,6 +93,11 @@ func (s *session) run(ctx context.Context) error {
 	restore := func() {}
 	var hup chan os.Signal
 	if s.tty != nil {
+		// Caught before the terminal goes raw: a hangup in between
+		// would otherwise kill bmcctl with the terminal left raw.
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
 		fd := int(s.tty.Fd())
 		old, err := term.MakeRaw(fd)
 		if err != nil {
@@ -113,9 +118,6 @@ func (s *session) run(ctx context.Context) error {
 			_ = term.Restore(fd, old)
 			s.raw = false
 		})
-		hup = make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
 	}
 	defer restore() // even on a panic
 
