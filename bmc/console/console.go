@@ -155,6 +155,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	if cfg.LogPath != "" {
 		c.log = newLogFile(cfg.LogPath, cfg.LogMaxBytes, cfg.Logger, cfg.Clock)
+		c.preload()
 	}
 	c.wg.Add(1)
 	go c.run()

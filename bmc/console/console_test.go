@@ -693,3 +693,52 @@ func TestClientCloseAndContext(t *testing.T) {
 	}
 	assert.Zero(t, c.Status().Clients)
 }
+
+// TestHistorySurvivesRestart: a new Console on the same log starts with
+// what the earlier one logged (from the rotated file too), marks the
+// restart, and counts none of it as read.
+func TestHistorySurvivesRestart(t *testing.T) {
+	p := newPTY(t)
+	logPath := filepath.Join(t.TempDir(), "node.log")
+	first, err := New(Config{Device: p.path, LogPath: logPath, LogMaxBytes: 1000})
+	require.NoError(t, err)
+	waitOpen(t, first)
+	stream := pattern(1500) // rotates once: 1000 bytes in .1 at most
+	for off := 0; off < len(stream); off += 250 {
+		_, err := p.master.Write(stream[off : off+250])
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return first.Status().BytesRead == int64(len(stream)) }, waitFor, time.Millisecond)
+	require.NoError(t, first.Close())
+	logged := append(mustRead(t, logPath+".1"), mustRead(t, logPath)...)
+	require.True(t, bytes.HasSuffix(stream, logged))
+
+	tests := []struct {
+		name   string
+		buffer int
+		want   []byte
+	}{
+		{"all of it", 64 << 10, logged},
+		{"what fits", 256 + 300, logged[len(logged)-300:]},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Each case on its own copy: a Console appends its marker.
+			copyPath := filepath.Join(t.TempDir(), "node.log")
+			require.NoError(t, os.WriteFile(copyPath+".1", mustRead(t, logPath+".1"), 0o640))
+			require.NoError(t, os.WriteFile(copyPath, mustRead(t, logPath), 0o640))
+			c := newTestConsole(t, Config{Device: p.path + ".missing", LogPath: copyPath, BufferSize: tc.buffer, LogMaxBytes: 1 << 20})
+			h := c.History(-1)
+			require.True(t, bytes.HasPrefix(h, tc.want), "history starts with the earlier log: %q", tail(h, 100))
+			assert.Contains(t, string(h[len(tc.want):]), "what is above was logged before")
+			assert.Zero(t, c.Status().BytesRead)
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
