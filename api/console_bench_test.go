@@ -32,7 +32,7 @@ func keystroke(ctx context.Context, ws *websocket.Conn, key byte) error {
 // node's echo read by the console's reader, fan-out, WebSocket frame out.
 func BenchmarkConsoleKeystroke(b *testing.B) {
 	f := newConsoleFixture(b, 0)
-	f.node.echo(b)
+	f.node.Echo()
 	ws, _ := f.dial(b, "?history=0")
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -74,7 +74,7 @@ func BenchmarkConsoleThroughput(b *testing.B) {
 						}
 					}()
 				}
-				if _, err := f.node.master.Write(data); err != nil {
+				if _, err := f.node.Master.Write(data); err != nil {
 					b.Fatal(err)
 				}
 				wg.Wait()
@@ -134,7 +134,7 @@ func BenchmarkConsoleAt1500kbaud(b *testing.B) {
 		t := time.NewTicker(slice)
 		for sent := 0; sent < perOp; sent += len(chunk) {
 			<-t.C
-			if _, err := f.node.master.Write(chunk[:min(len(chunk), perOp-sent)]); err != nil {
+			if _, err := f.node.Master.Write(chunk[:min(len(chunk), perOp-sent)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -157,7 +157,7 @@ func TestConsoleLatencyReport(t *testing.T) {
 	}
 	const keys = 2000
 	f := newConsoleFixture(t, 0)
-	f.node.echo(t)
+	f.node.Echo()
 	ws, _ := f.dial(t, "?history=0")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -6,56 +6,31 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/term"
 
 	"github.com/turingpi-oss/bmcd/api"
 	"github.com/turingpi-oss/bmcd/bmc/console"
+	"github.com/turingpi-oss/bmcd/bmc/console/consoletest"
 )
-
-// node is the far end of a slot's UART: the master of a real
-// pseudo-terminal whose slave the console opens as it opens /dev/ttyS1.
-type node struct {
-	master *os.File
-	slave  *os.File // kept open so that the master never sees a hang-up
-}
-
-func newNode(t testing.TB) *node {
-	t.Helper()
-	m, s, err := pty.Open()
-	require.NoError(t, err)
-	_, err = term.MakeRaw(int(s.Fd()))
-	require.NoError(t, err)
-	n := &node{master: m, slave: s}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return n
-}
-
-// echo makes the node send back everything it receives, until cleanup.
-func (n *node) echo(t testing.TB) {
-	go func() { _, _ = io.Copy(n.master, n.master) }()
-}
 
 // consoleFixture is the API with a console on slot 1 only.
 type consoleFixture struct {
 	*fixture
-	node    *node
+	node    *consoletest.PTY // the node's end of slot 1's UART
 	console *console.Console
 }
 
 func newConsoleFixture(t testing.TB, bufferSize int, apiMods ...func(*api.Config)) *consoleFixture {
 	t.Helper()
-	n := newNode(t)
-	con, err := console.New(console.Config{Slot: 1, Device: n.slave.Name(), BufferSize: bufferSize,
+	n := consoletest.New(t)
+	con, err := console.New(console.Config{Slot: 1, Device: n.Path, BufferSize: bufferSize,
 		LogPath: t.TempDir() + "/slot1.log"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = con.Close() })
@@ -117,7 +92,7 @@ func readBytes(ctx context.Context, ws *websocket.Conn, n int) (data []byte, msg
 func TestConsoleLogAndState(t *testing.T) {
 	f := newConsoleFixture(t, 0)
 	const boot = "U-Boot 2024.04\r\nnode1 login: "
-	_, err := f.node.master.Write([]byte(boot))
+	_, err := f.node.Master.Write([]byte(boot))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return f.console.Status().BytesRead == int64(len(boot)) }, 10*time.Second, 5*time.Millisecond)
 
@@ -188,7 +163,7 @@ func TestConsoleLogAndState(t *testing.T) {
 
 func TestConsoleWebSocket(t *testing.T) {
 	f := newConsoleFixture(t, 0)
-	_, err := f.node.master.Write([]byte("history\r\n"))
+	_, err := f.node.Master.Write([]byte("history\r\n"))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return f.console.Status().BytesRead == 9 }, 10*time.Second, 5*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -197,7 +172,7 @@ func TestConsoleWebSocket(t *testing.T) {
 	ws, hello := f.dial(t, "")
 	assert.True(t, hello.Writable)
 	assert.Equal(t, 1, hello.Slot)
-	assert.Equal(t, f.node.slave.Name(), hello.Device)
+	assert.Equal(t, f.node.Path, hello.Device)
 	require.NotNil(t, hello.Mode)
 	assert.Equal(t, 115200, hello.Mode.Baud)
 
@@ -212,7 +187,7 @@ func TestConsoleWebSocket(t *testing.T) {
 			all = append(all, byte(b))
 		}
 	}
-	_, err = f.node.master.Write(all)
+	_, err = f.node.Master.Write(all)
 	require.NoError(t, err)
 	got, _, err = readBytes(ctx, ws, len(all))
 	require.NoError(t, err)
@@ -222,7 +197,7 @@ func TestConsoleWebSocket(t *testing.T) {
 	recv := make([]byte, 0, len(all))
 	buf := make([]byte, 4096)
 	for len(recv) < len(all) {
-		n, err := f.node.master.Read(buf)
+		n, err := f.node.Master.Read(buf)
 		require.NoError(t, err)
 		recv = append(recv, buf[:n]...)
 	}
@@ -230,7 +205,7 @@ func TestConsoleWebSocket(t *testing.T) {
 
 	t.Run("history=0 and a tail", func(t *testing.T) {
 		ws0, _ := f.dial(t, "?history=0")
-		_, err := f.node.master.Write([]byte("live"))
+		_, err := f.node.Master.Write([]byte("live"))
 		require.NoError(t, err)
 		got, _, err := readBytes(ctx, ws0, 4)
 		require.NoError(t, err)
@@ -307,7 +282,7 @@ func TestConsoleFanOut(t *testing.T) {
 			results[i] = data
 		}()
 	}
-	_, err := f.node.master.Write(want)
+	_, err := f.node.Master.Write(want)
 	require.NoError(t, err)
 	wg.Wait()
 	for i, got := range results {
@@ -331,7 +306,7 @@ func TestConsoleSlowClientDropped(t *testing.T) {
 	go func() {
 		defer close(done)
 		for f.console.Status().Clients > 0 {
-			if _, err := f.node.master.Write(block); err != nil {
+			if _, err := f.node.Master.Write(block); err != nil {
 				return
 			}
 		}

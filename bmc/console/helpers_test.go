@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
-	"golang.org/x/term"
+
+	"github.com/turingpi-oss/bmcd/bmc/console/consoletest"
 )
 
 // waitFor is the generous upper bound for things that happen "soon".
@@ -27,27 +26,11 @@ type ptyPair struct {
 	path   string
 }
 
-// newPTY opens a pty, puts its slave in raw mode and closes both ends at
-// the end of the test.
+// newPTY opens a pty for the test (see consoletest.New).
 func newPTY(t testing.TB) *ptyPair {
 	t.Helper()
-	m, s, err := pty.Open()
-	require.NoError(t, err)
-	_, err = term.MakeRaw(int(s.Fd()))
-	require.NoError(t, err)
-	// pty.Open's master is in blocking mode (it calls Fd), so a pending
-	// Read could not be interrupted. Re-wrap a non-blocking duplicate so
-	// that the runtime poller handles it.
-	fd, err := unix.Dup(int(m.Fd()))
-	require.NoError(t, err)
-	require.NoError(t, m.Close())
-	require.NoError(t, unix.SetNonblock(fd, true))
-	p := &ptyPair{master: os.NewFile(uintptr(fd), "/dev/ptmx"), slave: s, path: s.Name()}
-	t.Cleanup(func() {
-		p.master.Close()
-		p.slave.Close()
-	})
-	return p
+	p := consoletest.New(t)
+	return &ptyPair{master: p.Master, slave: p.Slave, path: p.Path}
 }
 
 // readMaster reads exactly n bytes from the master within waitFor.
