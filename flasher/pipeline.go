@@ -333,8 +333,9 @@ func (b *batch) flush(ctx context.Context) error {
 	return nil
 }
 
-// writer writes chunks to the target.
-func (f *flash) writer(ctx context.Context, in <-chan *chunk) error {
+// consume hands every segment of every chunk from in to fn, then
+// releases the chunk, until in is closed.
+func (f *flash) consume(ctx context.Context, in <-chan *chunk, fn func(s segment, data []byte) error) error {
 	for {
 		select {
 		case c, ok := <-in:
@@ -342,16 +343,9 @@ func (f *flash) writer(ctx context.Context, in <-chan *chunk) error {
 				return nil
 			}
 			for _, s := range c.segs {
-				if err := ctx.Err(); err != nil {
+				if err := fn(s, c.buf[s.start:s.end]); err != nil {
 					return err
 				}
-				if _, err := f.dst.WriteAt(c.buf[s.start:s.end], s.off); err != nil {
-					if errors.Is(err, ErrTooLarge) {
-						return err
-					}
-					return fmt.Errorf("write at offset %d: %w", s.off, err)
-				}
-				f.tr.written.Add(int64(s.end - s.start))
 			}
 			f.release(c)
 		case <-ctx.Done():
@@ -360,40 +354,61 @@ func (f *flash) writer(ctx context.Context, in <-chan *chunk) error {
 	}
 }
 
+// writer writes chunks to the target.
+func (f *flash) writer(ctx context.Context, in <-chan *chunk) error {
+	return f.consume(ctx, in, func(s segment, data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := f.dst.WriteAt(data, s.off); err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				return err
+			}
+			return fmt.Errorf("write at offset %d: %w", s.off, err)
+		}
+		f.tr.written.Add(int64(len(data)))
+		return nil
+	})
+}
+
 // hasher checks bmap range checksums and digests what is written.
 func (f *flash) hasher(ctx context.Context, in <-chan *chunk) error {
-	m := f.opts.Bmap
-	var rh hash.Hash
+	var ranges *rangeChecker
 	if f.rangeChecks() {
-		rh = m.NewHash()
+		ranges = newRangeChecker(f.opts.Bmap, ErrChecksum, "the image")
 	}
-	for {
-		select {
-		case c, ok := <-in:
-			if !ok {
-				return nil
-			}
-			for _, s := range c.segs {
-				data := c.buf[s.start:s.end]
-				if f.written != nil {
-					f.written.Write(data)
-				}
-				if rh == nil {
-					continue
-				}
-				rh.Write(data)
-				if s.last {
-					if err := checkRange(m, s.rng, rh, ErrChecksum, "the image"); err != nil {
-						return err
-					}
-					rh.Reset()
-				}
-			}
-			f.release(c)
-		case <-ctx.Done():
-			return ctx.Err()
+	return f.consume(ctx, in, func(s segment, data []byte) error {
+		if f.written != nil {
+			f.written.Write(data)
 		}
+		if ranges == nil {
+			return nil
+		}
+		return ranges.add(s, data)
+	})
+}
+
+// rangeChecker checks each bmap range's checksum as its bytes go by, in
+// order.
+type rangeChecker struct {
+	m        *bmap.Map
+	h        hash.Hash
+	sentinel error
+	what     string // where the bytes come from, for errors
+}
+
+func newRangeChecker(m *bmap.Map, sentinel error, what string) *rangeChecker {
+	return &rangeChecker{m: m, h: m.NewHash(), sentinel: sentinel, what: what}
+}
+
+// add hashes a segment; at the last segment of a range it compares.
+func (r *rangeChecker) add(s segment, data []byte) error {
+	r.h.Write(data)
+	if !s.last {
+		return nil
 	}
+	defer r.h.Reset()
+	return checkRange(r.m, s.rng, r.h, r.sentinel, r.what)
 }
 
 // checkRange compares h's sum with the checksum of bmap range i; what
@@ -461,39 +476,21 @@ func (f *flash) verify(ctx context.Context) error {
 		return b.flush(ctx)
 	})
 	var digest hash.Hash
+	var ranges *rangeChecker
+	if f.rangeChecks() {
+		ranges = newRangeChecker(m, ErrVerify, fmt.Sprint(f.dst))
+	} else {
+		digest = sha256.New()
+	}
 	g.run(func() error {
-		var rh hash.Hash
-		if f.rangeChecks() {
-			rh = m.NewHash()
-		} else {
-			digest = sha256.New()
-		}
-		for {
-			select {
-			case c, ok := <-ch:
-				if !ok {
-					return nil
-				}
-				for _, s := range c.segs {
-					data := c.buf[s.start:s.end]
-					f.tr.verified.Add(int64(len(data)))
-					if rh == nil {
-						digest.Write(data)
-						continue
-					}
-					rh.Write(data)
-					if s.last {
-						if err := checkRange(m, s.rng, rh, ErrVerify, fmt.Sprint(f.dst)); err != nil {
-							return err
-						}
-						rh.Reset()
-					}
-				}
-				f.release(c)
-			case <-ctx.Done():
-				return ctx.Err()
+		return f.consume(ctx, ch, func(s segment, data []byte) error {
+			f.tr.verified.Add(int64(len(data)))
+			if ranges == nil {
+				digest.Write(data)
+				return nil
 			}
-		}
+			return ranges.add(s, data)
+		})
 	})
 	if err := g.wait(f.tr); err != nil {
 		return err
