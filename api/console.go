@@ -212,11 +212,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 		}
 	}
 	closeWith(websocket.StatusNormalClosure, "")
-	if reason.code == ConsoleCloseSlow || reason.code == ConsoleCloseReadOnly || reason.code == ConsoleCloseGone {
-		log.Info("api: console detached", "reason", reason.text)
-	} else {
-		log.Info("api: console detached")
-	}
+	log.Info("api: console detached", "reason", reason.text)
 	// A blocked peer must not hold the handler: the close handshake has
 	// its own 5 s bound in coder/websocket.
 	_ = ws.Close(reason.code, reason.text)

@@ -247,8 +247,8 @@ func TestEndToEndTwentyFlashes(t *testing.T) {
 	}
 	d, home := flashDaemon(t)
 	dir := t.TempDir()
-	xzPath := compress(t, "xz", func() string { p, _ := testImage(t, dir, 16<<20, 3); return p }())
-	_, img := testImage(t, dir, 16<<20, 3)
+	path, img := testImage(t, dir, 16<<20, 3)
+	xzPath := compress(t, "xz", path)
 	pid := d.cmd.Process.Pid
 
 	var rss5, fds5, threads5 int64

@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
@@ -14,9 +16,9 @@ import (
 func hardwareFlash(cfg config, log *slog.Logger) bmc.FlashConfig {
 	payload, _ := cfg.payload() // checked by complete
 	ports := cfg.Flash.USBPorts
-	var slots []int
-	for s := range ports {
-		slots = append(slots, s)
+	var slots []int // nil: every slot
+	if len(ports) > 0 {
+		slots = slices.Sorted(maps.Keys(ports))
 	}
 	return bmc.FlashConfig{
 		Booter: &bmc.RPiBooter{
