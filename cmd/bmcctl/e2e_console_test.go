@@ -7,13 +7,12 @@ package main_test
 // bmcd reads as it reads /dev/ttyS2 on a Turing Pi 2.
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,24 +22,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
-
-// screen collects what a program writes to its terminal.
-type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
 
 func TestEndToEndConsole(t *testing.T) {
 	d := startBMCD(t, t.TempDir())
@@ -77,8 +58,8 @@ func TestEndToEndConsole(t *testing.T) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	require.NoError(t, cmd.Start())
-	scr := &screen{}
-	go func() { _, _ = ioCopy(scr, ptmx) }()
+	scr := &syncBuffer{} // the screen
+	go func() { _, _ = io.Copy(scr, ptmx) }()
 	see := func(want string) {
 		t.Helper()
 		require.Eventually(t, func() bool { return strings.Contains(scr.String(), want) }, 20*time.Second,
@@ -121,18 +102,4 @@ func TestEndToEndConsole(t *testing.T) {
 	r = bmcctl(t, d, home, "", "console", "9", "--log")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "no such slot")
-}
-
-// ioCopy copies until src fails (the pty closes when the test ends).
-func ioCopy(dst *screen, src *os.File) (int64, error) {
-	buf := make([]byte, 4096)
-	var n int64
-	for {
-		k, err := src.Read(buf)
-		_, _ = dst.Write(buf[:k])
-		n += int64(k)
-		if err != nil {
-			return n, err
-		}
-	}
 }
