@@ -2,7 +2,6 @@ package tp2
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -21,7 +20,7 @@ const Slots = 4
 // slot-1. See the package documentation's line map for what each one is
 // on each revision.
 type Lines struct {
-	// ActiveLow says how the node lines En, Reset and RPIBoot are driven.
+	// ActiveLow says how the node lines En and RPIBoot are driven.
 	// False (what Open uses): they are the kernel's named lines, which the
 	// "turing,pi2-nodes" gpio-aggregator already inverts as the device
 	// tree's GPIO_ACTIVE_LOW says, so High asserts (writing 1 to node1-en
@@ -31,8 +30,6 @@ type Lines struct {
 
 	// En are nodeN-en: the module's enable.
 	En [Slots]gpio.PinIO
-	// Reset are nodeN-rst: the module's reset (v2.4 only).
-	Reset [Slots]gpio.PinIO
 	// RPIBoot are nodeN-rpiboot: the USB boot strap.
 	RPIBoot [Slots]gpio.PinIO
 	// USBOTGDev are nodeN-usbotg-dev, active high: High makes the node a
@@ -62,7 +59,7 @@ type Lines struct {
 // clock, no logging, and the default of every duration that is not
 // positive.
 type Opts struct {
-	// Clock times the waits of the power and reset sequences.
+	// Clock times the waits of the power sequences.
 	Clock clockwork.Clock
 	// Logger receives one line per sequence and the failures of undoing
 	// a failed one.
@@ -76,16 +73,11 @@ type Opts struct {
 	// startup-delay-us of atx-psu). Unused while the kernel manages the
 	// PSU.
 	PSUDelay time.Duration
-	// ResetPulse is how long Reset holds nodeN-rst asserted (100 ms, a
-	// choice: the v1 C firmware has no reset pulse to copy and the Rust
-	// bmcd power cycles instead).
-	ResetPulse time.Duration
 }
 
 const (
 	defaultSettleDelay = 100 * time.Millisecond
 	defaultPSUDelay    = 250 * time.Millisecond
-	defaultResetPulse  = 100 * time.Millisecond
 )
 
 // board is what both revisions share.
@@ -95,9 +87,7 @@ type board struct {
 	clock clockwork.Clock
 	log   *slog.Logger
 
-	settle, psuDelay, resetPulse time.Duration
-	// hasReset: the board has nodeN-rst lines (v2.4).
-	hasReset bool
+	settle, psuDelay time.Duration
 
 	// slotMu serialises the sequences of one slot.
 	slotMu [Slots]sync.Mutex
@@ -115,13 +105,12 @@ func newBoard(info hal.Info, lines Lines, opts *Opts) *board {
 		opts = &Opts{}
 	}
 	b := &board{
-		info:       info,
-		lines:      lines,
-		clock:      opts.Clock,
-		log:        opts.Logger,
-		settle:     opts.SettleDelay,
-		psuDelay:   opts.PSUDelay,
-		resetPulse: opts.ResetPulse,
+		info:     info,
+		lines:    lines,
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		settle:   opts.SettleDelay,
+		psuDelay: opts.PSUDelay,
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()
@@ -134,9 +123,6 @@ func newBoard(info hal.Info, lines Lines, opts *Opts) *board {
 	}
 	if b.psuDelay <= 0 {
 		b.psuDelay = defaultPSUDelay
-	}
-	if b.resetPulse <= 0 {
-		b.resetPulse = defaultResetPulse
 	}
 	return b
 }
@@ -246,7 +232,6 @@ func (b *board) sleep(ctx context.Context, d time.Duration, after string) error 
 }
 
 func enName(slot int) string      { return fmt.Sprintf("node%d-en", slot) }
-func rstName(slot int) string     { return fmt.Sprintf("node%d-rst", slot) }
 func rpibootName(slot int) string { return fmt.Sprintf("node%d-rpiboot", slot) }
 func otgName(slot int) string     { return fmt.Sprintf("node%d-usbotg-dev", slot) }
 func powerName(slot int) string   { return fmt.Sprintf("node%d-power", slot) }
@@ -256,6 +241,3 @@ const (
 	vbusName  = "usb-port-power"
 	routeName = "usb-switch"
 )
-
-// errSlotOff is returned by Reset for a slot that is not on.
-var errSlotOff = errors.New("slot is off")

@@ -2,9 +2,12 @@
 // board, and "tp2-v2.5" for v2.5 and v2.5.1, which differ only in which
 // latch output feeds slots 2 and 3, something the kernel's nodeN-power
 // regulators hide. Both switch slot power, read it back and drive the USB
-// boot strap and the USB routing over GPIO lines and kernel regulators;
-// only v2.4 has reset lines ([BoardV24] is a hal.Resetter, [BoardV25] is
-// not, so the domain layer power cycles a v2.5 slot instead).
+// boot strap and the USB routing over GPIO lines and kernel regulators.
+// Neither is a hal.Resetter, so the domain layer power cycles a slot to
+// reset it: v2.5 has no reset lines, and the v2.4 device tree names
+// nodeN-rst lines that are not connected on the board (the vendor's bmcd
+// power cycles since commit 71c0126 for that reason); bmcd never requests
+// them.
 //
 // [NewV24] and [NewV25] take the lines as values ([Lines]), so tests run
 // on fake pins; [Open] finds the real ones on the running kernel.
@@ -17,7 +20,7 @@
 //
 //	v2.4         slot 1  slot 2  slot 3  slot 4  asserted
 //	nodeN-en     PD11    PD10    PD9     PD8     Low: node enabled
-//	nodeN-rst    PD0     PD20    PD21    PD22    Low: node in reset
+//	nodeN-rst    PD0     PD20    PD21    PD22    not connected: unused
 //	nodeN-rpiboot PD15   PD14    PD12    PD13    Low: boot from USB
 //	nodeN-usbotg-dev PD19 PD18   PD17    PD16    High: USB device, Low: host
 //	nodeN-power  PD7     PD6     PD5     PD4     High: 5 V regulator on
@@ -40,7 +43,7 @@
 // # Polarity
 //
 // The kernel names the node lines through a "turing,pi2-nodes"
-// gpio-aggregator whose gpios carry GPIO_ACTIVE_LOW for en, rst and
+// gpio-aggregator whose gpios carry GPIO_ACTIVE_LOW for en and
 // rpiboot, so its lines are logical: writing High to node1-en drives PD11
 // Low and enables node 1 (the Rust bmcd writes 1 to enable). [Lines]
 // ActiveLow says which kind of line the board is given: false for the

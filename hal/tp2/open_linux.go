@@ -30,7 +30,7 @@ const platformDevices = "/sys/bus/platform/devices"
 //
 // Where the lines come from (device trees sun8i-t113s-turing-pi2-v2.4.dts
 // and -v2.5.dts of turing-machines/BMC-Firmware):
-//   - nodeN-en, -rst, -rpiboot, -usbotg-dev: the kernel's named lines of
+//   - nodeN-en, -rpiboot, -usbotg-dev: the kernel's named lines of
 //     the "turing,pi2-nodes" gpio-aggregator, by name. They are logical
 //     (Lines.ActiveLow false): the aggregator applies GPIO_ACTIVE_LOW.
 //   - USB mux PG0..PG3, USB_SWITCH PG5 (v2.4) / PG2 (v2.5): raw lines of
@@ -96,7 +96,6 @@ func Open(rev string, opts *Opts) (hal.Board, error) {
 		lines.RPIBoot[i] = named(rpibootName(s))
 		lines.Power[i] = regulator(powerName(s))
 		if v24 {
-			lines.Reset[i] = named(rstName(s))
 			lines.USBOTGDev[i] = named(otgName(s))
 		}
 	}

@@ -155,12 +155,11 @@ func newRig(t *testing.T, activeLow bool) *rig {
 		r.regs[name] = g
 		return g
 	}
-	deasserted, asserted := assertLevel(false, activeLow), assertLevel(true, activeLow)
+	deasserted := assertLevel(false, activeLow)
 	r.lines.ActiveLow = activeLow
 	for i := range Slots {
 		s := i + 1
 		r.lines.En[i] = pin(enName(s), deasserted)
-		r.lines.Reset[i] = pin(rstName(s), asserted)
 		r.lines.RPIBoot[i] = pin(rpibootName(s), deasserted)
 		r.lines.USBOTGDev[i] = pin(otgName(s), gpio.High)
 		r.lines.Power[i] = reg(powerName(s))
