@@ -33,7 +33,10 @@ type Lines struct {
 	// RPIBoot are nodeN-rpiboot: the USB boot strap.
 	RPIBoot [Slots]gpio.PinIO
 	// USBOTGDev are nodeN-usbotg-dev, active high: High makes the node a
-	// USB device, Low a host (v2.4 only; never inverted).
+	// USB device, Low a host (never inverted). v2.4 only: the v2.5 device
+	// tree names node1-usbotg-dev (PD19) too, but the vendor's bmcd never
+	// drives it there (its UsbHub has no such line), and neither does
+	// this package.
 	USBOTGDev [Slots]gpio.PinIO
 
 	// Power are the slots' 5 V regulators (nodeN-power).
@@ -53,6 +56,13 @@ type Lines struct {
 	// USBVBUS powers the v2.4 USB-A port (PG4, active low; the kernel's
 	// usb-port-power regulator).
 	USBVBUS Regulator
+
+	// Node1USBOutput (PG0) and Node1USBSource (PG1) are v2.5's switches
+	// of node 1's USB (the vendor's NODE1_OUTPUT_SWITCH_V2_5 and
+	// NODE1_SOURCE_SWITCH_V2_5, gpio_definitions.rs). Both Low is the
+	// vendor's default (node1_usb false); both High its "alternative
+	// port" for node 1.
+	Node1USBOutput, Node1USBSource gpio.PinIO
 }
 
 // Opts configures a board. The zero value, or nil, is usable: a real
@@ -174,9 +184,18 @@ func (b *board) PowerState(ctx context.Context, slot int) (hal.PowerState, error
 	if err := b.checkSlot("power state", slot); err != nil {
 		return hal.PowerUnknown, err
 	}
+	st, err := b.powerState(ctx, slot)
+	if err != nil {
+		return hal.PowerUnknown, fmt.Errorf("tp2: slot %d power state: %w", slot, err)
+	}
+	return st, nil
+}
+
+// powerState is PowerState for a valid slot.
+func (b *board) powerState(ctx context.Context, slot int) (hal.PowerState, error) {
 	on, err := b.lines.Power[slot-1].Enabled(ctx)
 	if err != nil {
-		return hal.PowerUnknown, fmt.Errorf("tp2: slot %d power state: read %s: %w", slot, powerName(slot), err)
+		return hal.PowerUnknown, fmt.Errorf("read %s: %w", powerName(slot), err)
 	}
 	if !on {
 		return hal.PowerOff, nil
@@ -237,7 +256,9 @@ func otgName(slot int) string     { return fmt.Sprintf("node%d-usbotg-dev", slot
 func powerName(slot int) string   { return fmt.Sprintf("node%d-power", slot) }
 
 const (
-	psuName   = "atx-psu"
-	vbusName  = "usb-port-power"
-	routeName = "usb-switch"
+	psuName         = "atx-psu"
+	vbusName        = "usb-port-power"
+	routeName       = "usb-switch"
+	node1OutName    = "node1-usb-output"
+	node1SourceName = "node1-usb-source"
 )

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // SetPower implements hal.PowerController with the sequence of the Rust
@@ -16,7 +18,8 @@ import (
 //	off: nodeN-en deasserted → nodeN-power off → ATX PSU off (if no slot
 //	     is on any more)
 //
-// Power off has no waits: each step only takes power away.
+// Power off has no waits: each step only takes power away. Power on of a
+// slot that PowerState reads on writes nothing.
 //
 // If a step of power on fails, or ctx ends during a wait, the whole off
 // sequence runs (best effort, whatever ctx says) so that the slot ends off
@@ -36,6 +39,19 @@ func (b *board) SetPower(ctx context.Context, slot int, on bool) error {
 	}
 	b.slotMu[slot-1].Lock()
 	defer b.slotMu[slot-1].Unlock()
+	if on {
+		// A slot already on is left alone: driving its lines again could
+		// only glitch them (after a restart of bmcd they are not yet
+		// requested).
+		state, err := b.powerState(ctx, slot)
+		if err != nil {
+			return fmt.Errorf("tp2: slot %d %s: %w", slot, op, err)
+		}
+		if state == hal.PowerOn {
+			b.log.Info("tp2: power on: already on, nothing written", "slot", slot)
+			return nil
+		}
+	}
 	var err error
 	if on {
 		err = b.powerOn(ctx, slot)

@@ -63,6 +63,7 @@ func TestNewMissingLines(t *testing.T) {
 		{"v2.4 without VBUS", func(l *Lines) { l.USBVBUS = nil }, false, "tp2: v2.4: missing lines [usb-port-power]"},
 		{"v2.5 without node4-power", func(l *Lines) { l.Power[3] = nil }, true, "tp2: v2.5: missing lines [node4-power]"},
 		{"v2.5 without route", func(l *Lines) { l.USBRoute = nil }, true, "tp2: v2.5: missing lines [usb-switch]"},
+		{"v2.5 without node 1's USB switches", func(l *Lines) { l.Node1USBOutput, l.Node1USBSource = nil, nil }, true, "tp2: v2.5: missing lines [node1-usb-output node1-usb-source]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,6 +83,7 @@ func TestNewMissingLines(t *testing.T) {
 		var lines Lines
 		full := newRig(t, true).lines
 		lines.En, lines.RPIBoot, lines.Power, lines.USBRoute = full.En, full.RPIBoot, full.Power, full.USBRoute
+		lines.Node1USBOutput, lines.Node1USBSource = full.Node1USBOutput, full.Node1USBSource
 		_, err := NewV25(lines, nil)
 		assert.NoError(t, err)
 	})
@@ -131,8 +133,8 @@ func TestSetPowerV24(t *testing.T) {
 				[]step{{other, true}, {s, true}}, step{s, false}, v24Off(s, false, activeLow))
 		}
 	}
-	add("on again re-asserts the lines and leaves the PSU", true,
-		[]step{{2, true}}, step{2, true}, v24On(2, false, true))
+	add("on again when on writes nothing", true,
+		[]step{{2, true}}, step{2, true}, nil)
 	add("off when off runs the off sequence", true,
 		nil, step{2, false}, v24Off(2, true, true))
 

@@ -21,8 +21,8 @@ var (
 	_ hal.USBRouter       = (*BoardV24)(nil)
 )
 
-// NewV24 returns a v2.4 board on lines. Every line but PSU is required;
-// opts may be nil.
+// NewV24 returns a v2.4 board on lines. Every line but PSU and the v2.5
+// ones is required; opts may be nil.
 func NewV24(lines Lines, opts *Opts) (*BoardV24, error) {
 	var r required
 	for i := range Slots {
@@ -41,6 +41,7 @@ func NewV24(lines Lines, opts *Opts) (*BoardV24, error) {
 	if err := r.err("v2.4"); err != nil {
 		return nil, err
 	}
+	lines.Node1USBOutput, lines.Node1USBSource = nil, nil // v2.5 only
 	b := newBoard(hal.Info{Profile: "tp2-v2.4", Model: "Turing Pi 2 (v2.4)", Slots: Slots}, lines, opts)
 	return &BoardV24{b}, nil
 }
