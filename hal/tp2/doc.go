@@ -28,17 +28,38 @@
 //	USB mux      USB_SEL1 PG1, USB_OE1 PG2, USB_SEL2 PG0, USB_OE2 PG3
 //	             [SEL1,OE1,SEL2,OE2]: slot 1 0011, 2 1011, 3 1100, 4 1110
 //	USB_SWITCH   PG5: Low connector, High BMC
-//	USB-A VBUS   PG4, Low: on (usb-port-power)
+//	USB-A VBUS   PG4, Low: on (usb-port-power); on while routed to the
+//	             connector, off while routed to the BMC (the Rust bmcd's
+//	             pin_controller.rs, set_usb_route)
 //
 //	v2.5         slot 1  slot 2  slot 3  slot 4
 //	nodeN-en     latch 8 latch 7 latch 6 latch 5  (Low: node enabled)
 //	nodeN-rpiboot PD15   PD14    PD12    PD13     (Low: boot from USB)
 //	nodeN-power  latch 4 latch 2 latch 3 latch 1  (v2.5.1: 3 and 2)
 //	atx-psu      latch 0, the supply of the four slot regulators
+//	node1-usbotg-dev PD19 (in the device tree; never driven, by the
+//	             vendor's bmcd either)
 //	USB          hub 05e3:0608, port N = node N, always a device
 //	USB route    PG2: Low connector, High BMC
+//	node 1 USB   output switch PG0, source switch PG1: both Low (the
+//	             vendor's default) or both High (its "alternative port")
 //
-// The latch is a gpio-latch on PD3..PD11 clocked by PD20: write-only.
+// The latch is a gpio-latch on PD3..PD11 clocked by PD20. Mainline's
+// gpio-latch cannot be read, but the vendor's kernel patches it
+// (BMC-Firmware tp2bmc/patches/linux/0001-regulator-fixed-perserve-boot-
+// state.patch) to keep its state in a shadow word at physical 0x0709010C,
+// which survives a warm reboot of the controller and which its get reads
+// back; its direction_output ignores the initial value (see reqLine).
+//
+// # Start-up
+//
+// [Open] drives the USB lines to the vendor's start-up default (slot 1 as
+// a device on the connector; on v2.5 node 1's switches Low) and releases
+// every USB boot strap, as the Rust bmcd's initialize_usb_mode does
+// (bmc_application.rs). It never touches slot power or nodeN-en: lines are
+// requested on their first write already at that level, and SetPower
+// leaves a slot that reads on alone, so nodes left running by a previous
+// bmcd see no glitch.
 //
 // # Polarity
 //
@@ -48,7 +69,8 @@
 // Low and enables node 1 (the Rust bmcd writes 1 to enable). [Lines]
 // ActiveLow says which kind of line the board is given: false for the
 // kernel's named lines, which is what Open uses, true for raw pins. The
-// mux, route, VBUS and nodeN-usbotg-dev lines are never inverted.
+// mux, route, VBUS, node 1 switch and nodeN-usbotg-dev lines are never
+// inverted.
 //
 // # Power
 //
@@ -58,5 +80,6 @@
 // concurrently never switch the PSU off under one another. Where the
 // kernel manages the PSU (Lines.PSU nil, both device trees) it does the
 // same through the regulators' supply. [BoardV24.PowerState] reads the
-// regulator and nodeN-en back, never a stored intent.
+// regulator and nodeN-en back, never a stored intent. Power on of a slot
+// that reads on writes nothing.
 package tp2
