@@ -8,7 +8,10 @@
 // may or may not have is an optional capability, discovered with a type
 // assertion, in the manner of bmclib's capability interfaces:
 //
-//   - [Resetter]: a reset line per slot (Turing Pi 2 v2.4 only).
+//   - [Resetter]: a reset line per slot (the simulated board only: the
+//     Turing Pi 2 v2.4 device tree names nodeN-rst lines, but they are not
+//     connected on the board). Package bmc power cycles a slot of a board
+//     without one.
 //   - [USBBootStrapper]: the nRPIBOOT strap that makes a module boot from USB.
 //   - [USBRouter]: which slot the board's USB goes to, and in which role.
 //   - [PresenceSensor]: whether a module sits in the slot (Turing Pi 1).

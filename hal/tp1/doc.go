@@ -27,14 +27,22 @@
 //
 // # EEPROM
 //
-// The DS4520 stores 0xF2 in EEPROM unless SEE is set, and an EEPROM written
-// with every slot off can leave the board unbootable (Turing Pi 1 docs,
-// cluster-management-bus-i2c). [New] therefore sets SEE (read-modify-write of
-// 0xF4, written only if SEE was clear), so routine power switching never
-// wears or endangers the EEPROM. Only [Board.SavePowerDefaults] clears SEE,
-// rewrites 0xF2, waits out the EEPROM write cycle (tW, 10 ms max, Maxim
-// DS4520 datasheet) and sets SEE again; it refuses to store all slots off
+// The DS4520 stores 0xF2 in EEPROM unless SEE is set, and 0xF4 itself is
+// nonvolatile, so SEE survives a power cycle. Storing every slot off can
+// leave the board unbootable (the warning in the README of
+// nicholaswilde/turing-pi-scripts; the Turing Pi 1 docs give the
+// register map, not this warning). [New] therefore sets SEE
+// (read-modify-write of 0xF4, written only if SEE was clear: one EEPROM
+// write on a board that never had it set), so routine power switching
+// writes SRAM only. Only [Board.SavePowerDefaults] clears SEE, rewrites
+// 0xF2 and sets SEE again; it refuses to store all slots off
 // ([ErrUnsafeDefault]).
+//
+// While the chip writes its EEPROM it acknowledges nothing on the bus.
+// After every write to 0xF4 or 0xF2 the next transaction is therefore
+// retried every millisecond for up to 25 ms (Opts.EEPROMWriteTime; U-Boot's
+// driver for the sibling DS4510 waits 20 ms after each write), and fails
+// with [ErrWriteCycle] when the chip still does not answer.
 //
 // # Measured state
 //

@@ -19,8 +19,8 @@ import (
 var ErrPresenceUnknown = errors.New("tp1: slot is off, presence cannot be sensed")
 
 // ErrUnsafeDefault is returned by [Board.SavePowerDefaults] when every slot
-// is off: stored in EEPROM, that value can leave the board unbootable
-// (Turing Pi 1 docs, cluster-management-bus-i2c).
+// is off: stored in EEPROM, that value can leave the board unbootable (the
+// warning in the README of nicholaswilde/turing-pi-scripts).
 var ErrUnsafeDefault = errors.New("tp1: refusing to store all slots off as the power-up default")
 
 // Defaults for [Opts].
@@ -28,9 +28,12 @@ const (
 	// DefaultAddr is the DS4520's address on the Cluster Management Bus
 	// (Turing Pi 1 docs, cluster-management-bus-i2c).
 	DefaultAddr uint16 = 0x57
-	// DefaultEEPROMWriteDelay is the DS4520's EEPROM write cycle time, tW
-	// max (Maxim DS4520 datasheet).
-	DefaultEEPROMWriteDelay = 10 * time.Millisecond
+	// DefaultEEPROMWriteTime bounds how long the DS4520 may refuse to
+	// answer after a write to 0xF2 or 0xF4 while its EEPROM is written:
+	// above the 20 ms that U-Boot's driver for its sibling, the DS4510
+	// (cmd/ds4510.c, DS4510_EEPROM_PAGE_WRITE_DELAY_MS), waits after
+	// every write.
+	DefaultEEPROMWriteTime = 25 * time.Millisecond
 )
 
 const (
@@ -42,11 +45,12 @@ const (
 type Opts struct {
 	// Addr is the DS4520's I2C address; default DefaultAddr.
 	Addr uint16
-	// EEPROMWriteDelay is how long SavePowerDefaults leaves the chip alone
-	// after writing the EEPROM; default DefaultEEPROMWriteDelay.
-	EEPROMWriteDelay time.Duration
-	// Sleep waits out EEPROMWriteDelay; default time.Sleep. Tests replace it
-	// to run without waiting and to see when the wait happens.
+	// EEPROMWriteTime is how long the transaction after a write to 0xF2
+	// or 0xF4 is retried while the chip does not answer; default
+	// DefaultEEPROMWriteTime.
+	EEPROMWriteTime time.Duration
+	// Sleep waits between those retries; default time.Sleep. Tests replace
+	// it to run without waiting and to see when the waits happen.
 	Sleep func(time.Duration)
 	// Logger receives the rare events worth keeping (EEPROM writes, SEE
 	// changes); default discards them.
@@ -55,10 +59,8 @@ type Opts struct {
 
 // Board is a Turing Pi 1. It is safe for concurrent use.
 type Board struct {
-	chip  ds4520
-	delay time.Duration
-	sleep func(time.Duration)
-	log   *slog.Logger
+	chip ds4520
+	log  *slog.Logger
 
 	// mu serializes all traffic to the chip: 0xF2 read-modify-writes must
 	// not interleave, and nothing may reach it during an EEPROM write cycle.
@@ -87,19 +89,17 @@ func New(bus i2c.Bus, opts *Opts) (*Board, error) {
 		opts = &Opts{}
 	}
 	b := &Board{
-		chip:  ds4520{bus: bus, addr: opts.Addr},
-		delay: opts.EEPROMWriteDelay,
-		sleep: opts.Sleep,
-		log:   opts.Logger,
+		chip: ds4520{bus: bus, addr: opts.Addr, sleep: opts.Sleep, writeTime: opts.EEPROMWriteTime},
+		log:  opts.Logger,
 	}
 	if b.chip.addr == 0 {
 		b.chip.addr = DefaultAddr
 	}
-	if b.delay == 0 {
-		b.delay = DefaultEEPROMWriteDelay
+	if b.chip.writeTime <= 0 {
+		b.chip.writeTime = DefaultEEPROMWriteTime
 	}
-	if b.sleep == nil {
-		b.sleep = time.Sleep
+	if b.chip.sleep == nil {
+		b.chip.sleep = time.Sleep
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -199,8 +199,9 @@ func (b *Board) Present(ctx context.Context, slot int) (bool, error) {
 // SavePowerDefaults implements hal.PowerDefaultsSaver: it stores the
 // current 0xF2 in the DS4520's EEPROM, the value the board applies at
 // power-up. The traffic is: read 0xF2, read 0xF4, write 0xF4 with SEE clear,
-// write 0xF2 (now also to EEPROM), wait EEPROMWriteDelay, write 0xF4 with
-// SEE set. Once SEE is cleared, SEE is set again whatever fails and even if
+// write 0xF2 (now also to EEPROM), write 0xF4 with SEE set; each write
+// after the first is retried while the chip finishes the EEPROM write
+// cycle of the one before (see Opts.EEPROMWriteTime). Once SEE is cleared, SEE is set again whatever fails and even if
 // ctx is cancelled; the errors are joined. An all-off 0xF2 is refused with
 // ErrUnsafeDefault before anything is written.
 func (b *Board) SavePowerDefaults(ctx context.Context) error {
@@ -231,9 +232,6 @@ func (b *Board) saveLocked(ctx context.Context) error {
 	err = b.chip.write(ctx, regConfig, cfg&^configSEE)
 	if err == nil {
 		err = b.chip.write(ctx, regIOControl, power)
-		// Even a failed write may have started a write cycle, during which
-		// the chip does not answer.
-		b.sleep(b.delay)
 	}
 	if rerr := b.chip.write(ctx, regConfig, cfg|configSEE); rerr != nil {
 		// SetPower sets SEE again before its next write to 0xF2.

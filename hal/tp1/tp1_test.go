@@ -46,13 +46,15 @@ func newBoard(t *testing.T, opts *tp1.Opts, ops ...i2ctest.IO) (*tp1.Board, *i2c
 type failingBus struct {
 	i2c.Bus
 	failAt, n int
-	err       error
+	// times is how many Tx in a row fail from failAt; 0 means 1.
+	times int
+	err   error
 }
 
 func (f *failingBus) Tx(addr uint16, w, r []byte) error {
 	n := f.n
 	f.n++
-	if n == f.failAt {
+	if n >= f.failAt && n < f.failAt+max(f.times, 1) {
 		return f.err
 	}
 	return f.Bus.Tx(addr, w, r)
@@ -218,48 +220,106 @@ func TestSwitchedOnButEmpty(t *testing.T) {
 	require.NoError(t, pb.Close())
 }
 
-// sleepRecorder stands in for time.Sleep and notes how many bus
-// transactions had happened when the wait began.
-type sleepRecorder struct {
-	pb    *i2ctest.Playback
-	calls []sleepCall
+// writeCycleBus is a DS4520 whose EEPROM writes take tW (Maxim DS4520
+// datasheet: the chip does not acknowledge while it writes its EEPROM): a
+// write to 0xF4, which is nonvolatile, or to 0xF2 while SEE is clear starts
+// a cycle during which every transaction is refused. Time moves only by
+// sleep. The transactions the chip answers go on to Bus, a Playback that
+// pins the traffic.
+type writeCycleBus struct {
+	i2c.Bus
+	tW time.Duration
+
+	see            bool // SEE as last read or written
+	now, busyUntil time.Duration
+	refused        int
+	onSleep        func()
 }
 
-type sleepCall struct {
-	d        time.Duration
-	afterOps int
+var errNAK = errors.New("bus: NACK")
+
+func (c *writeCycleBus) Tx(addr uint16, w, r []byte) error {
+	if c.now < c.busyUntil {
+		c.refused++
+		return errNAK
+	}
+	if err := c.Bus.Tx(addr, w, r); err != nil {
+		return err
+	}
+	switch {
+	case len(w) == 1 && w[0] == 0xF4 && len(r) == 1:
+		c.see = r[0]&0x01 != 0
+	case len(w) == 2 && w[0] == 0xF4:
+		c.see = w[1]&0x01 != 0
+		c.busyUntil = c.now + c.tW
+	case len(w) == 2 && w[0] == 0xF2 && !c.see:
+		c.busyUntil = c.now + c.tW
+	}
+	return nil
 }
 
-func (s *sleepRecorder) sleep(d time.Duration) {
-	s.calls = append(s.calls, sleepCall{d, s.pb.Count})
+func (c *writeCycleBus) sleep(d time.Duration) {
+	c.now += d
+	if c.onSleep != nil {
+		c.onSleep()
+	}
 }
 
-func TestSavePowerDefaults(t *testing.T) {
+func TestEEPROMWriteCycle(t *testing.T) {
+	ctx := context.Background()
 	for _, tc := range []struct {
-		name      string
-		delay     time.Duration
-		ops       []i2ctest.IO
-		wantSleep []sleepCall
+		name        string
+		tW          time.Duration
+		ops         []i2ctest.IO
+		call        func(*tp1.Board) error
+		wantRefused int
+		wantErr     string
 	}{
-		{"default write cycle", 0, []i2ctest.IO{
-			rd(0xF2, 0x1E), rd(0xF4, 0x01),
-			wr(0xF4, 0x00), wr(0xF2, 0x1E), // SEE off, rewrite to EEPROM
-			wr(0xF4, 0x01), // SEE on
-		}, []sleepCall{{10 * time.Millisecond, 5}}},
-		{"other config bits kept", time.Microsecond, []i2ctest.IO{
-			rd(0xF2, 0xFF), rd(0xF4, 0x81),
-			wr(0xF4, 0x80), wr(0xF2, 0xFF),
-			wr(0xF4, 0x81),
-		}, []sleepCall{{time.Microsecond, 5}}},
+		{"New sets SEE: SetPower waits out the 0xF4 write", 20 * time.Millisecond,
+			[]i2ctest.IO{rd(0xF4, 0x00), wr(0xF4, 0x01), rd(0xF2, 0x00), wr(0xF2, 0x04)},
+			func(b *tp1.Board) error { return b.SetPower(ctx, 2, true) }, 20, ""},
+		{"SRAM writes start no cycle", 20 * time.Millisecond,
+			[]i2ctest.IO{rd(0xF4, 0x01), rd(0xF2, 0x00), wr(0xF2, 0x04), rd(0xF8, 0x04)},
+			func(b *tp1.Board) error {
+				if err := b.SetPower(ctx, 2, true); err != nil {
+					return err
+				}
+				_, err := b.PowerState(ctx, 2)
+				return err
+			}, 0, ""},
+		{"save: each write waits out the one before", 20 * time.Millisecond,
+			[]i2ctest.IO{
+				rd(0xF4, 0x01),
+				rd(0xF2, 0x1E), rd(0xF4, 0x01), wr(0xF4, 0x00), wr(0xF2, 0x1E), wr(0xF4, 0x01),
+				rd(0xF8, 0x1E),
+			},
+			func(b *tp1.Board) error {
+				if err := b.SavePowerDefaults(ctx); err != nil {
+					return err
+				}
+				_, err := b.PowerState(ctx, 2)
+				return err
+			}, 60, ""},
+		{"chip busy longer than 25 ms: clear error, nothing else sent", 30 * time.Millisecond,
+			[]i2ctest.IO{rd(0xF4, 0x00), wr(0xF4, 0x01)},
+			func(b *tp1.Board) error { return b.SetPower(ctx, 2, true) }, 26,
+			"tp1: switch slot 2 on: read DS4520 0xF2 at 0x57 on playback: DS4520 did not answer within its EEPROM write time (25ms after writing 0xF4): bus: NACK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := &sleepRecorder{}
-			b, pb := newBoard(t, &tp1.Opts{EEPROMWriteDelay: tc.delay, Sleep: rec.sleep}, tc.ops...)
-			rec.pb = pb
-			require.NoError(t, b.SavePowerDefaults(context.Background()))
-			// The wait comes after the 0xF2 write (New's read + 4 ops) and
-			// before SEE is set again.
-			assert.Equal(t, tc.wantSleep, rec.calls)
+			t.Parallel()
+			pb := &i2ctest.Playback{Ops: tc.ops, DontPanic: true}
+			chip := &writeCycleBus{Bus: pb, tW: tc.tW}
+			b, err := tp1.New(chip, &tp1.Opts{Sleep: chip.sleep})
+			require.NoError(t, err)
+			err = tc.call(b)
+			if tc.wantErr != "" {
+				require.ErrorIs(t, err, tp1.ErrWriteCycle)
+				require.ErrorIs(t, err, errNAK)
+				assert.EqualError(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.wantRefused, chip.refused, "transactions refused during write cycles")
 			require.NoError(t, pb.Close())
 		})
 	}
@@ -294,14 +354,16 @@ func TestSavePowerDefaultsFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		failAt int // counting New's read as 0
+		times  int
 		ops    []i2ctest.IO
 	}{
-		{"read 0xF2 fails: nothing written", 1, nil},
-		{"clearing SEE fails: SEE set again, no EEPROM write", 3, []i2ctest.IO{
+		{"read 0xF2 fails: nothing written", 1, 0, nil},
+		{"clearing SEE fails: SEE set again, no EEPROM write", 3, 0, []i2ctest.IO{
 			rd(0xF2, 0x02), rd(0xF4, 0x01),
 			wr(0xF4, 0x01),
 		}},
-		{"EEPROM write fails: SEE set again", 4, []i2ctest.IO{
+		// The write of 0xF2 follows one of 0xF4, so it is tried 26 times.
+		{"EEPROM write fails: SEE set again", 4, 26, []i2ctest.IO{
 			rd(0xF2, 0x02), rd(0xF4, 0x01),
 			wr(0xF4, 0x00),
 			wr(0xF4, 0x01),
@@ -309,7 +371,7 @@ func TestSavePowerDefaultsFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pb := &i2ctest.Playback{Ops: append([]i2ctest.IO{rd(0xF4, 0x01)}, tc.ops...), DontPanic: true}
-			b, err := tp1.New(&failingBus{Bus: pb, failAt: tc.failAt, err: errBus}, &tp1.Opts{Sleep: func(time.Duration) {}})
+			b, err := tp1.New(&failingBus{Bus: pb, failAt: tc.failAt, times: tc.times, err: errBus}, &tp1.Opts{Sleep: func(time.Duration) {}})
 			require.NoError(t, err)
 			err = b.SavePowerDefaults(ctx)
 			require.ErrorIs(t, err, errBus)
@@ -326,7 +388,7 @@ func TestSavePowerDefaultsFailures(t *testing.T) {
 			rd(0xF4, 0x00), wr(0xF4, 0x01), // SetPower restores SRAM mode
 			rd(0xF2, 0x02), wr(0xF2, 0x06),
 		}, DontPanic: true}
-		b, err := tp1.New(&failingBus{Bus: pb, failAt: 5, err: errBus}, &tp1.Opts{Sleep: func(time.Duration) {}})
+		b, err := tp1.New(&failingBus{Bus: pb, failAt: 5, times: 26, err: errBus}, &tp1.Opts{Sleep: func(time.Duration) {}})
 		require.NoError(t, err)
 		err = b.SavePowerDefaults(ctx)
 		require.ErrorIs(t, err, errBus)
@@ -335,11 +397,17 @@ func TestSavePowerDefaultsFailures(t *testing.T) {
 		require.NoError(t, pb.Close())
 	})
 
-	t.Run("cancelled once SEE is clear: finished anyway", func(t *testing.T) {
+	t.Run("cancelled during a write cycle: finished anyway", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
-		b, pb := newBoard(t, &tp1.Opts{Sleep: func(time.Duration) { cancel() }},
-			rd(0xF2, 0x02), rd(0xF4, 0x01), wr(0xF4, 0x00), wr(0xF2, 0x02), wr(0xF4, 0x01))
+		pb := &i2ctest.Playback{Ops: []i2ctest.IO{
+			rd(0xF4, 0x01),
+			rd(0xF2, 0x02), rd(0xF4, 0x01), wr(0xF4, 0x00), wr(0xF2, 0x02), wr(0xF4, 0x01),
+		}, DontPanic: true}
+		chip := &writeCycleBus{Bus: pb, tW: 10 * time.Millisecond, onSleep: cancel}
+		b, err := tp1.New(chip, &tp1.Opts{Sleep: chip.sleep})
+		require.NoError(t, err)
 		require.NoError(t, b.SavePowerDefaults(ctx))
+		assert.Positive(t, chip.refused)
 		require.NoError(t, pb.Close())
 	})
 }

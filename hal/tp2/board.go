@@ -2,7 +2,6 @@ package tp2
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -21,7 +20,7 @@ const Slots = 4
 // slot-1. See the package documentation's line map for what each one is
 // on each revision.
 type Lines struct {
-	// ActiveLow says how the node lines En, Reset and RPIBoot are driven.
+	// ActiveLow says how the node lines En and RPIBoot are driven.
 	// False (what Open uses): they are the kernel's named lines, which the
 	// "turing,pi2-nodes" gpio-aggregator already inverts as the device
 	// tree's GPIO_ACTIVE_LOW says, so High asserts (writing 1 to node1-en
@@ -31,12 +30,13 @@ type Lines struct {
 
 	// En are nodeN-en: the module's enable.
 	En [Slots]gpio.PinIO
-	// Reset are nodeN-rst: the module's reset (v2.4 only).
-	Reset [Slots]gpio.PinIO
 	// RPIBoot are nodeN-rpiboot: the USB boot strap.
 	RPIBoot [Slots]gpio.PinIO
 	// USBOTGDev are nodeN-usbotg-dev, active high: High makes the node a
-	// USB device, Low a host (v2.4 only; never inverted).
+	// USB device, Low a host (never inverted). v2.4 only: the v2.5 device
+	// tree names node1-usbotg-dev (PD19) too, but the vendor's bmcd never
+	// drives it there (its UsbHub has no such line), and neither does
+	// this package.
 	USBOTGDev [Slots]gpio.PinIO
 
 	// Power are the slots' 5 V regulators (nodeN-power).
@@ -56,13 +56,20 @@ type Lines struct {
 	// USBVBUS powers the v2.4 USB-A port (PG4, active low; the kernel's
 	// usb-port-power regulator).
 	USBVBUS Regulator
+
+	// Node1USBOutput (PG0) and Node1USBSource (PG1) are v2.5's switches
+	// of node 1's USB (the vendor's NODE1_OUTPUT_SWITCH_V2_5 and
+	// NODE1_SOURCE_SWITCH_V2_5, gpio_definitions.rs). Both Low is the
+	// vendor's default (node1_usb false); both High its "alternative
+	// port" for node 1.
+	Node1USBOutput, Node1USBSource gpio.PinIO
 }
 
 // Opts configures a board. The zero value, or nil, is usable: a real
 // clock, no logging, and the default of every duration that is not
 // positive.
 type Opts struct {
-	// Clock times the waits of the power and reset sequences.
+	// Clock times the waits of the power sequences.
 	Clock clockwork.Clock
 	// Logger receives one line per sequence and the failures of undoing
 	// a failed one.
@@ -76,16 +83,11 @@ type Opts struct {
 	// startup-delay-us of atx-psu). Unused while the kernel manages the
 	// PSU.
 	PSUDelay time.Duration
-	// ResetPulse is how long Reset holds nodeN-rst asserted (100 ms, a
-	// choice: the v1 C firmware has no reset pulse to copy and the Rust
-	// bmcd power cycles instead).
-	ResetPulse time.Duration
 }
 
 const (
 	defaultSettleDelay = 100 * time.Millisecond
 	defaultPSUDelay    = 250 * time.Millisecond
-	defaultResetPulse  = 100 * time.Millisecond
 )
 
 // board is what both revisions share.
@@ -95,9 +97,7 @@ type board struct {
 	clock clockwork.Clock
 	log   *slog.Logger
 
-	settle, psuDelay, resetPulse time.Duration
-	// hasReset: the board has nodeN-rst lines (v2.4).
-	hasReset bool
+	settle, psuDelay time.Duration
 
 	// slotMu serialises the sequences of one slot.
 	slotMu [Slots]sync.Mutex
@@ -115,13 +115,12 @@ func newBoard(info hal.Info, lines Lines, opts *Opts) *board {
 		opts = &Opts{}
 	}
 	b := &board{
-		info:       info,
-		lines:      lines,
-		clock:      opts.Clock,
-		log:        opts.Logger,
-		settle:     opts.SettleDelay,
-		psuDelay:   opts.PSUDelay,
-		resetPulse: opts.ResetPulse,
+		info:     info,
+		lines:    lines,
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		settle:   opts.SettleDelay,
+		psuDelay: opts.PSUDelay,
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()
@@ -134,9 +133,6 @@ func newBoard(info hal.Info, lines Lines, opts *Opts) *board {
 	}
 	if b.psuDelay <= 0 {
 		b.psuDelay = defaultPSUDelay
-	}
-	if b.resetPulse <= 0 {
-		b.resetPulse = defaultResetPulse
 	}
 	return b
 }
@@ -188,9 +184,18 @@ func (b *board) PowerState(ctx context.Context, slot int) (hal.PowerState, error
 	if err := b.checkSlot("power state", slot); err != nil {
 		return hal.PowerUnknown, err
 	}
+	st, err := b.powerState(ctx, slot)
+	if err != nil {
+		return hal.PowerUnknown, fmt.Errorf("tp2: slot %d power state: %w", slot, err)
+	}
+	return st, nil
+}
+
+// powerState is PowerState for a valid slot.
+func (b *board) powerState(ctx context.Context, slot int) (hal.PowerState, error) {
 	on, err := b.lines.Power[slot-1].Enabled(ctx)
 	if err != nil {
-		return hal.PowerUnknown, fmt.Errorf("tp2: slot %d power state: read %s: %w", slot, powerName(slot), err)
+		return hal.PowerUnknown, fmt.Errorf("read %s: %w", powerName(slot), err)
 	}
 	if !on {
 		return hal.PowerOff, nil
@@ -246,16 +251,14 @@ func (b *board) sleep(ctx context.Context, d time.Duration, after string) error 
 }
 
 func enName(slot int) string      { return fmt.Sprintf("node%d-en", slot) }
-func rstName(slot int) string     { return fmt.Sprintf("node%d-rst", slot) }
 func rpibootName(slot int) string { return fmt.Sprintf("node%d-rpiboot", slot) }
 func otgName(slot int) string     { return fmt.Sprintf("node%d-usbotg-dev", slot) }
 func powerName(slot int) string   { return fmt.Sprintf("node%d-power", slot) }
 
 const (
-	psuName   = "atx-psu"
-	vbusName  = "usb-port-power"
-	routeName = "usb-switch"
+	psuName         = "atx-psu"
+	vbusName        = "usb-port-power"
+	routeName       = "usb-switch"
+	node1OutName    = "node1-usb-output"
+	node1SourceName = "node1-usb-source"
 )
-
-// errSlotOff is returned by Reset for a slot that is not on.
-var errSlotOff = errors.New("slot is off")

@@ -33,15 +33,14 @@ func readLevel(p gpio.PinIO) (gpio.Level, bool) {
 }
 
 // drivenLine wraps a kernel output line so that reading it back never
-// touches the pin. Open wraps every line in one, because neither kind of
-// line can be read in place:
+// touches the pin. Open wraps every line in one:
 //
 //   - periph's gpioioctl.GPIOLine.Read (host/v3 v3.8.5, gpio.go) turns a
 //     line last used as an output into an input with a pull-up before
 //     reading it. On nodeN-en that would switch the node off; on a mux
 //     line it would reroute USB.
-//   - v2.5's nodeN-en lines are outputs of a gpio-latch, which is
-//     write-only: the kernel driver keeps a shadow and has no get.
+//   - v2.5's nodeN-en lines are outputs of a gpio-latch, which mainline
+//     cannot read back at all; only the vendor's patched driver can.
 //
 // The line is requested by this process, so nothing else can change it:
 // the level last written successfully is the level on the line. Before the

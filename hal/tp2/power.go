@@ -4,19 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/turingpi-oss/bmcd/hal"
 )
 
-// SetPower implements hal.PowerController with the sequence of the v1 C
-// firmware's node_power (app/bmc/bmc.c @v1.0.2), where the ATX PSU is
-// switched on first rather than last:
+// SetPower implements hal.PowerController with the sequence of the Rust
+// bmcd's power_controller.rs (the v1 C firmware's node_power without its
+// reset step, which the vendor dropped in commit 71c0126 because the
+// nodeN-rst lines are not connected on the board):
 //
 //	on:  ATX PSU on (if no slot was on) → PSUDelay → nodeN-power on →
-//	     SettleDelay → nodeN-en asserted → SettleDelay → nodeN-rst released
-//	off: nodeN-rst asserted → nodeN-en deasserted → nodeN-power off →
-//	     ATX PSU off (if no slot is on any more)
+//	     SettleDelay → nodeN-en asserted
+//	off: nodeN-en deasserted → nodeN-power off → ATX PSU off (if no slot
+//	     is on any more)
 //
-// v2.5 has no reset lines and stops after nodeN-en. Power off has no waits:
-// each step only takes power away or holds the module in reset.
+// Power off has no waits: each step only takes power away. Power on of a
+// slot that PowerState reads on writes nothing.
 //
 // If a step of power on fails, or ctx ends during a wait, the whole off
 // sequence runs (best effort, whatever ctx says) so that the slot ends off
@@ -36,6 +39,19 @@ func (b *board) SetPower(ctx context.Context, slot int, on bool) error {
 	}
 	b.slotMu[slot-1].Lock()
 	defer b.slotMu[slot-1].Unlock()
+	if on {
+		// A slot already on is left alone: driving its lines again could
+		// only glitch them (after a restart of bmcd they are not yet
+		// requested).
+		state, err := b.powerState(ctx, slot)
+		if err != nil {
+			return fmt.Errorf("tp2: slot %d %s: %w", slot, op, err)
+		}
+		if state == hal.PowerOn {
+			b.log.Info("tp2: power on: already on, nothing written", "slot", slot)
+			return nil
+		}
+	}
 	var err error
 	if on {
 		err = b.powerOn(ctx, slot)
@@ -71,25 +87,13 @@ func (b *board) powerOnSteps(ctx context.Context, slot int) error {
 	if err := b.sleep(ctx, b.settle, powerName(slot)); err != nil {
 		return err
 	}
-	if err := b.set(b.lines.En[i], enName(slot), true); err != nil {
-		return err
-	}
-	if !b.hasReset {
-		return nil
-	}
-	if err := b.sleep(ctx, b.settle, enName(slot)); err != nil {
-		return err
-	}
-	return b.set(b.lines.Reset[i], rstName(slot), false)
+	return b.set(b.lines.En[i], enName(slot), true)
 }
 
 // powerOff runs every step of the off sequence and joins the failures.
 func (b *board) powerOff(ctx context.Context, slot int) error {
 	i := slot - 1
 	var errs []error
-	if b.hasReset {
-		errs = append(errs, b.set(b.lines.Reset[i], rstName(slot), true))
-	}
 	errs = append(errs, b.set(b.lines.En[i], enName(slot), false))
 	errs = append(errs, b.supplyOff(ctx, slot))
 	return errors.Join(errs...)

@@ -29,8 +29,6 @@ func v24On(s int, psu, activeLow bool) []string {
 		fmt.Sprintf("node%d-power=on", s),
 		"sleep 100ms",
 		fmt.Sprintf("node%d-en=%s", s, lv(true, activeLow)),
-		"sleep 100ms",
-		fmt.Sprintf("node%d-rst=%s", s, lv(false, activeLow)),
 	)
 }
 
@@ -38,7 +36,6 @@ func v24On(s int, psu, activeLow bool) []string {
 // ATX PSU is switched off last.
 func v24Off(s int, psu, activeLow bool) []string {
 	want := []string{
-		fmt.Sprintf("node%d-rst=%s", s, lv(true, activeLow)),
 		fmt.Sprintf("node%d-en=%s", s, lv(false, activeLow)),
 		fmt.Sprintf("node%d-power=off", s),
 	}
@@ -62,10 +59,11 @@ func TestNewMissingLines(t *testing.T) {
 		wantErr string
 	}{
 		{"v2.4 without node3-en", func(l *Lines) { l.En[2] = nil }, false, "tp2: v2.4: missing lines [node3-en]"},
-		{"v2.4 without reset and mux", func(l *Lines) { l.Reset[0], l.USBSel2 = nil, nil }, false, "tp2: v2.4: missing lines [node1-rst usb-sel2]"},
+		{"v2.4 without mux and usbotg-dev", func(l *Lines) { l.USBOTGDev[0], l.USBSel2 = nil, nil }, false, "tp2: v2.4: missing lines [node1-usbotg-dev usb-sel2]"},
 		{"v2.4 without VBUS", func(l *Lines) { l.USBVBUS = nil }, false, "tp2: v2.4: missing lines [usb-port-power]"},
 		{"v2.5 without node4-power", func(l *Lines) { l.Power[3] = nil }, true, "tp2: v2.5: missing lines [node4-power]"},
 		{"v2.5 without route", func(l *Lines) { l.USBRoute = nil }, true, "tp2: v2.5: missing lines [usb-switch]"},
+		{"v2.5 without node 1's USB switches", func(l *Lines) { l.Node1USBOutput, l.Node1USBSource = nil, nil }, true, "tp2: v2.5: missing lines [node1-usb-output node1-usb-source]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +83,7 @@ func TestNewMissingLines(t *testing.T) {
 		var lines Lines
 		full := newRig(t, true).lines
 		lines.En, lines.RPIBoot, lines.Power, lines.USBRoute = full.En, full.RPIBoot, full.Power, full.USBRoute
+		lines.Node1USBOutput, lines.Node1USBSource = full.Node1USBOutput, full.Node1USBSource
 		_, err := NewV25(lines, nil)
 		assert.NoError(t, err)
 	})
@@ -134,8 +133,8 @@ func TestSetPowerV24(t *testing.T) {
 				[]step{{other, true}, {s, true}}, step{s, false}, v24Off(s, false, activeLow))
 		}
 	}
-	add("on again re-asserts the lines and leaves the PSU", true,
-		[]step{{2, true}}, step{2, true}, v24On(2, false, true))
+	add("on again when on writes nothing", true,
+		[]step{{2, true}}, step{2, true}, nil)
 	add("off when off runs the off sequence", true,
 		nil, step{2, false}, v24Off(2, true, true))
 
@@ -204,7 +203,7 @@ func TestSetPowerOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, b.SetPower(context.Background(), 1, true))
 	assert.Equal(t, []string{
-		"atx-psu=on", "sleep 1s", "node1-power=on", "sleep 30ms", "node1-en=Low", "sleep 30ms", "node1-rst=High",
+		"atx-psu=on", "sleep 1s", "node1-power=on", "sleep 30ms", "node1-en=Low",
 	}, r.log.take())
 }
 
@@ -223,7 +222,7 @@ func TestPowerOnFailure(t *testing.T) {
 			wantErr:  "tp2: slot 3 power on: switch atx-psu on: boom",
 			want: []string{
 				"atx-psu=on failed",
-				"node3-rst=Low", "node3-en=High", "node3-power=off", "atx-psu=off",
+				"node3-en=High", "node3-power=off", "atx-psu=off",
 			},
 		},
 		{
@@ -232,7 +231,7 @@ func TestPowerOnFailure(t *testing.T) {
 			wantErr:  "tp2: slot 3 power on: switch node3-power on: boom",
 			want: []string{
 				"atx-psu=on", "sleep 250ms", "node3-power=on failed",
-				"node3-rst=Low", "node3-en=High", "node3-power=off", "atx-psu=off",
+				"node3-en=High", "node3-power=off", "atx-psu=off",
 			},
 		},
 		{
@@ -241,16 +240,7 @@ func TestPowerOnFailure(t *testing.T) {
 			wantErr:  "tp2: slot 3 power on: set node3-en: boom",
 			want: []string{
 				"atx-psu=on", "sleep 250ms", "node3-power=on", "sleep 100ms", "node3-en=Low failed",
-				"node3-rst=Low", "node3-en=High", "node3-power=off", "atx-psu=off",
-			},
-		},
-		{
-			name:     "reset release fails",
-			breakRig: func(r *rig) { r.pins["node3-rst"].fail = failLevel(gpio.High) },
-			wantErr:  "tp2: slot 3 power on: set node3-rst: boom",
-			want: []string{
-				"atx-psu=on", "sleep 250ms", "node3-power=on", "sleep 100ms", "node3-en=Low", "sleep 100ms", "node3-rst=High failed",
-				"node3-rst=Low", "node3-en=High", "node3-power=off", "atx-psu=off",
+				"node3-en=High", "node3-power=off", "atx-psu=off",
 			},
 		},
 		{
@@ -261,7 +251,7 @@ func TestPowerOnFailure(t *testing.T) {
 			wantPSUOn: true,
 			want: []string{
 				"node3-power=on", "sleep 100ms", "node3-en=Low failed",
-				"node3-rst=Low", "node3-en=High", "node3-power=off",
+				"node3-en=High", "node3-power=off",
 			},
 		},
 		{
@@ -270,7 +260,7 @@ func TestPowerOnFailure(t *testing.T) {
 			wantErr:  "tp2: slot 3 power on: set node3-en: boom\nundo: set node3-en: boom",
 			want: []string{
 				"atx-psu=on", "sleep 250ms", "node3-power=on", "sleep 100ms", "node3-en=Low failed",
-				"node3-rst=Low", "node3-en=High failed", "node3-power=off", "atx-psu=off",
+				"node3-en=High failed", "node3-power=off", "atx-psu=off",
 			},
 		},
 	}
@@ -316,11 +306,11 @@ func TestPowerOnCancelled(t *testing.T) {
 	}{
 		{"during the PSU wait", "250ms", []string{
 			"atx-psu=on", "sleep 250ms",
-			"node3-rst=Low", "node3-en=High", "node3-power=off", "atx-psu=off",
+			"node3-en=High", "node3-power=off", "atx-psu=off",
 		}},
 		{"during the regulator settle", "100ms", []string{
 			"atx-psu=on", "sleep 250ms", "node3-power=on", "sleep 100ms",
-			"node3-rst=Low", "node3-en=High", "node3-power=off", "atx-psu=off",
+			"node3-en=High", "node3-power=off", "atx-psu=off",
 		}},
 	}
 	for _, tt := range tests {
@@ -364,11 +354,11 @@ func TestPowerOffFailureRunsEveryStep(t *testing.T) {
 	b := r.v24(t)
 	require.NoError(t, b.SetPower(ctx, 2, true))
 	r.log.take()
-	r.pins["node2-rst"].fail = failLevel(gpio.Low)
+	r.pins["node2-en"].fail = failLevel(gpio.High)
 
 	err := b.SetPower(ctx, 2, false)
-	assert.EqualError(t, err, "tp2: slot 2 power off: set node2-rst: boom")
-	assert.Equal(t, []string{"node2-rst=Low failed", "node2-en=High", "node2-power=off", "atx-psu=off"}, r.log.take())
+	assert.EqualError(t, err, "tp2: slot 2 power off: set node2-en: boom")
+	assert.Equal(t, []string{"node2-en=High failed", "node2-power=off", "atx-psu=off"}, r.log.take())
 	got, err := b.PowerState(ctx, 2)
 	require.NoError(t, err)
 	assert.Equal(t, hal.PowerOff, got)
@@ -383,7 +373,7 @@ func TestPowerOffUnreadableRegulatorLeavesPSUOn(t *testing.T) {
 	r.regs["node4-power"].failRead = errBoom
 
 	require.NoError(t, b.SetPower(ctx, 2, false))
-	assert.Equal(t, []string{"node2-rst=Low", "node2-en=High", "node2-power=off"}, r.log.take())
+	assert.Equal(t, []string{"node2-en=High", "node2-power=off"}, r.log.take())
 	assert.True(t, r.regs[psuName].isOn())
 }
 

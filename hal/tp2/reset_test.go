@@ -3,79 +3,28 @@ package tp2
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/hal"
 )
-
-func TestResetV24(t *testing.T) {
-	tests := []struct {
-		name      string
-		activeLow bool
-		pulse     time.Duration
-		want      []string
-	}{
-		{"raw pins, default pulse", true, 0, []string{"node2-rst=Low", "sleep 100ms", "node2-rst=High"}},
-		{"named lines, default pulse", false, 0, []string{"node2-rst=High", "sleep 100ms", "node2-rst=Low"}},
-		{"raw pins, 20 ms pulse", true, 20 * time.Millisecond, []string{"node2-rst=Low", "sleep 20ms", "node2-rst=High"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			r := newRig(t, tt.activeLow)
-			b, err := NewV24(r.lines, &Opts{Clock: r.clock, ResetPulse: tt.pulse})
-			require.NoError(t, err)
-			require.NoError(t, b.SetPower(ctx, 2, true))
-			r.log.take()
-
-			require.NoError(t, b.Reset(ctx, 2))
-			assert.Equal(t, tt.want, r.log.take())
-			got, err := b.PowerState(ctx, 2)
-			require.NoError(t, err)
-			assert.Equal(t, hal.PowerOn, got)
-		})
-	}
-
-	t.Run("slot off: reset stays asserted, nothing written", func(t *testing.T) {
-		r := newRig(t, true)
-		err := r.v24(t).Reset(context.Background(), 2)
-		assert.EqualError(t, err, "tp2: slot 2 reset: slot is off")
-		assert.Empty(t, r.log.take())
-	})
-
-	t.Run("cancelled during the pulse: reset released anyway", func(t *testing.T) {
-		r := newRig(t, true)
-		b := r.v24(t)
-		require.NoError(t, b.SetPower(context.Background(), 2, true))
-		r.log.take()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		r.clock.hook = func(time.Duration) bool { cancel(); return false }
-
-		err := b.Reset(ctx, 2)
-		assert.ErrorIs(t, err, context.Canceled)
-		assert.ErrorContains(t, err, "tp2: slot 2 reset: wait after node2-rst")
-		assert.Equal(t, []string{"node2-rst=Low", "sleep 100ms", "node2-rst=High"}, r.log.take())
-	})
-}
 
 func TestResetCapability(t *testing.T) {
 	r := newRig(t, true)
 	tests := []struct {
 		name  string
 		board hal.Board
-		reset bool
 	}{
-		{"v2.4 has reset lines", r.v24(t), true},
-		{"v2.5 has none", r.v25(t, false), false},
+		// The v2.4 nodeN-rst lines are not connected (vendor bmcd 71c0126).
+		{"v2.4 has no usable reset lines", r.v24(t)},
+		{"v2.5 has none", r.v25(t, false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, ok := tt.board.(hal.Resetter)
-			assert.Equal(t, tt.reset, ok)
+			assert.False(t, ok, "hal.Resetter")
 			_, ok = tt.board.(hal.USBBootStrapper)
 			assert.True(t, ok)
 			_, ok = tt.board.(hal.USBRouter)
@@ -84,4 +33,26 @@ func TestResetCapability(t *testing.T) {
 			assert.False(t, ok)
 		})
 	}
+}
+
+// A reset of a v2.4 slot through the domain layer is a power cycle: the
+// off sequence, bmc's CycleDelay, the on sequence, as the vendor's
+// reset_node does.
+func TestResetV24PowerCycles(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, true)
+	hw := r.v24(t)
+	require.NoError(t, hw.SetPower(ctx, 2, true))
+	b, err := bmc.New(bmc.Config{HW: hw, StateDir: t.TempDir(), Clock: r.clock})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, b.Close()) })
+	r.log.take()
+
+	st, err := b.Power(ctx, 2, bmc.Reset, bmc.PowerOpts{})
+	require.NoError(t, err)
+	assert.Equal(t, hal.PowerOn, st.Power)
+	want := append(v24Off(2, true, true), "sleep 1s")
+	want = append(want, v24On(2, true, true)...)
+	assert.Equal(t, want, r.log.take())
+	assert.NotContains(t, b.Capabilities(), "reset")
 }

@@ -155,12 +155,11 @@ func newRig(t *testing.T, activeLow bool) *rig {
 		r.regs[name] = g
 		return g
 	}
-	deasserted, asserted := assertLevel(false, activeLow), assertLevel(true, activeLow)
+	deasserted := assertLevel(false, activeLow)
 	r.lines.ActiveLow = activeLow
 	for i := range Slots {
 		s := i + 1
 		r.lines.En[i] = pin(enName(s), deasserted)
-		r.lines.Reset[i] = pin(rstName(s), asserted)
 		r.lines.RPIBoot[i] = pin(rpibootName(s), deasserted)
 		r.lines.USBOTGDev[i] = pin(otgName(s), gpio.High)
 		r.lines.Power[i] = reg(powerName(s))
@@ -173,6 +172,8 @@ func newRig(t *testing.T, activeLow bool) *rig {
 	r.lines.USBOE2 = pin("usb-oe2", gpio.High)
 	r.lines.USBRoute = pin(routeName, gpio.Low)
 	r.lines.USBVBUS = GPIORegulator{Pin: pin("usb-vbus", gpio.High), ActiveLow: true}
+	r.lines.Node1USBOutput = pin(node1OutName, gpio.Low)
+	r.lines.Node1USBSource = pin(node1SourceName, gpio.Low)
 
 	// The PSU is never off under a slot that is on, and no slot is ever
 	// switched on while the PSU is off.

@@ -27,13 +27,6 @@ func TestNoSlot(t *testing.T) {
 		{"usb", func(b hal.Board, s int) error {
 			return b.(hal.USBRouter).SetUSB(context.Background(), hal.USBConfig{Slot: s})
 		}},
-		{"reset", func(b hal.Board, s int) error {
-			r, ok := b.(hal.Resetter)
-			if !ok {
-				return hal.ErrNoSlot // v2.5: nothing to call
-			}
-			return r.Reset(context.Background(), s)
-		}},
 	}
 	for _, op := range ops {
 		for _, slot := range []int{0, 5, -1} {
@@ -65,7 +58,6 @@ func TestCancelledBeforeStart(t *testing.T) {
 	}{
 		{"power on", func(b *BoardV24) error { return b.SetPower(ctx, 1, true) }},
 		{"power off", func(b *BoardV24) error { return b.SetPower(ctx, 1, false) }},
-		{"reset", func(b *BoardV24) error { return b.Reset(ctx, 1) }},
 		{"usb boot", func(b *BoardV24) error { return b.SetUSBBoot(ctx, 1, true) }},
 		{"usb", func(b *BoardV24) error { return b.SetUSB(ctx, hal.USBConfig{Slot: 1}) }},
 	}

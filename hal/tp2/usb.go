@@ -2,6 +2,7 @@ package tp2
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"periph.io/x/conn/v3/gpio"
@@ -42,11 +43,13 @@ func (b *board) checkUSB(cfg hal.USBConfig) error {
 // SetUSB implements hal.USBRouter on v2.4. It drives the multiplexer to
 // the slot, the four nodeN-usbotg-dev lines (host: the slot's Low and the
 // others High; device: all High, as the Rust bmcd does), and USB_SWITCH.
-// The USB-A port's VBUS is on only while the slot is host on the
-// connector, where it powers the devices plugged in (the C firmware's
-// ctrl_usbconnet); routed to the BMC the port is not connected. VBUS is
-// switched off before the lines change and on after, so the port is never
-// powered while half routed; if a line fails VBUS is switched off.
+// The USB-A port's VBUS is on while the USB is routed to the connector,
+// whatever the role, and off while it is routed to the BMC, as the Rust
+// bmcd's UsbMuxSwitch.set_usb_route does (pin_controller.rs: usb-port-power
+// "enabled" with USB_SWITCH 0, "disabled" with 1). Routed to the BMC, VBUS
+// is switched off before the lines change; routed to the connector it is
+// switched on after them, so the port is never powered while half routed.
+// If a line fails on the way to the connector VBUS is switched off.
 func (b *BoardV24) SetUSB(ctx context.Context, cfg hal.USBConfig) error {
 	if err := b.checkUSB(cfg); err != nil {
 		return err
@@ -57,7 +60,7 @@ func (b *BoardV24) SetUSB(ctx context.Context, cfg hal.USBConfig) error {
 	b.usbMu.Lock()
 	defer b.usbMu.Unlock()
 	if err := b.setUSB(ctx, cfg); err != nil {
-		if cfg.Role == hal.USBHost && cfg.Route == hal.RouteConnector {
+		if cfg.Route == hal.RouteConnector {
 			if verr := b.lines.USBVBUS.SetEnabled(context.WithoutCancel(ctx), false); verr != nil {
 				b.log.Warn("tp2: usb: switching the USB-A port's VBUS off failed", "err", verr)
 			}
@@ -70,7 +73,7 @@ func (b *BoardV24) SetUSB(ctx context.Context, cfg hal.USBConfig) error {
 
 func (b *BoardV24) setUSB(ctx context.Context, cfg hal.USBConfig) error {
 	l := &b.lines
-	vbus := cfg.Role == hal.USBHost && cfg.Route == hal.RouteConnector
+	vbus := cfg.Route == hal.RouteConnector
 	if !vbus {
 		if err := l.USBVBUS.SetEnabled(ctx, false); err != nil {
 			return fmt.Errorf("switch %s off: %w", vbusName, err)
@@ -123,4 +126,56 @@ func (b *BoardV25) SetUSB(ctx context.Context, cfg hal.USBConfig) error {
 	}
 	b.log.Info("tp2: usb", "slot", cfg.Slot, "role", cfg.Role, "route", cfg.Route)
 	return nil
+}
+
+// usbDefault is where the board's USB goes when bmcd starts, the Rust
+// bmcd's default USB_CONFIG, UsbA(Node1) (bmc_application.rs): slot 1 as
+// a device, on the board's connector.
+func usbDefault() hal.USBConfig {
+	return hal.USBConfig{Slot: 1, Role: hal.USBDevice, Route: hal.RouteConnector}
+}
+
+// SetUSBDefaults drives every USB line to usbDefault, so none is left
+// floating or where a previous process left it, and releases every
+// nodeN-rpiboot strap, as the Rust bmcd's initialize_usb_mode does at
+// start-up (select_usb clears the straps outside flashing). Open calls it.
+// It does not touch slot power.
+func (b *BoardV24) SetUSBDefaults(ctx context.Context) error {
+	if err := b.SetUSB(ctx, usbDefault()); err != nil {
+		return err
+	}
+	return b.releaseStraps(ctx)
+}
+
+// SetUSBDefaults drives node 1's USB switches to the vendor's default
+// (both Low, node1_usb false), the hub's upstream to the connector
+// (usbDefault), and releases every nodeN-rpiboot strap, as the Rust bmcd's
+// initialize_usb_mode does at start-up. Open calls it. It does not touch
+// slot power.
+func (b *BoardV25) SetUSBDefaults(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("tp2: usb defaults: %w", err)
+	}
+	b.usbMu.Lock()
+	err := errors.Join(
+		b.out(b.lines.Node1USBOutput, node1OutName, gpio.Low),
+		b.out(b.lines.Node1USBSource, node1SourceName, gpio.Low),
+	)
+	b.usbMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("tp2: usb defaults: %w", err)
+	}
+	if err := b.SetUSB(ctx, usbDefault()); err != nil {
+		return err
+	}
+	return b.releaseStraps(ctx)
+}
+
+// releaseStraps deasserts every nodeN-rpiboot, trying all four.
+func (b *board) releaseStraps(ctx context.Context) error {
+	var errs []error
+	for s := 1; s <= Slots; s++ {
+		errs = append(errs, b.SetUSBBoot(ctx, s, false))
+	}
+	return errors.Join(errs...)
 }

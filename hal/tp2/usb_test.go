@@ -53,7 +53,9 @@ func TestSetUSBV24(t *testing.T) {
 		for _, role := range []hal.USBRole{hal.USBDevice, hal.USBHost} {
 			for _, route := range []hal.USBRoute{hal.RouteConnector, hal.RouteBMC} {
 				t.Run(fmt.Sprintf("slot %d %s %s", slot, role, route), func(t *testing.T) {
-					vbus := role == hal.USBHost && route == hal.RouteConnector
+					// The USB-A port is powered whenever the USB goes to
+					// it (vendor pin_controller.rs, set_usb_route).
+					vbus := route == hal.RouteConnector
 					var want []string
 					if !vbus {
 						want = append(want, "usb-vbus=High") // off
@@ -140,4 +142,55 @@ func TestSetUSBInvalid(t *testing.T) {
 			assert.Empty(t, r.log.take())
 		})
 	}
+}
+
+// At start-up every USB line is driven to the vendor's default (UsbA(Node1)
+// and, on v2.5, node1_usb false) and every USB boot strap released, as the
+// Rust bmcd's initialize_usb_mode does; no slot's power or enable is
+// touched.
+func TestSetUSBDefaults(t *testing.T) {
+	straps := func(level string) []string {
+		var s []string
+		for n := 1; n <= Slots; n++ {
+			s = append(s, fmt.Sprintf("node%d-rpiboot=%s", n, level))
+		}
+		return s
+	}
+	v24 := []string{
+		"usb-sel1=Low", "usb-oe1=Low", "usb-sel2=High", "usb-oe2=High", // slot 1
+		"node1-usbotg-dev=High", "node2-usbotg-dev=High", "node3-usbotg-dev=High", "node4-usbotg-dev=High",
+		"usb-switch=Low", // connector
+		"usb-vbus=Low",   // USB-A port powered
+	}
+	v25 := []string{"node1-usb-output=Low", "node1-usb-source=Low", "usb-switch=Low"}
+	tests := []struct {
+		name      string
+		v25       bool
+		activeLow bool
+		want      []string
+	}{
+		{"v2.4, named lines", false, false, append(v24, straps("Low")...)},
+		{"v2.4, raw pins", false, true, append(v24, straps("High")...)},
+		{"v2.5, named lines", true, false, append(v25, straps("Low")...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.activeLow)
+			var b interface{ SetUSBDefaults(context.Context) error } = r.v24(t)
+			if tt.v25 {
+				b = r.v25(t, false)
+			}
+			require.NoError(t, b.SetUSBDefaults(context.Background()))
+			assert.Equal(t, tt.want, r.log.take())
+		})
+	}
+
+	t.Run("cancelled: nothing written", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r := newRig(t, false)
+		assert.ErrorIs(t, r.v24(t).SetUSBDefaults(ctx), context.Canceled)
+		assert.ErrorIs(t, r.v25(t, false).SetUSBDefaults(ctx), context.Canceled)
+		assert.Empty(t, r.log.take())
+	})
 }

@@ -21,8 +21,8 @@ var (
 	_ hal.USBRouter       = (*BoardV25)(nil)
 )
 
-// NewV25 returns a v2.5 board on lines. It needs En, RPIBoot, Power and
-// USBRoute; PSU is optional and the v2.4-only lines are ignored. opts may
+// NewV25 returns a v2.5 board on lines. It needs En, RPIBoot, Power,
+// USBRoute, Node1USBOutput and Node1USBSource; PSU is optional and the v2.4-only lines are ignored. opts may
 // be nil.
 func NewV25(lines Lines, opts *Opts) (*BoardV25, error) {
 	var r required
@@ -33,11 +33,13 @@ func NewV25(lines Lines, opts *Opts) (*BoardV25, error) {
 		r.reg(powerName(s), lines.Power[i])
 	}
 	r.pin(routeName, lines.USBRoute)
+	r.pin(node1OutName, lines.Node1USBOutput)
+	r.pin(node1SourceName, lines.Node1USBSource)
 	if err := r.err("v2.5"); err != nil {
 		return nil, err
 	}
 	// Drop what v2.5 does not have, so nothing can drive it by mistake.
-	lines.Reset, lines.USBOTGDev = [Slots]gpio.PinIO{}, [Slots]gpio.PinIO{}
+	lines.USBOTGDev = [Slots]gpio.PinIO{}
 	lines.USBSel1, lines.USBOE1, lines.USBSel2, lines.USBOE2 = nil, nil, nil, nil
 	lines.USBVBUS = nil
 	b := newBoard(hal.Info{Profile: "tp2-v2.5", Model: "Turing Pi 2 (v2.5)", Slots: Slots}, lines, opts)
