@@ -6,26 +6,32 @@ import (
 )
 
 // Errors, matched with errors.Is. Transfer failures also match the
-// sentinels of package usb (usb.ErrNoDevice, usb.ErrTimeout, ...).
+// sentinels of package usb (usb.ErrNoDevice, usb.ErrTimeout, ...). Their
+// text does not repeat the package name: Boot's errors are *Error, which
+// says it once.
 var (
 	// ErrDeadline: a step did not finish in time (no device appeared,
 	// the device did not re-enumerate, the file server went on too long).
-	ErrDeadline = errors.New("rpiboot: deadline exceeded")
-	// ErrReturnCode: the boot ROM answered the upload with a non-zero
+	ErrDeadline = errors.New("deadline exceeded")
+	// ErrReturnCode: the boot ROM was still there after the last upload
+	// it may have (maxROMUploads), which it answered with a non-zero
 	// return code.
-	ErrReturnCode = errors.New("rpiboot: boot ROM rejected the second stage")
+	ErrReturnCode = errors.New("boot ROM rejected the second stage")
+	// ErrUploadLost: the boot ROM came back as a boot ROM after every
+	// upload, instead of starting the second stage.
+	ErrUploadLost = errors.New("second stage never started")
 	// ErrNotFound: a firmware file is missing from the firmware directory.
-	ErrNotFound = errors.New("rpiboot: firmware file not found")
+	ErrNotFound = errors.New("firmware file not found")
 	// ErrUnsafeName: the device asked for a file outside the firmware
 	// directory ("..", an absolute path). It is answered as missing.
-	ErrUnsafeName = errors.New("rpiboot: unsafe file name")
+	ErrUnsafeName = errors.New("unsafe file name")
 	// ErrUnsupported: the payload does not exist for the module (legacy
 	// msd on a CM5).
-	ErrUnsupported = errors.New("rpiboot: not supported")
+	ErrUnsupported = errors.New("not supported")
 	// ErrProtocol: the device sent something the protocol does not allow.
-	ErrProtocol = errors.New("rpiboot: protocol error")
+	ErrProtocol = errors.New("protocol error")
 	// ErrBadArchive: bootfiles.bin is not a usable tar archive.
-	ErrBadArchive = errors.New("rpiboot: bad bootfiles archive")
+	ErrBadArchive = errors.New("bad bootfiles archive")
 )
 
 // Error is the error Boot returns: which port, which device, which step,
