@@ -365,7 +365,7 @@ func TestBootFaults(t *testing.T) {
 				return p
 			},
 			want: want{err: ErrReturnCode, step: "send second stage",
-				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: the ROM is still there after 3 uploads, the last answered with return code 5 (0x00000005): boot ROM rejected the second stage"},
+				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: the ROM is still there after 3 uploads, the last answered with return code 5 (0x00000005): upload rejected"},
 			check: func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
 				assert.Equal(t, maxROMUploads, m.Uploads())
 				assert.Equal(t, usbsim.StateROM, m.State())
@@ -379,7 +379,7 @@ func TestBootFaults(t *testing.T) {
 				return p
 			},
 			want: want{err: ErrUploadLost, step: "send second stage",
-				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: the ROM came back after each of 3 uploads: second stage never started"},
+				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: the ROM came back after each of 3 uploads: upload lost"},
 			check: func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
 				assert.Equal(t, maxROMUploads, m.Uploads())
 			},

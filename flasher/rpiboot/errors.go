@@ -13,13 +13,13 @@ var (
 	// ErrDeadline: a step did not finish in time (no device appeared,
 	// the device did not re-enumerate, the file server went on too long).
 	ErrDeadline = errors.New("deadline exceeded")
-	// ErrReturnCode: the boot ROM was still there after the last upload
-	// it may have (maxROMUploads), which it answered with a non-zero
-	// return code.
-	ErrReturnCode = errors.New("boot ROM rejected the second stage")
-	// ErrUploadLost: the boot ROM came back as a boot ROM after every
-	// upload, instead of starting the second stage.
-	ErrUploadLost = errors.New("second stage never started")
+	// ErrReturnCode: the boot ROM answered the last of its uploads (three
+	// at most) with a non-zero return code and was still there after it.
+	// A non-zero code alone is no error: main.c ignores it.
+	ErrReturnCode = errors.New("upload rejected")
+	// ErrUploadLost: the boot ROM came back as a boot ROM after each of
+	// its uploads (three at most) instead of starting the second stage.
+	ErrUploadLost = errors.New("upload lost")
 	// ErrNotFound: a firmware file is missing from the firmware directory.
 	ErrNotFound = errors.New("firmware file not found")
 	// ErrUnsafeName: the device asked for a file outside the firmware
