@@ -245,7 +245,7 @@ func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(st
 	step("rpiboot")
 	disk, err := b.flash.cfg.Booter.BootToDisk(ctx, slot)
 	if err != nil {
-		return fmt.Errorf("rpiboot: %w", err)
+		return err // the booter names USB boot and the slot; the job's step says rpiboot
 	}
 	step("write")
 	if err := img.WriteTo(ctx, disk, progress); err != nil {

@@ -54,7 +54,8 @@ func (r *RPiBooter) BootToDisk(ctx context.Context, slot int) (string, error) {
 		Logger:   r.Logger,
 	})
 	if err != nil {
-		return "", fmt.Errorf("usb boot slot %d: %w", slot, err)
+		// rpiboot's errors name USB boot and the port already.
+		return "", fmt.Errorf("slot %d: %w", slot, err)
 	}
 	wait := r.DiskTimeout
 	if wait <= 0 {

@@ -78,6 +78,15 @@ const (
 	// maxRequestReads is how many times in a row a request read may time
 	// out before the device counts as hung.
 	maxRequestReads = 3
+	// maxROMUploads bounds the uploads of the second stage to a boot ROM
+	// that shows up again after the upload (usbboot PR #63: main.c sends
+	// it again for as long as the port shows a ROM).
+	maxROMUploads = 3
+	// romLeave is how long a boot ROM that answered with a non-zero
+	// return code has to leave the bus before it counts as waiting for a
+	// new upload (main.c closes the device and sleeps 1 s before it looks
+	// again).
+	romLeave = time.Second
 )
 
 // Opts configures Boot. The zero value (or nil) boots with the firmware
@@ -194,10 +203,10 @@ func newSession(bus usb.Bus, port string, opts *Opts) *session {
 }
 
 func (s *session) run(ctx context.Context) error {
-	want := func(st Stage) bool { return st != StageNone }
+	want := func(d usb.DeviceInfo) bool { st, _ := Identify(d); return st != StageNone }
 	if s.port == "" {
 		// Any port: only a module in USB boot is ours for sure.
-		want = func(st Stage) bool { return st == StageROM || st == StageFileServer }
+		want = func(d usb.DeviceInfo) bool { st, _ := Identify(d); return st == StageROM || st == StageFileServer }
 	}
 	d, err := s.waitFor(ctx, "find boot ROM", s.t.Find, want)
 	if err != nil {
@@ -218,10 +227,7 @@ func (s *session) run(ctx context.Context) error {
 
 	if stage == StageROM {
 		s.res.Serial = d.Serial
-		if err := s.romStage(ctx, d); err != nil {
-			return err
-		}
-		if d, err = s.waitFor(ctx, "wait for second stage", s.t.SecondStage, is(StageFileServer)); err != nil {
+		if d, err = s.bootROM(ctx, d); err != nil {
 			return err
 		}
 		stage = StageFileServer
@@ -246,9 +252,9 @@ func (s *session) run(ctx context.Context) error {
 	return nil
 }
 
-// is matches one stage.
-func is(want Stage) func(Stage) bool {
-	return func(st Stage) bool { return st == want }
+// is matches the devices in one stage.
+func is(want Stage) func(usb.DeviceInfo) bool {
+	return func(d usb.DeviceInfo) bool { st, _ := Identify(d); return st == want }
 }
 
 // fail wraps err as the failure of step on the current device.
@@ -259,9 +265,9 @@ func (s *session) fail(step string, err error) error {
 	return &Error{Port: s.port, Device: s.current, Step: step, Err: err}
 }
 
-// waitFor polls the bus until a device on the port is in a wanted stage,
-// for at most timeout.
-func (s *session) waitFor(ctx context.Context, step string, timeout time.Duration, want func(Stage) bool) (usb.DeviceInfo, error) {
+// waitFor polls the bus until a device on the port is wanted, for at most
+// timeout.
+func (s *session) waitFor(ctx context.Context, step string, timeout time.Duration, want func(usb.DeviceInfo) bool) (usb.DeviceInfo, error) {
 	deadline := s.clock.Now().Add(timeout)
 	for {
 		devs, err := s.bus.Devices(ctx)
@@ -273,7 +279,7 @@ func (s *session) waitFor(ctx context.Context, step string, timeout time.Duratio
 			if s.port != "" && d.Port != s.port {
 				continue
 			}
-			if st, _ := Identify(d); want(st) {
+			if want(d) {
 				return d, nil
 			}
 			if s.port != "" {
@@ -284,7 +290,11 @@ func (s *session) waitFor(ctx context.Context, step string, timeout time.Duratio
 		if left <= 0 {
 			err := fmt.Errorf("nothing after %s: %w", timeout, ErrDeadline)
 			if other != nil {
-				err = fmt.Errorf("nothing after %s, the port has %s: %w", timeout, describe(*other, s.chip), ErrDeadline)
+				has := "has " + describe(*other, s.chip)
+				if describe(*other, s.chip) == s.current {
+					has = "still has it" // the device the error names already
+				}
+				err = fmt.Errorf("nothing after %s, the port %s: %w", timeout, has, ErrDeadline)
 			}
 			return usb.DeviceInfo{}, s.fail(step, err)
 		}

@@ -223,7 +223,7 @@ func TestBootFaults(t *testing.T) {
 				return p
 			},
 			want: want{err: ErrDeadline, step: "wait for second stage",
-				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): wait for second stage: nothing after 10s"},
+				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): wait for second stage: nothing after 10s: deadline exceeded"},
 		},
 		{
 			name: "ROM enumerates twice and the first open fails",
@@ -240,6 +240,58 @@ func TestBootFaults(t *testing.T) {
 				assert.Equal(t, usbsim.OpOpen, ops[1].Kind)
 				assert.NoError(t, ops[1].Err)
 				assert.NotEqual(t, ops[0].Address, ops[1].Address)
+			},
+		},
+		{
+			name: "second stage drops off the bus instead of sending Done",
+			profile: func() usbsim.Profile {
+				p := usbsim.CM4()
+				p.Quirks.SessionEnd = usbsim.EndDisconnect
+				return p
+			},
+			check: checkSessionEnd(usb.ErrNoDevice),
+		},
+		{
+			name: "second stage request read fails with an I/O error instead of Done",
+			profile: func() usbsim.Profile {
+				p := usbsim.CM4()
+				p.Quirks.SessionEnd = usbsim.EndIOError
+				return p
+			},
+			check: checkSessionEnd(usb.ErrIO),
+		},
+		{
+			name: "second stage drops off the bus before its first request",
+			profile: func() usbsim.Profile {
+				p := usbsim.CM4()
+				p.Quirks.SessionEnd = usbsim.EndDisconnect
+				return p
+			},
+			setup: func(r *rig, m *usbsim.Module, o *Opts) { m.SetScript(nil) },
+			want: want{err: usb.ErrNoDevice, step: "file server: read request",
+				msg: "rpiboot: port 1-1.2 (CM4 second stage 0a5c:2711): file server: read request: "},
+		},
+		{
+			name: "ROM loses the first two uploads",
+			profile: func() usbsim.Profile {
+				p := usbsim.CM4()
+				p.Quirks.ROMLostUploads = 2
+				return p
+			},
+			check: func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
+				assert.Equal(t, 3, m.Uploads())
+				assert.Equal(t, r.fw.files["2711/bootcode4.bin"], m.Bootcode())
+			},
+		},
+		{
+			name: "ROM answers with a non-zero return code and starts the second stage",
+			profile: func() usbsim.Profile {
+				p := usbsim.CM4()
+				p.Quirks.ROMReturnCode = 5
+				return p
+			},
+			check: func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
+				assert.Equal(t, 1, m.Uploads())
 			},
 		},
 		{
@@ -281,7 +333,7 @@ func TestBootFaults(t *testing.T) {
 				return p
 			},
 			want: want{err: ErrDeadline, step: "wait for mass storage",
-				msg: "wait for mass storage: nothing after 1m0s: rpiboot: deadline exceeded"},
+				msg: "rpiboot: port 1-1.2 (CM4 second stage 0a5c:2711): wait for mass storage: nothing after 1m0s: deadline exceeded"},
 		},
 		{
 			name: "missing required file",
@@ -305,14 +357,34 @@ func TestBootFaults(t *testing.T) {
 			},
 		},
 		{
-			name: "ROM rejects the second stage",
+			name: "ROM rejects the second stage every time",
 			profile: func() usbsim.Profile {
 				p := usbsim.CM4()
 				p.Quirks.ROMReturnCode = 5
+				p.Quirks.ROMRejectsUpload = true
 				return p
 			},
-			want: want{err: ErrReturnCode, step: "read return code", msg: "return code 5 (0x00000005)"},
+			want: want{err: ErrReturnCode, step: "send second stage",
+				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: the ROM is still there after 3 uploads, the last answered with return code 5 (0x00000005): upload rejected"},
+			check: func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
+				assert.Equal(t, maxROMUploads, m.Uploads())
+				assert.Equal(t, usbsim.StateROM, m.State())
+			},
 		},
+		{
+			name: "ROM loses every upload",
+			profile: func() usbsim.Profile {
+				p := usbsim.CM4()
+				p.Quirks.ROMLostUploads = maxROMUploads
+				return p
+			},
+			want: want{err: ErrUploadLost, step: "send second stage",
+				msg: "rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: the ROM came back after each of 3 uploads: upload lost"},
+			check: func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
+				assert.Equal(t, maxROMUploads, m.Uploads())
+			},
+		},
+
 		{
 			name:    "legacy msd on a CM5",
 			profile: usbsim.CM5,
@@ -352,6 +424,25 @@ func TestBootFaults(t *testing.T) {
 				tt.check(t, r, m, res)
 			}
 		})
+	}
+}
+
+// checkSessionEnd checks a session that ended when the request read
+// after the last file failed with want: every file was served, no Done
+// came, and the module became a disk.
+func checkSessionEnd(want error) func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
+	return func(t *testing.T, r *rig, m *usbsim.Module, res Result) {
+		require.NotEmpty(t, res.Files)
+		assert.Equal(t, FileRequest{Command: CommandReadFile, Name: "boot.img", Size: 200000, Source: "mass-storage-gadget64/boot.img"}, res.Files[len(res.Files)-1])
+		var last usbsim.Op
+		for _, op := range m.Transcript() {
+			if op.Kind == usbsim.OpControlIn {
+				last = op
+			}
+			assert.NotEqual(t, "request Done", op.Note)
+		}
+		assert.ErrorIs(t, last.Err, want, "the last request read")
+		assert.Equal(t, uint16(0x0104), res.Device.ProductID)
 	}
 }
 
@@ -414,7 +505,7 @@ func TestBootNoDevice(t *testing.T) {
 	r.bus.AttachOther(port, usbsim.Other{VendorID: 0x046d, ProductID: 0xc31c})
 	_, err := r.boot(port, r.opts())
 	require.ErrorIs(t, err, ErrDeadline)
-	assert.EqualError(t, err, "rpiboot: port 1-1.2: find boot ROM: nothing after 10s, the port has 046d:c31c: rpiboot: deadline exceeded")
+	assert.EqualError(t, err, "rpiboot: port 1-1.2: find boot ROM: nothing after 10s, the port has 046d:c31c: deadline exceeded")
 }
 
 func TestBootMetadataAndUnsafeNames(t *testing.T) {
@@ -438,6 +529,32 @@ func TestBootMetadataAndUnsafeNames(t *testing.T) {
 	assert.Contains(t, m.Files(), usbsim.File{Name: "../../etc/shadow"}, "answered as missing")
 	assert.Contains(t, res.Files, FileRequest{Command: CommandReadFile, Name: "boot.img", Size: 200000, Source: "mass-storage-gadget64/boot.img"})
 	assert.Contains(t, res.Files, FileRequest{Command: CommandReadFile, Name: "bootmain", Size: 40000, Source: "mass-storage-gadget64/bootfiles.bin:2711/bootmain"})
+}
+
+func TestWaitForNamesTheDeviceOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		current string
+		want    string
+	}{
+		{"the device the error names", "CM4 boot ROM 0a5c:2711",
+			"rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): wait for second stage: nothing after 10s, the port still has it: deadline exceeded"},
+		{"another device", "CM4 second stage 0a5c:2711",
+			"rpiboot: port 1-1.2 (CM4 second stage 0a5c:2711): wait for second stage: nothing after 10s, the port has CM4 boot ROM 0a5c:2711: deadline exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t)
+			r.attach(port, usbsim.CM4())
+			s := newSession(r.bus, port, r.opts())
+			s.chip, s.current = BCM2711, tt.current
+			_, err := s.waitFor(context.Background(), "wait for second stage", 10*time.Second, is(StageFileServer))
+			require.ErrorIs(t, err, ErrDeadline)
+			assert.EqualError(t, err, tt.want)
+		})
+	}
 }
 
 func TestBootCanceled(t *testing.T) {

@@ -21,14 +21,24 @@
 //     wIndex), sends the boot message (the image length and 20 zero
 //     bytes) over bulk, announces the image and sends it in chunks of at
 //     most 16 KiB, then reads a 4-byte return code with a vendor control
-//     IN (0xC0), which must be 0. The image is bootcode.bin (BCM2835/7),
-//     bootcode4.bin (BCM2711) or bootcode5.bin (BCM2712).
+//     IN (0xC0). A non-zero code is logged, not an error: main.c ignores
+//     it too, and what the port shows next is what counts. The image is
+//     bootcode.bin (BCM2835/7), bootcode4.bin (BCM2711) or bootcode5.bin
+//     (BCM2712). If the port then shows a boot ROM again (re-enumerated
+//     at a new address, or the same one still there 1 s after a
+//     non-zero code), the upload is repeated, up to three uploads in all
+//     (usbboot PR #63: the BCM2711 ROM can come back after the upload).
 //  2. Second stage (same product, another index), which asks for files:
 //     each 260-byte read returns GetFileSize, ReadFile or Done and a name.
 //     GetFileSize is answered with an announce of the size (0 if missing),
 //     ReadFile with the announce and the bytes, metadata ("*KEY*VALUE")
 //     and an empty name with a zero-length announce. A name with ".." or
-//     an absolute path is refused: answered as missing, and logged.
+//     an absolute path is refused: answered as missing, and logged. The
+//     session ends with Done, an empty name, or, once at least one
+//     request was answered, the device leaving the bus under the next
+//     request read (no device, or an I/O error), as main.c's file_server
+//     ends it: a second stage may start its payload without sending
+//     Done. Before any request that is an error.
 //  3. Mass storage: 0a5c:0104 (mass-storage-gadget) or 0a5c:0001 (legacy
 //     msd firmware) on the same port. Finding its block device is the
 //     flasher's job.
@@ -63,8 +73,9 @@
 //	rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: bulk chunk 3/7: usbsim: 1-1.2 bulk-out: usb: endpoint stalled
 //
 // They wrap the cause, a sentinel of this package ([ErrDeadline],
-// [ErrReturnCode], [ErrNotFound], ...) or of package usb
-// (usb.ErrNoDevice, usb.ErrTimeout, usb.ErrStall).
+// [ErrUploadLost], [ErrReturnCode], [ErrNotFound], ...) or of package usb
+// (usb.ErrNoDevice, usb.ErrTimeout, usb.ErrStall). The sentinels' text
+// does not repeat "rpiboot:": the *Error says it once.
 //
 // # Testing
 //

@@ -6,26 +6,32 @@ import (
 )
 
 // Errors, matched with errors.Is. Transfer failures also match the
-// sentinels of package usb (usb.ErrNoDevice, usb.ErrTimeout, ...).
+// sentinels of package usb (usb.ErrNoDevice, usb.ErrTimeout, ...). Their
+// text does not repeat the package name: Boot's errors are *Error, which
+// says it once.
 var (
 	// ErrDeadline: a step did not finish in time (no device appeared,
 	// the device did not re-enumerate, the file server went on too long).
-	ErrDeadline = errors.New("rpiboot: deadline exceeded")
-	// ErrReturnCode: the boot ROM answered the upload with a non-zero
-	// return code.
-	ErrReturnCode = errors.New("rpiboot: boot ROM rejected the second stage")
+	ErrDeadline = errors.New("deadline exceeded")
+	// ErrReturnCode: the boot ROM answered the last of its uploads (three
+	// at most) with a non-zero return code and was still there after it.
+	// A non-zero code alone is no error: main.c ignores it.
+	ErrReturnCode = errors.New("upload rejected")
+	// ErrUploadLost: the boot ROM came back as a boot ROM after each of
+	// its uploads (three at most) instead of starting the second stage.
+	ErrUploadLost = errors.New("upload lost")
 	// ErrNotFound: a firmware file is missing from the firmware directory.
-	ErrNotFound = errors.New("rpiboot: firmware file not found")
+	ErrNotFound = errors.New("firmware file not found")
 	// ErrUnsafeName: the device asked for a file outside the firmware
 	// directory ("..", an absolute path). It is answered as missing.
-	ErrUnsafeName = errors.New("rpiboot: unsafe file name")
+	ErrUnsafeName = errors.New("unsafe file name")
 	// ErrUnsupported: the payload does not exist for the module (legacy
 	// msd on a CM5).
-	ErrUnsupported = errors.New("rpiboot: not supported")
+	ErrUnsupported = errors.New("not supported")
 	// ErrProtocol: the device sent something the protocol does not allow.
-	ErrProtocol = errors.New("rpiboot: protocol error")
+	ErrProtocol = errors.New("protocol error")
 	// ErrBadArchive: bootfiles.bin is not a usable tar archive.
-	ErrBadArchive = errors.New("rpiboot: bad bootfiles archive")
+	ErrBadArchive = errors.New("bad bootfiles archive")
 )
 
 // Error is the error Boot returns: which port, which device, which step,

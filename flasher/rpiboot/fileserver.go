@@ -10,7 +10,12 @@ import (
 	"github.com/turingpi-oss/bmcd/hal/usb"
 )
 
-// fileServer answers the second stage d until it is done (reference §4.2).
+// fileServer answers the second stage d until it is done (reference §4.2):
+// it sends Done or an empty name, or, once it has had at least one
+// request answered, it leaves the bus under the next request read (the
+// read fails with usb.ErrNoDevice or usb.ErrIO). main.c takes that as the
+// normal end of the session too: a second stage may start its payload
+// without a word. Before any request, it is an error.
 func (s *session) fileServer(ctx context.Context, d usb.DeviceInfo) error {
 	dev, d, err := s.open(ctx, d, StageFileServer)
 	if err != nil {
@@ -24,11 +29,16 @@ func (s *session) fileServer(ctx context.Context, d usb.DeviceInfo) error {
 	s.log.Info("rpiboot: serving files", "device", d.String())
 	deadline := s.clock.Now().Add(s.t.FileServer)
 	buf := make([]byte, fileMessageLen)
-	for {
+	for answered := 0; ; answered++ {
 		if s.clock.Until(deadline) <= 0 {
 			return s.fail("file server", fmt.Errorf("not done after %s: %w", s.t.FileServer, ErrDeadline))
 		}
 		msg, err := s.request(ctx, l, buf)
+		if answered > 0 && (errors.Is(err, usb.ErrNoDevice) || errors.Is(err, usb.ErrIO)) {
+			s.log.Info("rpiboot: the second stage left the bus without Done; taking it as the end of the session",
+				"requests", answered, "err", err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

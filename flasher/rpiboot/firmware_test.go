@@ -92,7 +92,7 @@ func TestFirmwareNotFoundMessage(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 	assert.EqualError(t, err, "bootcode4.bin for CM4, mass-storage-gadget64: not in "+
 		"mass-storage-gadget64/2711/bootcode4.bin, mass-storage-gadget64/bootfiles.bin:2711/bootcode4.bin, "+
-		"mass-storage-gadget64/bootcode4.bin, msd/bootcode4.bin (firmware directory /nonexistent): rpiboot: firmware file not found")
+		"mass-storage-gadget64/bootcode4.bin, msd/bootcode4.bin (firmware directory /nonexistent): firmware file not found")
 }
 
 func TestFindInArchive(t *testing.T) {

@@ -93,9 +93,9 @@ func TestErrorMessage(t *testing.T) {
 		{"with a device", &Error{Port: "1-1.2", Device: "CM4 boot ROM 0a5c:2711", Step: "send second stage: bulk chunk 3/7", Err: usb.ErrStall},
 			"rpiboot: port 1-1.2 (CM4 boot ROM 0a5c:2711): send second stage: bulk chunk 3/7: usb: endpoint stalled"},
 		{"without a device", &Error{Port: "1-1.2", Step: "find boot ROM", Err: ErrDeadline},
-			"rpiboot: port 1-1.2: find boot ROM: rpiboot: deadline exceeded"},
+			"rpiboot: port 1-1.2: find boot ROM: deadline exceeded"},
 		{"any port", &Error{Step: "find boot ROM", Err: ErrDeadline},
-			"rpiboot: port any: find boot ROM: rpiboot: deadline exceeded"},
+			"rpiboot: port any: find boot ROM: deadline exceeded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -237,6 +237,7 @@ func (d *device) transfer(op Op, data []byte, answer func(time.Time) outcome) (i
 			return d.finish(op, 0, usb.ErrNoDevice)
 		}
 		if err := d.check(); err != nil {
+			op.Note = out.note
 			return d.finish(op, 0, err)
 		}
 	}

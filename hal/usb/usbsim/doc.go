@@ -34,7 +34,8 @@
 //     the empty-name end expect a zero-length announce. A required file
 //     (bootmain, boot.img, start*.elf) answered with size 0 puts the
 //     module in [StateFailed]: it hangs and never becomes a disk. After
-//     Done it disconnects and, after [Timing.MassStorage], enumerates as
+//     Done (or, with [Quirks.SessionEnd], instead of it) it disconnects
+//     and, after [Timing.MassStorage], enumerates as
 //     mass storage: 0a5c:0104 (mass-storage-gadget) or 0a5c:0001 (legacy
 //     msd firmware).
 //   - Mass storage: the disk appears in a fake sysfs and /dev under
@@ -70,8 +71,11 @@
 // a STALL (once or several times) or the device vanishing mid-transfer
 // (usb.ErrNoDevice; the module is gone for good). [Quirks] in the Profile
 // cover the rest: the BCM2711 ROM that enumerates twice (the first open
-// fails), a ROM that never re-enumerates, a non-zero return code, a busy
-// second stage. [Timing] makes any stage slow. [Bus.AttachOther] plugs in
+// fails), a ROM that loses the first uploads and enumerates as the ROM
+// again, a ROM that never re-enumerates, a non-zero return code (with
+// the second stage started all the same, or the upload rejected), a busy
+// second stage, and a second stage that ends its session without Done,
+// dropping off the bus under the host's request read ([SessionEnd]). [Timing] makes any stage slow. [Bus.AttachOther] plugs in
 // unrelated devices (a keyboard, another vendor's device) that accept
 // nothing.
 //

@@ -82,8 +82,23 @@ type Quirks struct {
 	// disconnects and nothing comes back.
 	NeverReenumerate bool
 	// ROMReturnCode, if not zero, is what the ROM returns for the 4-byte
-	// read instead of 0; it then waits for a new upload.
+	// read instead of 0. It starts the second stage all the same, unless
+	// ROMRejectsUpload: main.c reads the code but ignores it (reference
+	// §3.2 step 7), so nothing says a non-zero code means a failed boot.
 	ROMReturnCode int32
+	// ROMRejectsUpload: after a non-zero ROMReturnCode the ROM keeps
+	// waiting for a new upload, on the bus at the same address.
+	ROMRejectsUpload bool
+	// ROMLostUploads is how many uploads, from the first, the ROM loses:
+	// after its return code it leaves the bus and, after
+	// Timing.SecondStage, enumerates as the boot ROM again, at a new
+	// address, and needs the upload again. The BCM2711 ROM can show up
+	// again after the upload (usbboot PR #63; the log in usbboot#73 has
+	// rpiboot send bootcode.bin twice).
+	ROMLostUploads int
+	// SessionEnd is how the second stage ends its file-server session
+	// once its script is done. The zero value sends Done.
+	SessionEnd SessionEnd
 	// RequestLatency is how long the second stage is busy before it can
 	// answer each request read; a read shorter than that times out.
 	RequestLatency time.Duration
@@ -100,4 +115,40 @@ type Timing struct {
 	// MassStorage is how long after Done the mass-storage device
 	// enumerates and its disk appears.
 	MassStorage time.Duration
+}
+
+// SessionEnd is how a second stage ends its file-server session.
+// usbboot's main.c (file_server) ends the session when the device sends
+// Done or an empty name, and equally when its request read fails because
+// the device is gone (LIBUSB_ERROR_NO_DEVICE) or the transfer broke
+// (LIBUSB_ERROR_IO): a second stage that has what it needs may just start
+// it and drop off the bus, to come back as the mass-storage device
+// (reference §4.2).
+type SessionEnd int
+
+// Ways a second stage ends its session.
+const (
+	// EndDone: it sends Done, then leaves the bus after
+	// Timing.Disconnect.
+	EndDone SessionEnd = iota
+	// EndDisconnect: it sends no Done. It starts its payload and does
+	// not answer the host's next request read, which fails with
+	// usb.ErrNoDevice when it leaves the bus after Timing.Disconnect.
+	EndDisconnect
+	// EndIOError: it sends no Done; the host's next request read fails
+	// with usb.ErrIO (the device resets under the transfer), and the
+	// device leaves the bus after Timing.Disconnect.
+	EndIOError
+)
+
+func (e SessionEnd) String() string {
+	switch e {
+	case EndDone:
+		return "Done"
+	case EndDisconnect:
+		return "disconnect"
+	case EndIOError:
+		return "I/O error"
+	}
+	return fmt.Sprintf("SessionEnd(%d)", int(e))
 }

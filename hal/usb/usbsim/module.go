@@ -104,6 +104,7 @@ type Module struct {
 	claims    map[int]*device
 	halted    map[uint8]bool
 	rom       romState
+	uploads   int // return codes the ROM has given
 	ss        secondStage
 	bootcode  []byte
 	files     []File
@@ -263,6 +264,9 @@ func (m *Module) rebootInto(next State, after time.Duration) {
 	m.schedule(max(after, t.Disconnect), func() {
 		m.stage = next
 		switch next {
+		case StateROM:
+			m.rom = romState{}
+			m.enumerate(m.romIdentity())
 		case StateSecondStage:
 			m.ss.start(m.bus.clock.Now(), m.profile.Quirks.RequestLatency)
 			m.enumerate(m.secondStageIdentity())
@@ -319,6 +323,14 @@ func (m *Module) Bootcode() []byte {
 	m.bus.mu.Lock()
 	defer m.bus.mu.Unlock()
 	return slices.Clone(m.bootcode)
+}
+
+// Uploads is how many second stages the boot ROM has taken in full and
+// answered with a return code, lost ones and rejected ones included.
+func (m *Module) Uploads() int {
+	m.bus.mu.Lock()
+	defer m.bus.mu.Unlock()
+	return m.uploads
 }
 
 // Files are the files the second stage asked for, in order, with what the

@@ -65,15 +65,23 @@ func (m *Module) romControl(in bool, length int, data []byte) outcome {
 		// Nothing to report yet: the ROM NAKs the status stage.
 		return outcome{nak: true, note: fmt.Sprintf("read before the upload is complete (%s)", r.phase)}
 	}
-	code := m.profile.Quirks.ROMReturnCode
+	q := m.profile.Quirks
+	code := q.ROMReturnCode
 	out := outcome{data: binary.LittleEndian.AppendUint32(nil, uint32(code)), note: fmt.Sprintf("return code %d", code)}
-	if code != 0 {
+	m.uploads++
+	switch {
+	case code != 0 && q.ROMRejectsUpload:
 		*r = romState{}
-		return out
+		out.note += ": waiting for a new upload"
+	case m.uploads <= q.ROMLostUploads:
+		r.phase = romDone
+		m.rebootInto(StateROM, m.profile.Timing.SecondStage)
+		out.note += fmt.Sprintf(": upload %d lost, the ROM will enumerate again", m.uploads)
+	default:
+		r.phase = romDone
+		m.bootcode = r.image
+		m.rebootInto(StateSecondStage, m.profile.Timing.SecondStage)
 	}
-	r.phase = romDone
-	m.bootcode = r.image
-	m.rebootInto(StateSecondStage, m.profile.Timing.SecondStage)
 	return out
 }
 

@@ -7,6 +7,8 @@ import (
 	"hash"
 	"strings"
 	"time"
+
+	"github.com/turingpi-oss/bmcd/hal/usb"
 )
 
 // The second-stage file server protocol (reference §4.1, §4.2;
@@ -206,6 +208,13 @@ func (m *Module) ssRequest() outcome {
 	if s.i >= len(s.script) {
 		s.phase = ssDone
 		m.rebootInto(StateMassStorage, m.profile.Timing.MassStorage)
+		switch m.profile.Quirks.SessionEnd {
+		case EndDisconnect:
+			// No answer; the transfer ends when the device leaves.
+			return outcome{busy: max(m.profile.Timing.Disconnect, time.Millisecond), note: "no Done: the second stage starts its payload"}
+		case EndIOError:
+			return outcome{err: usb.ErrIO, note: "no Done: the second stage resets under the read"}
+		}
 		return outcome{data: encodeRequest(cmdDone, ""), note: "request Done"}
 	}
 	st := s.step()

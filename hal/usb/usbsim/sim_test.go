@@ -156,15 +156,68 @@ func TestROMUploadAndReenumeration(t *testing.T) {
 }
 
 func TestROMReturnCode(t *testing.T) {
+	t.Parallel()
+	t.Run("rejects the upload", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		p := usbsim.CM4()
+		p.Quirks.ROMReturnCode = -2
+		p.Quirks.ROMRejectsUpload = true
+		m, _ := e.attach(p)
+		h, rom := e.open()
+		assert.Equal(t, int32(-2), h.uploadROM(testImage()))
+		e.clock.Advance(time.Minute)
+		assert.Equal(t, usbsim.StateROM, m.State(), "no re-enumeration")
+		again, ok := e.find()
+		require.True(t, ok)
+		assert.Equal(t, rom, again, "same address")
+		assert.Equal(t, int32(-2), h.uploadROM(testImage()), "the ROM takes a new upload")
+		assert.Equal(t, 2, m.Uploads())
+		assert.Nil(t, m.Bootcode(), "no second stage started")
+	})
+	t.Run("starts the second stage all the same", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		p := usbsim.CM4()
+		p.Quirks.ROMReturnCode = 5
+		m, _ := e.attach(p)
+		h, _ := e.open()
+		assert.Equal(t, int32(5), h.uploadROM(testImage()))
+		e.clock.Advance(p.Timing.SecondStage)
+		assert.Equal(t, usbsim.StateSecondStage, m.State())
+		assert.Equal(t, testImage(), m.Bootcode())
+	})
+}
+
+func TestROMLostUploads(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := usbsim.CM4()
-	p.Quirks.ROMReturnCode = -2
+	p.Quirks.ROMLostUploads = 2
 	m, _ := e.attach(p)
+	addrs := map[int]bool{}
+	for upload := 1; upload <= 2; upload++ {
+		h, rom := e.open()
+		addrs[rom.Address] = true
+		assert.Equal(t, int32(0), h.uploadROM(testImage()), "upload %d", upload)
+		e.clock.Advance(p.Timing.Disconnect)
+		_, ok := e.find()
+		assert.False(t, ok, "upload %d: the ROM left the bus", upload)
+		assert.ErrorIs(t, h.announce(24), usb.ErrNoDevice, "upload %d: its handle is stale", upload)
+		e.clock.Advance(p.Timing.SecondStage)
+		again, ok := e.find()
+		require.True(t, ok, "upload %d: the ROM came back", upload)
+		assert.Equal(t, uint8(3), again.SerialIndex, "upload %d: as the ROM", upload)
+		assert.False(t, addrs[again.Address], "upload %d: at a new address", upload)
+		assert.Equal(t, usbsim.StateROM, m.State())
+		assert.Nil(t, m.Bootcode(), "upload %d: no second stage started", upload)
+	}
 	h, _ := e.open()
-	assert.Equal(t, int32(-2), h.uploadROM(testImage()))
-	e.clock.Advance(time.Minute)
-	assert.Equal(t, usbsim.StateROM, m.State(), "no re-enumeration")
-	assert.Equal(t, int32(-2), h.uploadROM(testImage()), "the ROM takes a new upload")
+	assert.Equal(t, int32(0), h.uploadROM(testImage()), "the third upload")
+	e.clock.Advance(p.Timing.SecondStage)
+	assert.Equal(t, usbsim.StateSecondStage, m.State())
+	assert.Equal(t, 3, m.Uploads())
+	assert.Equal(t, testImage(), m.Bootcode())
 }
 
 // bootToSecondStage takes a module through the ROM stage and opens its second stage.
@@ -306,6 +359,45 @@ func TestSecondStageMetadataAndEmptyName(t *testing.T) {
 	assert.Equal(t, []string{"*MAC_ADDR*d8:3a:dd:00:00:01"}, m.Metadata())
 	e.clock.Advance(usbsim.CM4().Timing.MassStorage)
 	assert.Equal(t, usbsim.StateMassStorage, m.State())
+}
+
+func TestSecondStageEndsWithoutDone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		end  usbsim.SessionEnd
+		want error
+	}{
+		{usbsim.EndDisconnect, usb.ErrNoDevice},
+		{usbsim.EndIOError, usb.ErrIO},
+	}
+	for _, tt := range tests {
+		t.Run(tt.end.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			p := usbsim.CM4()
+			p.Quirks.SessionEnd = tt.end
+			m, h, _ := e.bootToSecondStage(p)
+			m.SetScript([]usbsim.Step{{Name: "boot.img", Required: true}})
+			e.drive()
+			assert.Equal(t, "GetFileSize boot.img", h.request().String())
+			require.NoError(t, h.announce(5))
+			assert.Equal(t, "ReadFile boot.img", h.request().String())
+			h.send([]byte("image"))
+
+			_, err := h.read(260, 20*time.Second)
+			require.ErrorIs(t, err, tt.want, "the read after the last file")
+			e.clock.Advance(p.Timing.MassStorage)
+			require.Equal(t, usbsim.StateMassStorage, m.State())
+			_, err = h.read(260, 20*time.Second)
+			assert.ErrorIs(t, err, usb.ErrNoDevice, "the second stage is gone")
+			d, ok := e.find()
+			require.True(t, ok)
+			assert.Equal(t, uint16(0x0104), d.ProductID)
+			for _, op := range m.Transcript() {
+				assert.NotEqual(t, "request Done", op.Note, "no Done was sent")
+			}
+		})
+	}
 }
 
 func TestSecondStageLatency(t *testing.T) {
