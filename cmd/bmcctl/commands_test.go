@@ -92,7 +92,7 @@ func TestCommands(t *testing.T) {
 		wantStderr string // exact
 	}{
 		{name: "power on all", args: []string{"power", "on", "all"}, wantStdout: "slot 1: on\nslot 2: on\nslot 3: on\nslot 4: on\n"},
-		{name: "power off without slot means all", args: []string{"power", "off"}, wantStdout: "slot 1: off\nslot 2: off\nslot 3: off\nslot 4: off\n"},
+		{name: "power off all", args: []string{"power", "off", "all"}, wantStdout: "slot 1: off\nslot 2: off\nslot 3: off\nslot 4: off\n"},
 		{name: "power on 2", args: []string{"power", "on", "2"}, wantStdout: "slot 2: on\n"},
 		{name: "reset 2", args: []string{"power", "reset", "2"}, wantStdout: "slot 2: on\n"},
 		{name: "reset of a slot that is off", args: []string{"power", "reset", "1", "--force"}, wantCode: 1, wantStderr: "bmcctl: slot 1 is off\n"},
@@ -145,7 +145,11 @@ func TestUsageErrors(t *testing.T) {
 		{name: "slot not a number", args: []string{"power", "on", "abc"}, want: `bmcctl: invalid slot "abc": want a number or "all"` + "\n"},
 		{name: "unknown action", args: []string{"power", "toggle", "3"}, want: `bmcctl: power: unknown action "toggle": want on, off, reset, cycle or status` + "\n"},
 		{name: "missing action", args: []string{"power"}, want: "bmcctl: power: missing action: on, off, reset, cycle or status\n"},
-		{name: "reset needs a slot", args: []string{"power", "reset"}, want: `bmcctl: power reset: name a slot, or "all"` + "\n"},
+		{name: "on needs a slot", args: []string{"power", "on"}, want: `bmcctl: power on: name a slot, or "all" for every slot` + "\n"},
+		{name: "off needs a slot", args: []string{"power", "off"}, want: `bmcctl: power off: name a slot, or "all" for every slot` + "\n"},
+		{name: "off --force needs a slot", args: []string{"power", "off", "--force"}, want: `bmcctl: power off: name a slot, or "all" for every slot` + "\n"},
+		{name: "reset needs a slot", args: []string{"power", "reset"}, want: `bmcctl: power reset: name a slot, or "all" for every slot` + "\n"},
+		{name: "cycle needs a slot", args: []string{"power", "cycle"}, want: `bmcctl: power cycle: name a slot, or "all" for every slot` + "\n"},
 		{name: "two slots", args: []string{"power", "on", "1", "2"}, want: `bmcctl: power on: unexpected argument "2"` + "\n"},
 		{name: "force is not for on", args: []string{"power", "on", "1", "--force"}, want: "bmcctl: unknown flag: --force\n"},
 		{name: "unknown command without a likely meaning", args: []string{"frobnicate"}, want: `bmcctl: unknown command "frobnicate" for "bmcctl"; run 'bmcctl --help'` + "\n"},
