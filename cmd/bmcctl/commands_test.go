@@ -131,6 +131,33 @@ func TestCommands(t *testing.T) {
 	})
 }
 
+// TestJSONSlotsHasEveryField: -o json shows every field of a slot, the
+// empty and false ones too, as README lists them.
+func TestJSONSlotsHasEveryField(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	want := []string{"slot", "name", "module", "power", "present", "policy", "requested", "self", "busy", "power_changed_at"}
+	for _, args := range [][]string{{"-o", "json", "slots"}, {"-o", "json", "power", "status", "2"}} {
+		r := bmcctl(t, "", args...)
+		require.Equal(t, 0, r.code, r.stderr)
+		var slots []map[string]any
+		if args[2] == "slots" {
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &slots), r.stdout)
+			require.Len(t, slots, 4)
+		} else {
+			var one map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &one), r.stdout)
+			slots = append(slots, one)
+		}
+		for _, s := range slots {
+			for _, k := range want {
+				assert.Contains(t, s, k, "%v: slot %v", args, s["slot"])
+			}
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
