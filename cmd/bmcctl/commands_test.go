@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -283,14 +284,92 @@ func TestLogout(t *testing.T) {
 	login(t, f)
 	r := bmcctl(t, "", "logout")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "Logged out of "+f.srv.URL+"\n", r.stdout)
-	tok, err := loadToken(f.srv.URL)
+	assert.Equal(t, "Logged out of "+f.srv.URL+"; bmcd revoked the token\n", r.stdout)
+	assert.Empty(t, r.stderr)
+	assert.Contains(t, f.seen(), "POST /api/v1/auth/logout")
+	has, err := hasToken(f.srv.URL)
 	require.NoError(t, err)
-	assert.Empty(t, tok)
+	assert.False(t, has, "the token is forgotten")
 
+	// The old token, had anyone kept it, no longer works.
+	require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Hour)}))
+	r = bmcctl(t, "", "slots")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "bmcctl: not logged in to "+f.srv.URL+": run 'bmcctl login'\n", r.stderr)
+
+	before := len(f.seen())
 	r = bmcctl(t, "", "logout")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "Not logged in to "+f.srv.URL+"\n", r.stdout)
+	assert.Len(t, f.seen(), before, "nothing to revoke, nothing sent")
+}
+
+func TestLogoutFailures(t *testing.T) {
+	expires := time.Date(2099, 1, 2, 3, 4, 0, 0, time.UTC)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	unreachable := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	tests := []struct {
+		name       string
+		old        bool   // bmcd has no logout endpoint
+		down       bool   // bmcd cannot be reached
+		token      string // cached
+		wantCode   int
+		wantStdout string // after "Logged out of URL"
+		wantStderr string // with URL for the address
+	}{
+		{name: "token already refused", token: "revoked", wantStdout: "; bmcd no longer accepted the token\n"},
+		{name: "bmcd without logout", old: true, token: fakeToken, wantCode: 1,
+			wantStderr: "bmcctl: token forgotten here but not revoked on bmcd (it stays valid until EXPIRES): bmcd at URL cannot revoke tokens (it is older than this bmcctl)\n"},
+		{name: "bmcd unreachable", down: true, token: fakeToken, wantCode: 1,
+			wantStderr: "bmcctl: token forgotten here but not revoked on bmcd (it stays valid until EXPIRES): cannot reach bmcd at URL: connection refused\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeBMCD(t)
+			f.noLogout = tt.old
+			url := f.srv.URL
+			if tt.down {
+				url = unreachable
+			}
+			isolate(t, url)
+			require.NoError(t, saveToken(url, cachedToken{Token: tt.token, ExpiresAt: expires}))
+			r := bmcctl(t, "", "logout")
+			assert.Equal(t, tt.wantCode, r.code)
+			want := strings.NewReplacer("URL", url, "EXPIRES", expires.Local().Format("2006-01-02 15:04 MST")).Replace(tt.wantStderr)
+			assert.Equal(t, want, r.stderr)
+			if tt.wantStdout != "" {
+				assert.Equal(t, "Logged out of "+url+tt.wantStdout, r.stdout)
+			} else {
+				assert.Empty(t, r.stdout)
+			}
+			has, err := hasToken(url)
+			require.NoError(t, err)
+			assert.False(t, has, "the token is forgotten whatever bmcd said")
+		})
+	}
+
+	t.Run("expired token", func(t *testing.T) {
+		f := newFakeBMCD(t)
+		isolate(t, f.srv.URL)
+		// Written as a cache left from long ago: saveToken drops
+		// expired entries.
+		path, err := tokenPath()
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+		old, err := json.Marshal(map[string]cachedToken{f.srv.URL: {Token: fakeToken, ExpiresAt: time.Now().Add(-time.Hour)}})
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, old, 0o600))
+		r := bmcctl(t, "", "logout")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Logged out of "+f.srv.URL+"; the token had expired\n", r.stdout)
+		assert.NotContains(t, f.seen(), "POST /api/v1/auth/logout", "an expired token needs no revoking")
+		has, err := hasToken(f.srv.URL)
+		require.NoError(t, err)
+		assert.False(t, has)
+	})
 }
 
 func TestHostKeysTheToken(t *testing.T) {
