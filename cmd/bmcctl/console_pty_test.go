@@ -153,6 +153,7 @@ func TestConsoleTerminal(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
+	f.switchOn(3)
 	f.mu.Lock()
 	f.consoleLog[3] = []byte(bootLog)
 	f.mu.Unlock()

@@ -91,6 +91,14 @@ func newFakeBMCD(t *testing.T) *fakeBMCD {
 	return f
 }
 
+// switchOn sets slot n's measured power to on, as a node that boots and
+// writes to its console is.
+func (f *fakeBMCD) switchOn(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slots[n-1].Power = "on"
+}
+
 // seen returns the requests received so far.
 func (f *fakeBMCD) seen() []string {
 	f.mu.Lock()
