@@ -380,13 +380,15 @@ func (s *session) send(ctx context.Context, keys []byte, writable bool) error {
 }
 
 // help lists the escapes, and tells how to give the node the window size.
+// Each escape is written out whole: the escape key, ] by default, must
+// not read as the end of a bracketed note.
 func (s *session) help() {
 	k := s.esc.String()
 	lines := []string{
-		"[bmcctl: escapes: " + k + " then]",
-		"  q or .  detach (the node keeps running)",
-		"  ?       this help",
-		"  " + fmt.Sprintf("%-7s", k) + " send " + k + " to the node",
+		"[bmcctl: escape sequences]",
+		fmt.Sprintf("  %-14s detach (the node keeps running); %s . too", k+" q", k),
+		fmt.Sprintf("  %-14s this help", k+" ?"),
+		fmt.Sprintf("  %-14s send %s to the node", k+" "+k, k),
 	}
 	if cols, rows, err := term.GetSize(int(s.tty.Fd())); err == nil {
 		lines = append(lines, fmt.Sprintf("[bmcctl: a serial line does not carry the window size: run 'stty rows %d cols %d' on the node to match this window]", rows, cols))
