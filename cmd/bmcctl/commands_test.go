@@ -506,10 +506,84 @@ func TestCompletion(t *testing.T) {
 	for _, a := range []string{"on", "off", "reset", "cycle", "status"} {
 		assert.Contains(t, r.stdout, a+"\t")
 	}
-	r = bmcctl(t, "", "__complete", "power", "on", "")
-	assert.Contains(t, r.stdout, "all\n")
 	r = bmcctl(t, "", "__complete", "slot", "set", "1", "--policy", "")
 	assert.Contains(t, r.stdout, "always-on\n")
+}
+
+// TestSlotCompletion: slot arguments complete to bmcd's slots, described
+// by name, module and power; without bmcd, to 1-4, silently.
+func TestSlotCompletion(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	r := bmcctl(t, "", "slot", "set", "2", "--name", "k3s", "--module", "CM4")
+	require.Equal(t, 0, r.code, r.stderr)
+	f.switchOn(2)
+	const (
+		fromBMCD = "1\toff\n2\tk3s, CM4, on\n3\toff\n4\toff\n"
+		fallback = "1\n2\n3\n4\n"
+		all      = "all\tevery slot\n"
+		noFiles  = ":4\n" // cobra.ShellCompDirectiveNoFileComp
+	)
+	tests := []struct {
+		name string
+		args []string
+		want string // with bmcd; without, fromBMCD is fallback
+	}{
+		{name: "power on", args: []string{"power", "on", ""}, want: fromBMCD + all + noFiles},
+		{name: "power off", args: []string{"power", "off", ""}, want: fromBMCD + all + noFiles},
+		{name: "power status", args: []string{"power", "status", ""}, want: fromBMCD + all + noFiles},
+		{name: "console", args: []string{"console", ""}, want: fromBMCD + noFiles},
+		{name: "console after the slot", args: []string{"console", "2", ""}, want: noFiles},
+		{name: "slot set", args: []string{"slot", "set", ""}, want: fromBMCD + noFiles},
+		{name: "flash --slot", args: []string{"flash", "--slot", ""}, want: fromBMCD + noFiles},
+	}
+	complete := func(t *testing.T, args []string) result {
+		t.Helper()
+		r := bmcctl(t, "", append([]string{"__complete"}, args...)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Completion ended with directive: ShellCompDirectiveNoFileComp\n", r.stderr, "nothing else on stderr")
+		return r
+	}
+
+	t.Run("from bmcd", func(t *testing.T) {
+		for _, tt := range tests {
+			before := len(f.seen())
+			assert.Equal(t, tt.want, complete(t, tt.args).stdout, tt.name)
+			if strings.Contains(tt.want, fromBMCD) {
+				assert.Equal(t, []string{"GET /api/v1/slots"}, f.seen()[before:], tt.name)
+			}
+		}
+	})
+
+	t.Run("bmcd unreachable", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		down := "http://" + ln.Addr().String()
+		require.NoError(t, ln.Close())
+		require.NoError(t, saveToken(down, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Hour)}))
+		for _, tt := range tests {
+			r := complete(t, append([]string{"--host", down}, tt.args...))
+			assert.Equal(t, strings.Replace(tt.want, fromBMCD, fallback, 1), r.stdout, tt.name)
+		}
+	})
+
+	t.Run("token refused", func(t *testing.T) {
+		require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: "revoked", ExpiresAt: time.Now().Add(time.Hour)}))
+		r := complete(t, []string{"power", "on", ""})
+		assert.Equal(t, fallback+all+noFiles, r.stdout)
+		has, err := hasToken(f.srv.URL)
+		require.NoError(t, err)
+		assert.True(t, has, "left for the next command to explain")
+	})
+
+	t.Run("not logged in", func(t *testing.T) {
+		require.NoError(t, deleteToken(f.srv.URL))
+		before := len(f.seen())
+		r := complete(t, []string{"console", ""})
+		assert.Equal(t, fallback+noFiles, r.stdout)
+		assert.Len(t, f.seen(), before, "no token, no request")
+	})
 }
 
 func TestHelpIsNotAnError(t *testing.T) {

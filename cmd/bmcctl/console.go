@@ -55,6 +55,7 @@ func newConsole(e *env) *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: e.completeSlots(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			slot, err := strconv.Atoi(args[0])
 			if err != nil {

@@ -53,7 +53,7 @@ func newPower(e *env) *cobra.Command {
 		Use:               "status [SLOT|all]",
 		Short:             "Show the measured power of a slot, or of all slots",
 		Args:              maxArgs(1),
-		ValidArgsFunction: slotCompletion,
+		ValidArgsFunction: e.completeSlots(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			slot, all, err := slotArg(args)
 			if err != nil {
@@ -71,7 +71,7 @@ func newPowerAction(e *env, action string) *cobra.Command {
 		Use:               action + " SLOT|all",
 		Short:             "Power " + action + " a slot, or all slots",
 		Args:              maxArgs(1),
-		ValidArgsFunction: slotCompletion,
+		ValidArgsFunction: e.completeSlots(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Not even "off": a forgotten slot number must not
 			// switch the whole board off.
@@ -97,14 +97,6 @@ func newPowerAction(e *env, action string) *cobra.Command {
 		sub.Flags().BoolVar(&force, "force", false, "also switch off the slot bmcd itself runs on")
 	}
 	return sub
-}
-
-// slotCompletion offers "all"; slot numbers depend on the board.
-func slotCompletion(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	return []string{"all"}, cobra.ShellCompDirectiveNoFileComp
 }
 
 // maxArgs allows at most n positional arguments.
