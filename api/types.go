@@ -19,25 +19,28 @@ type BoardInfo struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Slot is one compute-module slot, as in GET /api/v1/slots/{n}.
+// Slot is one compute-module slot, as in GET /api/v1/slots/{n}. Every
+// field is always sent (none is omitempty), so that scripts see the whole
+// slot; those that may be unknown are null.
 type Slot struct {
 	Slot   int    `json:"slot"`
 	Name   string `json:"name"`
-	Module string `json:"module,omitempty"`
+	Module string `json:"module"`
 	// Power is measured on the hardware: "on", "off" or "unknown".
 	Power string `json:"power"`
-	// Present is set only where the board can sense a module.
-	Present *bool `json:"present,omitempty"`
+	// Present is null where the board cannot sense a module.
+	Present *bool `json:"present"`
 	// Policy is the power-restore policy: "always-off", "always-on" or "last-state".
 	Policy string `json:"policy"`
 	// Requested is the last power state a user asked for ("on", "off" or "").
-	Requested string `json:"requested,omitempty"`
+	Requested string `json:"requested"`
 	// Self marks the slot the daemon itself runs on (Turing Pi 1).
-	Self bool `json:"self,omitempty"`
+	Self bool `json:"self"`
 	// Busy is set while an operation holds the slot.
 	Busy bool `json:"busy"`
-	// PowerChangedAt is when bmcd last saw the power change.
-	PowerChangedAt *time.Time `json:"power_changed_at,omitempty"`
+	// PowerChangedAt is when bmcd last saw the power change; null if it
+	// has not seen one.
+	PowerChangedAt *time.Time `json:"power_changed_at"`
 }
 
 // PowerRequest is the body of POST /api/v1/slots/{n}/power and POST /api/v1/power.

@@ -142,6 +142,17 @@ func (c *Client) Login(ctx context.Context, user, password string) (api.LoginRes
 	return lr, nil
 }
 
+// Logout revokes c.Token on bmcd (POST /api/v1/auth/logout) and clears
+// it. A token bmcd no longer accepts gives an *APIError with status 401
+// (IsUnauthorized); a bmcd without the endpoint one with status 404.
+func (c *Client) Logout(ctx context.Context) error {
+	if err := c.do(ctx, "log out", http.MethodPost, "/api/v1/auth/logout", nil, nil); err != nil {
+		return err
+	}
+	c.Token = ""
+	return nil
+}
+
 // Health checks that the daemon answers; it needs no token.
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, "health check", http.MethodGet, "/healthz", nil, nil)

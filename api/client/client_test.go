@@ -201,6 +201,25 @@ func TestLogin(t *testing.T) {
 	})
 }
 
+func TestLogout(t *testing.T) {
+	c, reqs := replay(t, http.StatusNoContent, "")
+	require.NoError(t, c.Logout(t.Context()))
+	assert.Empty(t, c.Token, "a revoked token is not sent again")
+	require.Len(t, reqs(), 1)
+	r := reqs()[0]
+	assert.Equal(t, http.MethodPost, r.method)
+	assert.Equal(t, "/api/v1/auth/logout", r.path)
+	assert.Equal(t, "Bearer tok", r.auth, "the token to revoke is the one sent")
+	assert.Empty(t, r.body)
+
+	t.Run("a refused token is an unauthorized error, and kept", func(t *testing.T) {
+		c, _ := replay(t, http.StatusUnauthorized, `{"error":{"code":"unauthorized","message":"token is unknown or expired: log in again"}}`)
+		err := c.Logout(t.Context())
+		assert.True(t, IsUnauthorized(err), "%v", err)
+		assert.Equal(t, "tok", c.Token)
+	})
+}
+
 func TestUserAgent(t *testing.T) {
 	var ua string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,7 +93,7 @@ func TestCommands(t *testing.T) {
 		wantStderr string // exact
 	}{
 		{name: "power on all", args: []string{"power", "on", "all"}, wantStdout: "slot 1: on\nslot 2: on\nslot 3: on\nslot 4: on\n"},
-		{name: "power off without slot means all", args: []string{"power", "off"}, wantStdout: "slot 1: off\nslot 2: off\nslot 3: off\nslot 4: off\n"},
+		{name: "power off all", args: []string{"power", "off", "all"}, wantStdout: "slot 1: off\nslot 2: off\nslot 3: off\nslot 4: off\n"},
 		{name: "power on 2", args: []string{"power", "on", "2"}, wantStdout: "slot 2: on\n"},
 		{name: "reset 2", args: []string{"power", "reset", "2"}, wantStdout: "slot 2: on\n"},
 		{name: "reset of a slot that is off", args: []string{"power", "reset", "1", "--force"}, wantCode: 1, wantStderr: "bmcctl: slot 1 is off\n"},
@@ -131,6 +132,33 @@ func TestCommands(t *testing.T) {
 	})
 }
 
+// TestJSONSlotsHasEveryField: -o json shows every field of a slot, the
+// empty and false ones too, as README lists them.
+func TestJSONSlotsHasEveryField(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	want := []string{"slot", "name", "module", "power", "present", "policy", "requested", "self", "busy", "power_changed_at"}
+	for _, args := range [][]string{{"-o", "json", "slots"}, {"-o", "json", "power", "status", "2"}} {
+		r := bmcctl(t, "", args...)
+		require.Equal(t, 0, r.code, r.stderr)
+		var slots []map[string]any
+		if args[2] == "slots" {
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &slots), r.stdout)
+			require.Len(t, slots, 4)
+		} else {
+			var one map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &one), r.stdout)
+			slots = append(slots, one)
+		}
+		for _, s := range slots {
+			for _, k := range want {
+				assert.Contains(t, s, k, "%v: slot %v", args, s["slot"])
+			}
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
@@ -145,7 +173,11 @@ func TestUsageErrors(t *testing.T) {
 		{name: "slot not a number", args: []string{"power", "on", "abc"}, want: `bmcctl: invalid slot "abc": want a number or "all"` + "\n"},
 		{name: "unknown action", args: []string{"power", "toggle", "3"}, want: `bmcctl: power: unknown action "toggle": want on, off, reset, cycle or status` + "\n"},
 		{name: "missing action", args: []string{"power"}, want: "bmcctl: power: missing action: on, off, reset, cycle or status\n"},
-		{name: "reset needs a slot", args: []string{"power", "reset"}, want: `bmcctl: power reset: name a slot, or "all"` + "\n"},
+		{name: "on needs a slot", args: []string{"power", "on"}, want: `bmcctl: power on: name a slot, or "all" for every slot` + "\n"},
+		{name: "off needs a slot", args: []string{"power", "off"}, want: `bmcctl: power off: name a slot, or "all" for every slot` + "\n"},
+		{name: "off --force needs a slot", args: []string{"power", "off", "--force"}, want: `bmcctl: power off: name a slot, or "all" for every slot` + "\n"},
+		{name: "reset needs a slot", args: []string{"power", "reset"}, want: `bmcctl: power reset: name a slot, or "all" for every slot` + "\n"},
+		{name: "cycle needs a slot", args: []string{"power", "cycle"}, want: `bmcctl: power cycle: name a slot, or "all" for every slot` + "\n"},
 		{name: "two slots", args: []string{"power", "on", "1", "2"}, want: `bmcctl: power on: unexpected argument "2"` + "\n"},
 		{name: "force is not for on", args: []string{"power", "on", "1", "--force"}, want: "bmcctl: unknown flag: --force\n"},
 		{name: "unknown command without a likely meaning", args: []string{"frobnicate"}, want: `bmcctl: unknown command "frobnicate" for "bmcctl"; run 'bmcctl --help'` + "\n"},
@@ -252,14 +284,92 @@ func TestLogout(t *testing.T) {
 	login(t, f)
 	r := bmcctl(t, "", "logout")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "Logged out of "+f.srv.URL+"\n", r.stdout)
-	tok, err := loadToken(f.srv.URL)
+	assert.Equal(t, "Logged out of "+f.srv.URL+"; bmcd revoked the token\n", r.stdout)
+	assert.Empty(t, r.stderr)
+	assert.Contains(t, f.seen(), "POST /api/v1/auth/logout")
+	has, err := hasToken(f.srv.URL)
 	require.NoError(t, err)
-	assert.Empty(t, tok)
+	assert.False(t, has, "the token is forgotten")
 
+	// The old token, had anyone kept it, no longer works.
+	require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Hour)}))
+	r = bmcctl(t, "", "slots")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "bmcctl: not logged in to "+f.srv.URL+": run 'bmcctl login'\n", r.stderr)
+
+	before := len(f.seen())
 	r = bmcctl(t, "", "logout")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "Not logged in to "+f.srv.URL+"\n", r.stdout)
+	assert.Len(t, f.seen(), before, "nothing to revoke, nothing sent")
+}
+
+func TestLogoutFailures(t *testing.T) {
+	expires := time.Date(2099, 1, 2, 3, 4, 0, 0, time.UTC)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	unreachable := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	tests := []struct {
+		name       string
+		old        bool   // bmcd has no logout endpoint
+		down       bool   // bmcd cannot be reached
+		token      string // cached
+		wantCode   int
+		wantStdout string // after "Logged out of URL"
+		wantStderr string // with URL for the address
+	}{
+		{name: "token already refused", token: "revoked", wantStdout: "; bmcd no longer accepted the token\n"},
+		{name: "bmcd without logout", old: true, token: fakeToken, wantCode: 1,
+			wantStderr: "bmcctl: token forgotten here but not revoked on bmcd (it stays valid until EXPIRES): bmcd at URL cannot revoke tokens (it is older than this bmcctl)\n"},
+		{name: "bmcd unreachable", down: true, token: fakeToken, wantCode: 1,
+			wantStderr: "bmcctl: token forgotten here but not revoked on bmcd (it stays valid until EXPIRES): cannot reach bmcd at URL: connection refused\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeBMCD(t)
+			f.noLogout = tt.old
+			url := f.srv.URL
+			if tt.down {
+				url = unreachable
+			}
+			isolate(t, url)
+			require.NoError(t, saveToken(url, cachedToken{Token: tt.token, ExpiresAt: expires}))
+			r := bmcctl(t, "", "logout")
+			assert.Equal(t, tt.wantCode, r.code)
+			want := strings.NewReplacer("URL", url, "EXPIRES", expires.Local().Format("2006-01-02 15:04 MST")).Replace(tt.wantStderr)
+			assert.Equal(t, want, r.stderr)
+			if tt.wantStdout != "" {
+				assert.Equal(t, "Logged out of "+url+tt.wantStdout, r.stdout)
+			} else {
+				assert.Empty(t, r.stdout)
+			}
+			has, err := hasToken(url)
+			require.NoError(t, err)
+			assert.False(t, has, "the token is forgotten whatever bmcd said")
+		})
+	}
+
+	t.Run("expired token", func(t *testing.T) {
+		f := newFakeBMCD(t)
+		isolate(t, f.srv.URL)
+		// Written as a cache left from long ago: saveToken drops
+		// expired entries.
+		path, err := tokenPath()
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+		old, err := json.Marshal(map[string]cachedToken{f.srv.URL: {Token: fakeToken, ExpiresAt: time.Now().Add(-time.Hour)}})
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, old, 0o600))
+		r := bmcctl(t, "", "logout")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Logged out of "+f.srv.URL+"; the token had expired\n", r.stdout)
+		assert.NotContains(t, f.seen(), "POST /api/v1/auth/logout", "an expired token needs no revoking")
+		has, err := hasToken(f.srv.URL)
+		require.NoError(t, err)
+		assert.False(t, has)
+	})
 }
 
 func TestHostKeysTheToken(t *testing.T) {
@@ -396,10 +506,84 @@ func TestCompletion(t *testing.T) {
 	for _, a := range []string{"on", "off", "reset", "cycle", "status"} {
 		assert.Contains(t, r.stdout, a+"\t")
 	}
-	r = bmcctl(t, "", "__complete", "power", "on", "")
-	assert.Contains(t, r.stdout, "all\n")
 	r = bmcctl(t, "", "__complete", "slot", "set", "1", "--policy", "")
 	assert.Contains(t, r.stdout, "always-on\n")
+}
+
+// TestSlotCompletion: slot arguments complete to bmcd's slots, described
+// by name, module and power; without bmcd, to 1-4, silently.
+func TestSlotCompletion(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	r := bmcctl(t, "", "slot", "set", "2", "--name", "k3s", "--module", "CM4")
+	require.Equal(t, 0, r.code, r.stderr)
+	f.switchOn(2)
+	const (
+		fromBMCD = "1\toff\n2\tk3s, CM4, on\n3\toff\n4\toff\n"
+		fallback = "1\n2\n3\n4\n"
+		all      = "all\tevery slot\n"
+		noFiles  = ":4\n" // cobra.ShellCompDirectiveNoFileComp
+	)
+	tests := []struct {
+		name string
+		args []string
+		want string // with bmcd; without, fromBMCD is fallback
+	}{
+		{name: "power on", args: []string{"power", "on", ""}, want: fromBMCD + all + noFiles},
+		{name: "power off", args: []string{"power", "off", ""}, want: fromBMCD + all + noFiles},
+		{name: "power status", args: []string{"power", "status", ""}, want: fromBMCD + all + noFiles},
+		{name: "console", args: []string{"console", ""}, want: fromBMCD + noFiles},
+		{name: "console after the slot", args: []string{"console", "2", ""}, want: noFiles},
+		{name: "slot set", args: []string{"slot", "set", ""}, want: fromBMCD + noFiles},
+		{name: "flash --slot", args: []string{"flash", "--slot", ""}, want: fromBMCD + noFiles},
+	}
+	complete := func(t *testing.T, args []string) result {
+		t.Helper()
+		r := bmcctl(t, "", append([]string{"__complete"}, args...)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Completion ended with directive: ShellCompDirectiveNoFileComp\n", r.stderr, "nothing else on stderr")
+		return r
+	}
+
+	t.Run("from bmcd", func(t *testing.T) {
+		for _, tt := range tests {
+			before := len(f.seen())
+			assert.Equal(t, tt.want, complete(t, tt.args).stdout, tt.name)
+			if strings.Contains(tt.want, fromBMCD) {
+				assert.Equal(t, []string{"GET /api/v1/slots"}, f.seen()[before:], tt.name)
+			}
+		}
+	})
+
+	t.Run("bmcd unreachable", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		down := "http://" + ln.Addr().String()
+		require.NoError(t, ln.Close())
+		require.NoError(t, saveToken(down, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Hour)}))
+		for _, tt := range tests {
+			r := complete(t, append([]string{"--host", down}, tt.args...))
+			assert.Equal(t, strings.Replace(tt.want, fromBMCD, fallback, 1), r.stdout, tt.name)
+		}
+	})
+
+	t.Run("token refused", func(t *testing.T) {
+		require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: "revoked", ExpiresAt: time.Now().Add(time.Hour)}))
+		r := complete(t, []string{"power", "on", ""})
+		assert.Equal(t, fallback+all+noFiles, r.stdout)
+		has, err := hasToken(f.srv.URL)
+		require.NoError(t, err)
+		assert.True(t, has, "left for the next command to explain")
+	})
+
+	t.Run("not logged in", func(t *testing.T) {
+		require.NoError(t, deleteToken(f.srv.URL))
+		before := len(f.seen())
+		r := complete(t, []string{"console", ""})
+		assert.Equal(t, fallback+noFiles, r.stdout)
+		assert.Len(t, f.seen(), before, "no token, no request")
+	})
 }
 
 func TestHelpIsNotAnError(t *testing.T) {

@@ -18,27 +18,31 @@ import (
 func newConsole(e *env) *cobra.Command {
 	var (
 		showLog, readOnly bool
+		force             bool
 		tail, history     int64
 		send, mode        string
 		baud              int
 		escape            string
 	)
 	cmd := &cobra.Command{
-		Use:   "console SLOT [--history BYTES] [--read-only] [--escape ^X|none] | --log [--tail BYTES] | --send TEXT | --baud N | --mode SETTINGS",
+		Use:   "console SLOT [--history BYTES] [--read-only] [--escape ^X|none] | --log [--tail BYTES] | --send TEXT [--force] | --baud N | --mode SETTINGS",
 		Short: "Attach to a slot's serial console, print its log, send it a line or set its baud rate",
 		Long: "Attach to the serial console of the module in a slot: the history bmcd kept is\n" +
 			"shown first, then live output; keys go to the node as they are typed (Ctrl-C\n" +
 			"included). Detach with Ctrl-] then q; Ctrl-] then ? lists the escapes. The node\n" +
 			"keeps running after a detach. The terminal is put back as it was on every exit.\n" +
+			"Attaching to a slot that is off works: bmcctl says so, and output appears when\n" +
+			"the slot is switched on.\n" +
 			"\n" +
 			"When stdin is not a terminal, it is sent as it is, with no escape, and bmcctl\n" +
 			"ends shortly after its end; with --read-only it is not read, and output is\n" +
 			"followed until bmcd closes the console or bmcctl is interrupted.\n" +
 			"\n" +
 			"--log prints the history and exits. --send types TEXT and Enter (a carriage\n" +
-			"return) on the console and exits. --baud and --mode change the line settings\n" +
-			"of the slot's UART (for every session) and print them, then exit; with --send\n" +
-			"they are applied before the line is sent.",
+			"return) on the console and exits; a slot that is off is refused (the line\n" +
+			"would be lost) unless --force is given. --baud and --mode change the line\n" +
+			"settings of the slot's UART (for every session) and print them, then exit;\n" +
+			"with --send they are applied before the line is sent.",
 		Example: "  bmcctl console 3\n" +
 			"  bmcctl console 3 --history 0 --read-only\n" +
 			"  bmcctl console 3 --log --tail 4096 > boot.log\n" +
@@ -51,6 +55,7 @@ func newConsole(e *env) *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: e.completeSlots(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			slot, err := strconv.Atoi(args[0])
 			if err != nil {
@@ -83,7 +88,7 @@ func newConsole(e *env) *cobra.Command {
 				}
 				return e.consoleLog(ctx, slot, tail)
 			case flags.Changed("send"):
-				return e.consoleSend(ctx, slot, send, m)
+				return e.consoleSend(ctx, slot, send, m, force)
 			case m != (api.ConsoleMode{}):
 				return e.consoleSetMode(ctx, slot, m)
 			}
@@ -104,6 +109,7 @@ func newConsole(e *env) *cobra.Command {
 	f.BoolVar(&showLog, "log", false, "print the console history and exit")
 	f.Int64Var(&tail, "tail", 0, "with --log: print only the last BYTES (0: all)")
 	f.StringVar(&send, "send", "", "type TEXT and Enter on the console, then exit")
+	f.BoolVar(&force, "force", false, "with --send: send even when the slot is off")
 	f.IntVar(&baud, "baud", 0, "set the bit rate, e.g. 115200 or 1500000 (Rockchip modules)")
 	f.StringVar(&mode, "mode", "", "set the line settings, e.g. \"115200 8N1\" or \"8E1\"")
 	return cmd
@@ -118,7 +124,7 @@ func consoleFlagsAgree(changed func(string) bool) error {
 	case changed("log"):
 		action, allowed = "log", []string{"tail"}
 	case changed("send"):
-		action, allowed = "send", []string{"baud", "mode"}
+		action, allowed = "send", []string{"baud", "mode", "force"}
 	case changed("baud") || changed("mode"):
 		action, allowed = "baud", []string{"mode"}
 		if !changed("baud") {
@@ -128,14 +134,20 @@ func consoleFlagsAgree(changed func(string) bool) error {
 		if changed("tail") {
 			return usagef("console: --tail goes with --log")
 		}
+		if changed("force") {
+			return usagef("console: --force goes with --send")
+		}
 		return nil
 	}
-	for _, name := range []string{"log", "send", "baud", "mode", "tail", "history", "read-only", "escape"} {
+	for _, name := range []string{"log", "send", "baud", "mode", "tail", "force", "history", "read-only", "escape"} {
 		if name == action || !changed(name) || slices.Contains(allowed, name) {
 			continue
 		}
-		if name == "tail" {
+		switch name {
+		case "tail":
 			return usagef("console: --tail goes with --log")
+		case "force":
+			return usagef("console: --force goes with --send")
 		}
 		return usagef("console: --%s does not go with --%s", name, action)
 	}
@@ -160,8 +172,19 @@ const sendFrame = 4096
 // consoleSend types text and Enter: a carriage return, as a serial
 // terminal sends for the Enter key. The session asks for no history and
 // is closed normally once the line is written, so that bmcd has it all.
-func (e *env) consoleSend(ctx context.Context, slot int, text string, m api.ConsoleMode) error {
+// A slot that is off would lose the line: it is refused, unless forced,
+// before anything is changed.
+func (e *env) consoleSend(ctx context.Context, slot int, text string, m api.ConsoleMode, force bool) error {
 	return e.call(ctx, func(ctx context.Context, c *client.Client) error {
+		if !force {
+			s, err := c.Slot(ctx, slot)
+			if err != nil {
+				return err
+			}
+			if s.Power == "off" {
+				return fmt.Errorf("console: slot %d is off, so the line would be lost: switch it on first ('bmcctl power on %d'), or give --force", slot, slot)
+			}
+		}
 		if m != (api.ConsoleMode{}) {
 			if _, err := c.SetConsoleMode(ctx, slot, m); err != nil {
 				return err

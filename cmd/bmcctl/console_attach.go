@@ -41,6 +41,7 @@ type session struct {
 	cc   *client.ConsoleConn
 	slot int
 	esc  escapeKey
+	off  bool // the slot was off when the session began
 	// tty is stdin when it is a terminal: it is made raw, and escapes
 	// are read from it.
 	tty *os.File
@@ -69,12 +70,19 @@ func (e *env) attach(ctx context.Context, slot int, opts client.ConsoleOptions, 
 	if e.timeout > 0 {
 		dctx, cancel = context.WithTimeout(ctx, e.timeout)
 	}
+	// The slot's power, for the notice that an off slot prints nothing
+	// yet: the console itself does not say.
+	st, err := c.Slot(dctx, slot)
+	if err != nil {
+		cancel()
+		return e.explain(c, err)
+	}
 	cc, err := c.DialConsole(dctx, slot, opts)
 	cancel()
 	if err != nil {
 		return e.explain(c, err)
 	}
-	s := &session{e: e, cc: cc, slot: slot, esc: esc, activity: make(chan struct{}, 1)}
+	s := &session{e: e, cc: cc, slot: slot, esc: esc, off: st.Power == "off", activity: make(chan struct{}, 1)}
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		s.tty = f
 	}
@@ -89,6 +97,9 @@ func (e *env) attach(ctx context.Context, slot int, opts client.ConsoleOptions, 
 func (s *session) run(ctx context.Context) error {
 	hello := s.cc.Hello()
 	s.banner(hello)
+	if s.off {
+		s.note("slot %d is off; output appears when it is switched on", s.slot)
+	}
 
 	restore := func() {}
 	var hup chan os.Signal
@@ -369,13 +380,15 @@ func (s *session) send(ctx context.Context, keys []byte, writable bool) error {
 }
 
 // help lists the escapes, and tells how to give the node the window size.
+// Each escape is written out whole: the escape key, ] by default, must
+// not read as the end of a bracketed note.
 func (s *session) help() {
 	k := s.esc.String()
 	lines := []string{
-		"[bmcctl: escapes: " + k + " then]",
-		"  q or .  detach (the node keeps running)",
-		"  ?       this help",
-		"  " + fmt.Sprintf("%-7s", k) + " send " + k + " to the node",
+		"[bmcctl: escape sequences]",
+		fmt.Sprintf("  %-14s detach (the node keeps running); %s . too", k+" q", k),
+		fmt.Sprintf("  %-14s this help", k+" ?"),
+		fmt.Sprintf("  %-14s send %s to the node", k+" "+k, k),
 	}
 	if cols, rows, err := term.GetSize(int(s.tty.Fd())); err == nil {
 		lines = append(lines, fmt.Sprintf("[bmcctl: a serial line does not carry the window size: run 'stty rows %d cols %d' on the node to match this window]", rows, cols))

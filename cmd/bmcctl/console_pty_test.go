@@ -153,6 +153,7 @@ func TestConsoleTerminal(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
+	f.switchOn(3)
 	f.mu.Lock()
 	f.consoleLog[3] = []byte(bootLog)
 	f.mu.Unlock()
@@ -172,6 +173,10 @@ func TestConsoleTerminal(t *testing.T) {
 		p.typeKeys("after resize\r")
 		p.see("after resize\r\n")
 		p.typeKeys("\x1d?")
+		p.see("[bmcctl: escape sequences]\r\n" +
+			"  Ctrl-] q       detach (the node keeps running); Ctrl-] . too\r\n" +
+			"  Ctrl-] ?       this help\r\n" +
+			"  Ctrl-] Ctrl-]  send Ctrl-] to the node\r\n")
 		p.see("run 'stty rows 50 cols 132' on the node")
 		p.running()
 

@@ -50,6 +50,7 @@ func TestConsoleSendCommand(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
+	f.switchOn(3)
 	f.mu.Lock()
 	f.consoleLog[3] = []byte(bootLog)
 	f.mu.Unlock()
@@ -73,6 +74,52 @@ func TestConsoleSendCommand(t *testing.T) {
 	assert.Equal(t, 1500000, f.consoleMode[3].Baud, "the mode is applied first")
 	f.mu.Unlock()
 	assert.Contains(t, f.seen(), "PATCH /api/v1/slots/3/console")
+}
+
+// TestConsoleOffSlot: a line sent to a slot that is off would be lost,
+// so --send refuses it (unless forced) before changing anything; an
+// attached session says why nothing appears.
+func TestConsoleOffSlot(t *testing.T) {
+	f := newFakeBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	fastDrain(t)
+
+	t.Run("send refused", func(t *testing.T) {
+		for _, args := range [][]string{{"--send", "root"}, {"--send", "root", "--baud", "9600"}} {
+			r := bmcctl(t, "", append([]string{"console", "2"}, args...)...)
+			assert.Equal(t, 1, r.code, "%v", args)
+			assert.Equal(t, "bmcctl: console: slot 2 is off, so the line would be lost: switch it on first ('bmcctl power on 2'), or give --force\n", r.stderr)
+			assert.Empty(t, r.stdout)
+		}
+		assert.Empty(t, f.typed(), "nothing sent")
+		assert.NotContains(t, f.seen(), "GET /api/v1/slots/2/console", "no session opened")
+		assert.NotContains(t, f.seen(), "PATCH /api/v1/slots/2/console", "the line settings are left as they are")
+	})
+
+	t.Run("send forced", func(t *testing.T) {
+		r := bmcctl(t, "", "console", "2", "--send", "root", "--force")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Empty(t, r.stderr)
+		assert.Equal(t, "root\r", string(f.typed()))
+	})
+
+	t.Run("attach says the slot is off", func(t *testing.T) {
+		r := bmcctl(t, "", "console", "2", "--history", "0")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Connected to slot 2 console (/dev/ttyS2, 115200 8N1).\n"+
+			"[bmcctl: slot 2 is off; output appears when it is switched on]\n", r.stderr)
+	})
+
+	t.Run("not for a slot that is on", func(t *testing.T) {
+		f.switchOn(2)
+		r := bmcctl(t, "", "console", "2", "--history", "0")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Connected to slot 2 console (/dev/ttyS2, 115200 8N1).\n", r.stderr)
+		r = bmcctl(t, "", "console", "2", "--send", "ls")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "root\rls\r", string(f.typed()))
+	})
 }
 
 func TestConsoleModeCommand(t *testing.T) {
@@ -148,6 +195,9 @@ func TestConsoleUsageErrors(t *testing.T) {
 		{args: []string{"3", "--log", "--tail", "-1"}, want: "invalid --tail -1: want a number of bytes, or 0 for all"},
 		{args: []string{"3", "--send", "x", "--read-only"}, want: "console: --read-only does not go with --send"},
 		{args: []string{"3", "--send", "x", "--history", "0"}, want: "console: --history does not go with --send"},
+		{args: []string{"3", "--force"}, want: "console: --force goes with --send"},
+		{args: []string{"3", "--log", "--force"}, want: "console: --force goes with --send"},
+		{args: []string{"3", "--baud", "9600", "--force"}, want: "console: --force goes with --send"},
 		{args: []string{"3", "--baud", "9600", "--history", "10"}, want: "console: --history does not go with --baud"},
 		{args: []string{"3", "--mode", "8N1", "--escape", "^a"}, want: "console: --escape does not go with --mode"},
 		{args: []string{"3", "--baud", "0"}, want: "invalid --baud 0: want a positive bit rate, e.g. 115200"},
@@ -173,6 +223,7 @@ func TestConsoleAttachPiped(t *testing.T) {
 	isolate(t, f.srv.URL)
 	login(t, f)
 	fastDrain(t)
+	f.switchOn(3)
 	f.mu.Lock()
 	f.consoleLog[3] = []byte(bootLog)
 	f.mu.Unlock()
@@ -193,6 +244,7 @@ func TestConsoleAttachEnds(t *testing.T) {
 	isolate(t, f.srv.URL)
 	login(t, f)
 	fastDrain(t)
+	f.switchOn(1)
 	f.mu.Lock()
 	f.consoleLog[1] = []byte("old output\r\n")
 	f.consoleMessages = []api.ConsoleMessage{

@@ -99,6 +99,15 @@ func TestEndToEndConsole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(logFile), "node2 login: ")
 
+	// Slot 3 is off: a line sent to it would be lost, and an attached
+	// session is told why it shows nothing.
+	r = bmcctl(t, d, home, "", "console", "3", "--send", "ls")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "slot 3 is off")
+	r = bmcctl(t, d, home, "", "console", "3", "--history", "0")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "[bmcctl: slot 3 is off; output appears when it is switched on]\n")
+
 	r = bmcctl(t, d, home, "", "console", "9", "--log")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "no such slot")

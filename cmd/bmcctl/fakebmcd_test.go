@@ -22,9 +22,13 @@ import (
 type fakeBMCD struct {
 	srv *httptest.Server
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// token is the one valid token; logout revokes it and makes the
+	// next login issue another.
 	token    string
+	revoked  int // tokens revoked so far
 	expires  time.Time
+	noLogout bool // answer logout as a bmcd without the endpoint: 404
 	slots    []api.Slot
 	requests []string // "METHOD /path" of every request
 	events   []api.Event
@@ -64,6 +68,7 @@ func newFakeBMCD(t *testing.T) *fakeBMCD {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { reply(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("POST /api/v1/auth/login", f.login)
+	mux.HandleFunc("POST /api/v1/auth/logout", f.authed(f.logout))
 	mux.HandleFunc("GET /api/v1/board", f.authed(func(w http.ResponseWriter, _ *http.Request) {
 		reply(w, 200, api.BoardInfo{Profile: "sim", Model: "Simulated board", Slots: 4, Capabilities: []string{"reset"}, Version: "test"})
 	}))
@@ -84,6 +89,14 @@ func newFakeBMCD(t *testing.T) *fakeBMCD {
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// switchOn sets slot n's measured power to on, as a node that boots and
+// writes to its console is.
+func (f *fakeBMCD) switchOn(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slots[n-1].Power = "on"
 }
 
 // seen returns the requests received so far.
@@ -113,17 +126,31 @@ func (f *fakeBMCD) login(w http.ResponseWriter, r *http.Request) {
 		replyError(w, 401, api.CodeUnauthorized, "invalid user name or password")
 		return
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	reply(w, 200, api.LoginResponse{Token: f.token, ExpiresAt: f.expires})
+}
+
+// logout revokes the token, as bmcd does: 204, and the token is refused
+// from then on.
+func (f *fakeBMCD) logout(w http.ResponseWriter, _ *http.Request) {
+	if f.noLogout {
+		replyError(w, 404, api.CodeNotFound, "not found")
+		return
+	}
+	f.revoked++
+	f.token = fmt.Sprintf("tok-%d", f.revoked+1)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (f *fakeBMCD) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		if r.Header.Get("Authorization") != "Bearer "+f.token {
 			replyError(w, 401, api.CodeUnauthorized, "token is unknown or expired: log in again")
 			return
 		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
 		h(w, r)
 	}
 }

@@ -69,6 +69,7 @@ func newFlash(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&slot, "slot", 0, "slot to flash")
+	_ = cmd.RegisterFlagCompletionFunc("slot", e.completeSlotFlag)
 	cmd.Flags().StringVar(&imageURL, "url", "", "http(s) URL bmcd downloads the image from")
 	cmd.Flags().StringVar(&sum, "sha256", "", "expected SHA-256 of the image file as given")
 	cmd.Flags().StringVar(&bmapPath, "bmap", "", "bmaptool block map of the image: write only mapped blocks")

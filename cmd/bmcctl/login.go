@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
@@ -102,26 +103,64 @@ func readPasswordLine(r io.Reader) (string, error) {
 func newLogout(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout",
-		Short: "Forget the cached token for --host",
-		Args:  maxArgs(0),
-		RunE: func(*cobra.Command, []string) error {
-			base, err := normalizeHost(e.host)
-			if err != nil {
-				return err
-			}
-			had, err := hasToken(base)
-			if err != nil {
-				return err
-			}
-			if err := deleteToken(base); err != nil {
-				return err
-			}
-			if !had {
-				_, err = fmt.Fprintf(e.stdout, "Not logged in to %s\n", base)
-				return err
-			}
-			_, err = fmt.Fprintf(e.stdout, "Logged out of %s\n", base)
-			return err
-		},
+		Short: "Revoke the cached token for --host on bmcd, and forget it",
+		Long: "Ask bmcd to revoke the cached token for --host, then forget it. The token is\n" +
+			"forgotten even when bmcd cannot be reached or cannot revoke it; bmcctl then\n" +
+			"says until when it stays valid on bmcd, and exits with status 1.",
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return e.logout(cmd.Context()) },
 	}
+}
+
+// logout revokes the cached token on bmcd and forgets it, whatever bmcd
+// answers: a token bmcctl no longer holds cannot be revoked later.
+func (e *env) logout(ctx context.Context) error {
+	c, err := e.newClient()
+	if err != nil {
+		return err
+	}
+	cached, had, err := lookupToken(c.BaseURL)
+	if err != nil {
+		return err
+	}
+	expired := c.Token == "" // newClient leaves out an expired token
+	var revoke error
+	if !expired {
+		rctx := ctx
+		if e.timeout > 0 {
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithTimeout(ctx, e.timeout)
+			defer cancel()
+		}
+		revoke = c.Logout(rctx)
+	}
+	if err := deleteToken(c.BaseURL); err != nil {
+		return err
+	}
+	var how string
+	switch {
+	case !had:
+		_, err = fmt.Fprintf(e.stdout, "Not logged in to %s\n", c.BaseURL)
+		return err
+	case expired:
+		how = "the token had expired"
+	case revoke == nil:
+		how = "bmcd revoked the token"
+	case client.IsUnauthorized(revoke):
+		how = "bmcd no longer accepted the token"
+	default:
+		return fmt.Errorf("token forgotten here but not revoked on bmcd (it stays valid until %s): %w",
+			cached.ExpiresAt.In(e.loc).Format("2006-01-02 15:04 MST"), e.logoutError(c, revoke))
+	}
+	_, err = fmt.Fprintf(e.stdout, "Logged out of %s; %s\n", c.BaseURL, how)
+	return err
+}
+
+// logoutError explains why bmcd did not revoke the token.
+func (e *env) logoutError(c *client.Client, err error) error {
+	var ae *client.APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
+		return fmt.Errorf("bmcd at %s cannot revoke tokens (it is older than this bmcctl)", c.BaseURL)
+	}
+	return e.explain(c, err)
 }

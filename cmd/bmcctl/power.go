@@ -15,6 +15,7 @@ func powerActions() []string { return []string{"on", "off", "reset", "cycle"} }
 
 // slotArg parses an optional SLOT argument: a number, or "all" or nothing
 // (allSlots true). Whether the board has that slot is bmcd's to say.
+// Only status may leave it out: a power action names its slots.
 func slotArg(args []string) (slot int, allSlots bool, err error) {
 	if len(args) == 0 || args[0] == "all" {
 		return 0, true, nil
@@ -28,10 +29,11 @@ func slotArg(args []string) (slot int, allSlots bool, err error) {
 
 func newPower(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "power on|off|reset|cycle|status [SLOT|all]",
+		Use:   "power on|off|reset|cycle|status SLOT|all",
 		Short: "Switch slot power or show it",
 		Long: "Switch slot power or show it. With \"all\", the action applies to every slot\n" +
-			"(switching on is staggered by bmcd); status, on and off without SLOT mean all.\n" +
+			"(switching on is staggered by bmcd). Every action needs SLOT or \"all\"; status\n" +
+			"without SLOT shows all slots.\n" +
 			"reset pulses the reset line where the board has one and power cycles the slot\n" +
 			"elsewhere. The power shown is measured after the action.",
 		Example:   "  bmcctl power on 3\n  bmcctl power off all\n  bmcctl power status",
@@ -51,7 +53,7 @@ func newPower(e *env) *cobra.Command {
 		Use:               "status [SLOT|all]",
 		Short:             "Show the measured power of a slot, or of all slots",
 		Args:              maxArgs(1),
-		ValidArgsFunction: slotCompletion,
+		ValidArgsFunction: e.completeSlots(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			slot, all, err := slotArg(args)
 			if err != nil {
@@ -66,17 +68,19 @@ func newPower(e *env) *cobra.Command {
 func newPowerAction(e *env, action string) *cobra.Command {
 	var force bool
 	sub := &cobra.Command{
-		Use:               action + " [SLOT|all]",
+		Use:               action + " SLOT|all",
 		Short:             "Power " + action + " a slot, or all slots",
 		Args:              maxArgs(1),
-		ValidArgsFunction: slotCompletion,
+		ValidArgsFunction: e.completeSlots(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Not even "off": a forgotten slot number must not
+			// switch the whole board off.
+			if len(args) == 0 {
+				return usagef("power %s: name a slot, or \"all\" for every slot", action)
+			}
 			slot, all, err := slotArg(args)
 			if err != nil {
 				return err
-			}
-			if len(args) == 0 && action != "on" && action != "off" {
-				return usagef("power %s: name a slot, or \"all\"", action)
 			}
 			return e.powerAction(cmd.Context(), api.PowerRequest{Action: action, Force: force}, slot, all)
 		},
@@ -93,14 +97,6 @@ func newPowerAction(e *env, action string) *cobra.Command {
 		sub.Flags().BoolVar(&force, "force", false, "also switch off the slot bmcd itself runs on")
 	}
 	return sub
-}
-
-// slotCompletion offers "all"; slot numbers depend on the board.
-func slotCompletion(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	return []string{"all"}, cobra.ShellCompDirectiveNoFileComp
 }
 
 // maxArgs allows at most n positional arguments.

@@ -55,6 +55,7 @@ func newSlotSet(e *env) *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: e.completeSlots(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[0])
 			if err != nil {

@@ -94,12 +94,18 @@ func loadToken(host string) (string, error) {
 
 // hasToken reports whether the cache has an entry for host, expired or not.
 func hasToken(host string) (bool, error) {
+	_, ok, err := lookupToken(host)
+	return ok, err
+}
+
+// lookupToken returns host's entry, expired or not, and whether there is one.
+func lookupToken(host string) (cachedToken, bool, error) {
 	tokens, _, err := readTokens()
 	if err != nil {
-		return false, err
+		return cachedToken{}, false, err
 	}
-	_, ok := tokens[host]
-	return ok, nil
+	t, ok := tokens[host]
+	return t, ok, nil
 }
 
 // saveToken caches t for host.
