@@ -59,7 +59,7 @@ type USB struct {
 func Port(slot int) string { return fmt.Sprintf("1-1.%d", slot) }
 
 // createDisks creates the eMMC files that do not exist yet, with their
-// size, so that they are private to the user running bmcd.
+// size, private to the user running bmcd; older ones are made private.
 func (u *USB) createDisks(slots []slotState) error {
 	for i, s := range slots {
 		if s.Absent {
@@ -68,6 +68,9 @@ func (u *USB) createDisks(slots []slotState) error {
 		d := u.Disk(i + 1)
 		f, err := os.OpenFile(d.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, os.ErrExist) {
+			if err := os.Chmod(d.Path, 0o600); err != nil {
+				return fmt.Errorf("sim: eMMC of slot %d: %w", i+1, err)
+			}
 			continue
 		}
 		if err == nil && d.Size > 0 {

@@ -19,6 +19,8 @@ import (
 func newUSBSim(t *testing.T, topology sim.USBTopology) (*sim.Board, string) {
 	t.Helper()
 	dir := t.TempDir()
+	// Slot 3's eMMC was made by an older bmcd, readable by everyone.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "emmc3"), []byte("old"), 0o644))
 	bus := usbsim.New(nil)
 	t.Cleanup(func() { bus.Close() })
 	b, err := sim.New(&sim.Opts{Absent: []int{4}, USB: &sim.USB{
@@ -139,6 +141,10 @@ func TestUSBDisksAndModules(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "eMMC files are private, like bmcd's state")
 	assert.Equal(t, int64(1<<20), fi.Size())
+	fi, err = os.Stat(filepath.Join(dir, "emmc3"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "an older eMMC file is made private")
+	assert.Equal(t, int64(3), fi.Size(), "and left as it is otherwise")
 	_, err = os.Stat(filepath.Join(dir, "emmc4"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "an empty slot has no eMMC")
 
