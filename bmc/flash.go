@@ -237,7 +237,8 @@ func stopped(ctx context.Context, state JobState, err error) error {
 	return err
 }
 
-// flashSlot is the flash flow up to a written disk. Whatever happens,
+// flashSlot is the flash flow up to a written disk; the job's step says
+// where an error comes from, so the error does not. Whatever happens,
 // the caller then puts the slot back with putBack, telling it whether
 // the job holds the USB route to the controller (*routed).
 func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(string), progress func(FlashProgress), routed *bool) error {
@@ -262,24 +263,24 @@ func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(st
 	for _, s := range steps {
 		step(s.name)
 		if err := s.do(); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			return err
 		}
 	}
 	step("rpiboot")
 	disk, err := b.flash.cfg.Booter.BootToDisk(ctx, slot)
 	if err != nil {
-		return fmt.Errorf("rpiboot: %w", err)
+		return err
 	}
 	// The module sampled the strap at power-up and is past its boot ROM
 	// now: release the strap, as the vendor does after power-on, so the
 	// module boots from its eMMC whenever it next powers up.
 	step("usb-boot-release")
 	if err := strap.SetUSBBoot(ctx, slot, false); err != nil {
-		return fmt.Errorf("usb-boot-release: %w", err)
+		return err
 	}
 	step("write")
 	if err := img.WriteTo(ctx, disk, progress); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return err
 	}
 	return nil
 }
@@ -358,6 +359,8 @@ func (b *Board) usbDefault(slot int) hal.USBConfig {
 }
 
 func (b *Board) finishJob(id int64, err, cleanupErr error) {
+	var state JobState
+	var step string
 	b.updateJob(id, true, func(j *Job) {
 		j.Finished = b.clock.Now().UTC()
 		switch {
@@ -376,12 +379,13 @@ func (b *Board) finishJob(id int64, err, cleanupErr error) {
 		if cleanupErr != nil {
 			j.CleanupError = cleanupErr.Error()
 		}
+		state, step = j.State, j.Step
 	})
 	b.flash.mu.Lock()
 	delete(b.flash.cancels, id)
 	b.flash.mu.Unlock()
 	if err != nil {
-		b.log.Warn("bmc: flash job failed", "job", id, "err", err, "cleanup_err", cleanupErr)
+		b.log.Warn("bmc: flash job "+string(state), "job", id, "step", step, "err", err, "cleanup_err", cleanupErr)
 	} else {
 		b.log.Info("bmc: flash job done", "job", id, "cleanup_err", cleanupErr)
 	}

@@ -157,12 +157,12 @@ func TestFlashFailuresLeaveKnownState(t *testing.T) {
 	}{
 		{name: "rpiboot fails", setup: func(f *flashFixture, _ *fakeImage) {
 			f.booter.err = errors.New("rpiboot: port 1-1.2: never re-enumerated")
-		}, wantStep: "rpiboot", wantError: "rpiboot: rpiboot: port 1-1.2: never re-enumerated"},
+		}, wantStep: "rpiboot", wantError: "rpiboot: port 1-1.2: never re-enumerated"},
 		{name: "corrupt image", setup: func(_ *flashFixture, img *fakeImage) { img.err = boom }, wantStep: "write", wantError: "xz: data is truncated or corrupt"},
 		{name: "first hardware step fails", setup: func(f *flashFixture, _ *fakeImage) {
 			// The fault fires on the next operation on slot 2: power off.
 			f.hw.InjectFault(2, errors.New("gpio: line busy"))
-		}, wantStep: "power-off", wantError: "power-off: sim: set power slot 2: gpio: line busy"},
+		}, wantStep: "power-off", wantError: "sim: set power slot 2: gpio: line busy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

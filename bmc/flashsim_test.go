@@ -235,8 +235,8 @@ type fixedBooter struct{ disk string }
 func (b fixedBooter) BootToDisk(context.Context, int) (string, error) { return b.disk, nil }
 
 // TestFlashErrorSaysEachThingOnce pins the job error of a flash that
-// runs out of space: the step, the image and the disk, the offset and
-// the cause, each said once.
+// runs out of space: the image and the disk, the offset and the cause,
+// each said once (the job's step says "write").
 func TestFlashErrorSaysEachThingOnce(t *testing.T) {
 	t.Parallel()
 	disk := fullDisk(t)
@@ -249,7 +249,8 @@ func TestFlashErrorSaysEachThingOnce(t *testing.T) {
 	require.NoError(t, err)
 	done := waitJob(t, board, job.ID)
 	require.Equal(t, bmc.JobFailed, done.State)
-	assert.Regexp(t, `^write: flash test\.img to `+regexp.QuoteMeta(disk)+`: write at offset \d+: no space left on device$`, done.Error)
+	assert.Equal(t, "write", done.Step)
+	assert.Regexp(t, `^flash test\.img to `+regexp.QuoteMeta(disk)+`: write at offset \d+: no space left on device$`, done.Error)
 }
 
 // TestSlotReportsInstalledModule: a slot shows the module the board
