@@ -140,6 +140,8 @@ func (b *Board) USBModule(slot int) *usbsim.Module {
 // InstalledModule names the compute module in slot ("CM4"), or "" when
 // the slot is empty or the board has no simulated modules.
 func (b *Board) InstalledModule(slot int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.usbBus == nil || slot < 1 || slot > len(b.slots) || b.slots[slot-1].Absent {
 		return ""
 	}
