@@ -269,7 +269,7 @@ func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(st
 	step("rpiboot")
 	disk, err := b.flash.cfg.Booter.BootToDisk(ctx, slot)
 	if err != nil {
-		return err
+		return err // the booter names USB boot and the slot; the job's step says rpiboot
 	}
 	// The module sampled the strap at power-up and is past its boot ROM
 	// now: release the strap, as the vendor does after power-on, so the

@@ -154,10 +154,11 @@ func TestFlashFailuresLeaveKnownState(t *testing.T) {
 		setup     func(f *flashFixture, img *fakeImage)
 		wantStep  string
 		wantError string
+		exact     bool // the job's error is wantError, not just contains it
 	}{
 		{name: "rpiboot fails", setup: func(f *flashFixture, _ *fakeImage) {
 			f.booter.err = errors.New("rpiboot: port 1-1.2: never re-enumerated")
-		}, wantStep: "rpiboot", wantError: "rpiboot: port 1-1.2: never re-enumerated"},
+		}, wantStep: "rpiboot", wantError: "rpiboot: port 1-1.2: never re-enumerated", exact: true},
 		{name: "corrupt image", setup: func(_ *flashFixture, img *fakeImage) { img.err = boom }, wantStep: "write", wantError: "xz: data is truncated or corrupt"},
 		{name: "first hardware step fails", setup: func(f *flashFixture, _ *fakeImage) {
 			// The fault fires on the next operation on slot 2: power off.
@@ -175,6 +176,9 @@ func TestFlashFailuresLeaveKnownState(t *testing.T) {
 			assert.Equal(t, bmc.JobFailed, done.State)
 			assert.Equal(t, tt.wantStep, done.Step)
 			assert.Contains(t, done.Error, tt.wantError)
+			if tt.exact {
+				assert.Equal(t, tt.wantError, done.Error)
+			}
 			assert.Empty(t, done.CleanupError)
 			assertKnownState(t, f, 2, false) // power_on only after success
 		})
