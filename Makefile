@@ -15,7 +15,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test deps lint unit cross bench bench-api bench-console bench-flash reset-password clean
+.PHONY: all build run run-state test deps lint unit cross bench bench-api bench-console bench-flash reset-password clean
 
 all: build
 
@@ -23,8 +23,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bmcd ./cmd/bmcd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bmcctl ./cmd/bmcctl
 
-run: build
-	@mkdir -p $(RUN_DIR)/state
+run: build run-state
 	@echo "bmcd $(VERSION) on the simulated board; state in $(RUN_DIR)/state"
 	@echo
 	@echo "In another shell:"
@@ -39,6 +38,13 @@ run: build
 	@echo "Forgot the password? make reset-password, then make run again."
 	@echo
 	exec $(BIN)/bmcd --board sim --listen $(RUN_LISTEN) --state-dir $(RUN_DIR)/state
+
+# run-state: bmcd's state dir, private to the user like bmcd makes its own
+# (a directory made by an older make run is tightened too).
+run-state:
+	@mkdir -p $(RUN_DIR)
+	@mkdir -p -m 0700 $(RUN_DIR)/state
+	@chmod 0700 $(RUN_DIR)/state
 
 reset-password:
 	rm -f $(RUN_DIR)/state/auth.json $(RUN_DIR)/state/sessions.json

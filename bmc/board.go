@@ -1,6 +1,7 @@
 package bmc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,8 +52,10 @@ const (
 
 // SlotStatus is a slot as bmcd reports it.
 type SlotStatus struct {
-	Slot   int
-	Name   string
+	Slot int
+	Name string
+	// Module is the module type a user set, or else the one the board
+	// reports installed; "" if neither is known.
 	Module string
 	// Power is measured on the hardware.
 	Power hal.PowerState
@@ -96,6 +99,14 @@ type Board struct {
 	changedAt []time.Time
 	holders   []string // per slot: the long operation holding it, or ""
 	warnings  []string
+	// installed is the module the board reports in each slot, or "".
+	installed []string
+}
+
+// moduleReporter is a board that knows which compute module each slot
+// holds (the simulated board does).
+type moduleReporter interface {
+	InstalledModule(slot int) string
 }
 
 // New loads the persisted state and returns a Board. It does not touch
@@ -136,12 +147,18 @@ func New(cfg Config) (*Board, error) {
 		measured:  make([]hal.PowerState, n),
 		changedAt: make([]time.Time, n),
 		holders:   make([]string, n),
+		installed: make([]string, n),
 		saveKick:  make(chan struct{}, 1),
 		closed:    make(chan struct{}),
 		stopped:   make(chan struct{}),
 	}
 	for i := range b.locks {
 		b.locks[i] = make(chan struct{}, 1)
+	}
+	if mr, ok := cfg.HW.(moduleReporter); ok {
+		for i := range b.installed {
+			b.installed[i] = mr.InstalledModule(i + 1)
+		}
 	}
 	if err := b.loadFlashJobs(); err != nil {
 		return nil, err
@@ -157,8 +174,9 @@ func New(cfg Config) (*Board, error) {
 	return b, nil
 }
 
-// Close cancels the flash jobs (their slots are put back in the known
-// state), writes any state not yet written and stops the background writer.
+// Close stops the flash jobs, which end interrupted once their slots are
+// back in the known state, writes any state not yet written and stops
+// the background writer.
 func (b *Board) Close() error {
 	select {
 	case <-b.closed:
@@ -167,7 +185,7 @@ func (b *Board) Close() error {
 	}
 	b.flash.mu.Lock()
 	for _, cancel := range b.flash.cancels {
-		cancel()
+		cancel(errStopped)
 	}
 	b.flash.mu.Unlock()
 	b.flash.wg.Wait()
@@ -184,7 +202,7 @@ func (b *Board) loadFlashJobs() error {
 	if b.cfg.Flash.Parallel {
 		parallel = len(b.locks)
 	}
-	b.flash = &flashJobs{cfg: b.cfg.Flash, run: make(chan struct{}, parallel), jobs: jobs, nextID: nextID, cancels: map[int64]context.CancelFunc{}}
+	b.flash = &flashJobs{cfg: b.cfg.Flash, run: make(chan struct{}, parallel), jobs: jobs, nextID: nextID, cancels: map[int64]context.CancelCauseFunc{}}
 	if warning != "" {
 		b.log.Error("bmc: " + warning)
 		b.warnings = append(b.warnings, warning)
@@ -299,7 +317,7 @@ func (b *Board) statusLocked(slot int) SlotStatus {
 	return SlotStatus{
 		Slot:           slot,
 		Name:           c.Name,
-		Module:         c.Module,
+		Module:         cmp.Or(c.Module, b.installed[slot-1]), // a user's word first
 		Power:          b.measured[slot-1],
 		Policy:         c.Policy,
 		Requested:      c.Requested,

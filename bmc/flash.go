@@ -50,9 +50,19 @@ type flashJobs struct {
 
 	mu      sync.Mutex // guards the fields below
 	jobs    []Job      // oldest first
-	cancels map[int64]context.CancelFunc
+	cancels map[int64]context.CancelCauseFunc
 	nextID  int64
+
+	// routeMu serializes the flash jobs' USB routing; routeUsers counts
+	// the jobs that have their slot's USB routed to the controller. On
+	// the Turing Pi 2 v2.5 one hub uplink carries every slot, so it goes
+	// back to the connector only when the last of them is done.
+	routeMu    sync.Mutex
+	routeUsers int
 }
+
+// errStopped is the cause of the jobs cancelled by Board.Close.
+var errStopped = errors.New("bmcd stopped")
 
 // Flash queues a flash job for slot and returns it. The job owns img
 // from now on. Anything the board cannot do is refused here, before the
@@ -74,7 +84,7 @@ func (b *Board) Flash(slot int, img Image, opts FlashOptions) (Job, error) {
 	if slot == b.cfg.SelfSlot {
 		return Job{}, fmt.Errorf("flash slot %d: %w", slot, ErrSelfSlot)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	f.mu.Lock()
 	job := Job{ID: f.nextID, Slot: slot, Image: img.String(), Options: opts, State: JobQueued, Created: b.clock.Now().UTC(), Progress: FlashProgress{Total: -1}}
 	f.nextID++
@@ -87,14 +97,14 @@ func (b *Board) Flash(slot int, img Image, opts FlashOptions) (Job, error) {
 	}
 	f.mu.Unlock()
 	if err != nil {
-		cancel()
+		cancel(nil)
 		return Job{}, err
 	}
 	b.publishJob(job)
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		defer cancel()
+		defer cancel(nil)
 		b.runJob(ctx, job.ID, slot, img, opts)
 	}()
 	return job, nil
@@ -133,7 +143,7 @@ func (b *Board) CancelJob(id int64) (Job, error) {
 		return Job{}, fmt.Errorf("job %d: %w", id, ErrNoJob)
 	}
 	if cancel := f.cancels[id]; cancel != nil {
-		cancel()
+		cancel(nil)
 	}
 	job := *j
 	f.mu.Unlock()
@@ -188,35 +198,50 @@ func (b *Board) runJob(ctx context.Context, id int64, slot int, img Image, opts 
 	case f.run <- struct{}{}:
 		defer func() { <-f.run }()
 	case <-ctx.Done():
-		b.finishJob(id, ctx.Err(), nil)
+		b.finishJob(id, stopped(ctx, JobQueued, ctx.Err()), nil)
 		return
 	}
 	release, err := b.reserve(ctx, slot, fmt.Sprintf("slot %d is being flashed (job %d)", slot, id))
 	if err != nil {
-		b.finishJob(id, fmt.Errorf("reserve slot: %w", err), nil)
+		b.finishJob(id, stopped(ctx, JobQueued, fmt.Errorf("reserve slot: %w", err)), nil)
 		return
 	}
 	defer release()
 	b.updateJob(id, true, func(j *Job) { j.State, j.Started = JobRunning, b.clock.Now().UTC() })
 
 	var lastProgress time.Time
+	var lastPhase string
 	progress := func(p FlashProgress) {
+		// A new phase is always recorded, so the job's last progress is
+		// the writer's last report: done, with everything counted.
 		now := b.clock.Now()
-		if now.Sub(lastProgress) < progressInterval {
+		if p.Phase == lastPhase && now.Sub(lastProgress) < progressInterval {
 			return
 		}
-		lastProgress = now
+		lastProgress, lastPhase = now, p.Phase
 		b.updateJob(id, false, func(j *Job) { j.Progress = p })
 	}
 	step := func(name string) { b.updateJob(id, false, func(j *Job) { j.Step = name }) }
-	err = b.flashSlot(ctx, slot, img, step, progress)
-	cleanupErr := b.putBack(slot, err == nil && opts.PowerOn)
-	b.finishJob(id, err, cleanupErr)
+	var routed bool
+	err = b.flashSlot(ctx, slot, img, step, progress, &routed)
+	cleanupErr := b.putBack(slot, err == nil && opts.PowerOn, routed)
+	b.finishJob(id, stopped(ctx, JobRunning, err), cleanupErr)
 }
 
-// flashSlot is the flash flow up to a written disk. Whatever happens,
-// the caller then puts the slot back with putBack.
-func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(string), progress func(FlashProgress)) error {
+// stopped turns the error of a job that Board.Close cancelled into one
+// that says so, as loadJobs says it of a job bmcd did not get to stop.
+func stopped(ctx context.Context, state JobState, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errStopped) {
+		return fmt.Errorf("%w while the job was %s", errStopped, state)
+	}
+	return err
+}
+
+// flashSlot is the flash flow up to a written disk; the job's step says
+// where an error comes from, so the error does not. Whatever happens,
+// the caller then puts the slot back with putBack, telling it whether
+// the job holds the USB route to the controller (*routed).
+func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(string), progress func(FlashProgress), routed *bool) error {
 	strap := b.hw.(hal.USBBootStrapper) // checked by Flash
 	steps := []struct {
 		name string
@@ -224,10 +249,9 @@ func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(st
 	}{
 		{"power-off", func() error { return b.hw.SetPower(ctx, slot, false) }},
 		{"usb-route", func() error {
-			if r, ok := b.hw.(hal.USBRouter); ok {
-				return r.SetUSB(ctx, hal.USBConfig{Slot: slot, Role: hal.USBDevice, Route: hal.RouteBMC})
-			}
-			return nil
+			err := b.routeToBMC(ctx, slot)
+			*routed = err == nil
+			return err
 		}},
 		{"usb-boot-strap", func() error { return strap.SetUSBBoot(ctx, slot, true) }},
 		{"power-on", func() error {
@@ -239,7 +263,7 @@ func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(st
 	for _, s := range steps {
 		step(s.name)
 		if err := s.do(); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			return err
 		}
 	}
 	step("rpiboot")
@@ -247,18 +271,64 @@ func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(st
 	if err != nil {
 		return err // the booter names USB boot and the slot; the job's step says rpiboot
 	}
+	// The module sampled the strap at power-up and is past its boot ROM
+	// now: release the strap, as the vendor does after power-on, so the
+	// module boots from its eMMC whenever it next powers up.
+	step("usb-boot-release")
+	if err := strap.SetUSBBoot(ctx, slot, false); err != nil {
+		return err
+	}
 	step("write")
 	if err := img.WriteTo(ctx, disk, progress); err != nil {
-		return fmt.Errorf("write %s: %w", disk, err)
+		return err
 	}
 	return nil
 }
 
+// routeToBMC routes slot's USB to the controller and counts the job
+// among the route's users.
+func (b *Board) routeToBMC(ctx context.Context, slot int) error {
+	r, ok := b.hw.(hal.USBRouter)
+	if !ok {
+		return nil
+	}
+	f := b.flash
+	f.routeMu.Lock()
+	defer f.routeMu.Unlock()
+	if err := r.SetUSB(ctx, hal.USBConfig{Slot: slot, Role: hal.USBDevice, Route: hal.RouteBMC}); err != nil {
+		return err
+	}
+	f.routeUsers++
+	return nil
+}
+
+// restoreRoute ends a job's use of the USB route (held: it counted
+// among the users) and routes slot's USB back to the connector unless
+// another job still uses the route: on the v2.5 hub that would cut off
+// every module still being written.
+func (b *Board) restoreRoute(ctx context.Context, slot int, held bool) error {
+	r, ok := b.hw.(hal.USBRouter)
+	if !ok {
+		return nil
+	}
+	f := b.flash
+	f.routeMu.Lock()
+	defer f.routeMu.Unlock()
+	if held {
+		f.routeUsers--
+	}
+	if f.routeUsers > 0 {
+		return nil
+	}
+	return r.SetUSB(ctx, b.usbDefault(slot))
+}
+
 // putBack leaves a slot in the known state after flashing, whatever
 // happened: powered off, USB boot strap released, USB routed back to the
-// board's connector; then on if asked. It runs on its own context so a
-// cancelled job still cleans up.
-func (b *Board) putBack(slot int, powerOn bool) error {
+// board's connector once no other job uses the route (routed: this job
+// did); then on if asked. It runs on its own context so a cancelled job
+// still cleans up.
+func (b *Board) putBack(slot int, powerOn, routed bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var errs []error
@@ -270,10 +340,8 @@ func (b *Board) putBack(slot int, powerOn bool) error {
 			errs = append(errs, fmt.Errorf("release usb boot strap: %w", err))
 		}
 	}
-	if r, ok := b.hw.(hal.USBRouter); ok {
-		if err := r.SetUSB(ctx, b.usbDefault(slot)); err != nil {
-			errs = append(errs, fmt.Errorf("restore usb routing: %w", err))
-		}
+	if err := b.restoreRoute(ctx, slot, routed); err != nil {
+		errs = append(errs, fmt.Errorf("restore usb routing: %w", err))
 	}
 	if powerOn && len(errs) == 0 {
 		if err := b.hw.SetPower(ctx, slot, true); err != nil {
@@ -291,11 +359,15 @@ func (b *Board) usbDefault(slot int) hal.USBConfig {
 }
 
 func (b *Board) finishJob(id int64, err, cleanupErr error) {
+	var state JobState
+	var step string
 	b.updateJob(id, true, func(j *Job) {
 		j.Finished = b.clock.Now().UTC()
 		switch {
 		case err == nil && cleanupErr == nil:
 			j.State, j.Step = JobSucceeded, ""
+		case errors.Is(err, errStopped):
+			j.State, j.Error = JobInterrupted, err.Error()
 		case errors.Is(err, context.Canceled):
 			j.State, j.Error = JobCancelled, "cancelled"
 		default:
@@ -307,12 +379,13 @@ func (b *Board) finishJob(id int64, err, cleanupErr error) {
 		if cleanupErr != nil {
 			j.CleanupError = cleanupErr.Error()
 		}
+		state, step = j.State, j.Step
 	})
 	b.flash.mu.Lock()
 	delete(b.flash.cancels, id)
 	b.flash.mu.Unlock()
 	if err != nil {
-		b.log.Warn("bmc: flash job failed", "job", id, "err", err, "cleanup_err", cleanupErr)
+		b.log.Warn("bmc: flash job "+string(state), "job", id, "step", step, "err", err, "cleanup_err", cleanupErr)
 	} else {
 		b.log.Info("bmc: flash job done", "job", id, "cleanup_err", cleanupErr)
 	}
@@ -326,7 +399,7 @@ func (b *Board) recoverInterrupted(slots []int) {
 			continue
 		}
 		b.log.Warn("bmc: a flash job was interrupted; putting the slot back (off, strap released, USB restored)", "slot", slot)
-		if err := b.putBack(slot, false); err != nil {
+		if err := b.putBack(slot, false, false); err != nil {
 			b.log.Error("bmc: put back interrupted slot", "slot", slot, "err", err)
 			b.warnings = append(b.warnings, fmt.Sprintf("slot %d: could not restore after an interrupted flash: %v", slot, err))
 		}

@@ -133,8 +133,9 @@ func TestFlashSucceeds(t *testing.T) {
 				"slot2 usb=device/bmc",
 				"slot2 usb-boot=asserted",
 				"slot2 power=on",
-				"slot2 power=off",
+				// Released once the module is past its boot ROM.
 				"slot2 usb-boot=released",
+				"slot2 power=off",
 				"slot2 usb=device/connector",
 			}
 			if powerOn {
@@ -162,7 +163,7 @@ func TestFlashFailuresLeaveKnownState(t *testing.T) {
 		{name: "first hardware step fails", setup: func(f *flashFixture, _ *fakeImage) {
 			// The fault fires on the next operation on slot 2: power off.
 			f.hw.InjectFault(2, errors.New("gpio: line busy"))
-		}, wantStep: "power-off", wantError: "power-off: sim: set power slot 2: gpio: line busy"},
+		}, wantStep: "power-off", wantError: "sim: set power slot 2: gpio: line busy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,4 +352,34 @@ func TestFlashEventsAndProgress(t *testing.T) {
 	}
 	assert.Equal(t, []bmc.JobState{bmc.JobQueued, bmc.JobRunning, bmc.JobSucceeded}, states)
 	assert.True(t, sawProgress)
+}
+
+// TestCloseInterruptsJobs: bmcd stopping (SIGTERM closes the Board)
+// records its jobs as interrupted with the reason, as it does a job it
+// finds live after a crash, not as cancelled by a user.
+func TestCloseInterruptsJobs(t *testing.T) {
+	t.Parallel()
+	f := newFlashFixture(t)
+	running := &fakeImage{block: make(chan struct{}), release: make(chan struct{})}
+	j1, err := f.board.Flash(1, running, bmc.FlashOptions{})
+	require.NoError(t, err)
+	<-running.block
+	j2, err := f.board.Flash(2, &fakeImage{}, bmc.FlashOptions{}) // one at a time: queued
+	require.NoError(t, err)
+	require.NoError(t, f.board.Close())
+
+	for id, was := range map[int64]string{j1.ID: "running", j2.ID: "queued"} {
+		j, err := f.board.Job(id)
+		require.NoError(t, err)
+		assert.Equal(t, bmc.JobInterrupted, j.State, "job %d", id)
+		assert.Equal(t, "bmcd stopped while the job was "+was, j.Error)
+	}
+	assertKnownState(t, f, 1, false)
+
+	// The next start reads the same history.
+	again := newBoard(t, f.hw, f.dir)
+	j, err := again.Job(j1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, bmc.JobInterrupted, j.State)
+	assert.Equal(t, "bmcd stopped while the job was running", j.Error)
 }

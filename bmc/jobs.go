@@ -30,14 +30,17 @@ func (s JobState) Final() bool { return s != JobQueued && s != JobRunning }
 
 // FlashProgress is how far a flash job's write has got.
 type FlashProgress struct {
-	// Phase is set by the image writer: e.g. "download", "write", "verify", "sync".
+	// Phase is set by the image writer: "open", "upload" or "download"
+	// until the first bytes arrive, then "write", "sync", "verify" and
+	// "done" (flasher.Phase).
 	Phase        string `json:"phase"`
 	BytesIn      int64  `json:"bytes_in"`
 	BytesWritten int64  `json:"bytes_written"`
 	// BytesVerified is how much was read back while verifying.
 	BytesVerified int64 `json:"bytes_verified"`
 	// Total is the current phase's work, -1 if unknown: the source size
-	// while writing, the bytes to read back while verifying.
+	// while writing, the bytes to read back while verifying, the source
+	// bytes consumed once done.
 	Total int64         `json:"total"`
 	Rate  float64       `json:"rate"` // bytes/s
 	ETA   time.Duration `json:"eta"`

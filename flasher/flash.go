@@ -124,7 +124,7 @@ func Flash(ctx context.Context, src Source, dst Target, opts Options) (res Resul
 		f.log.Debug("flasher: flash failed", "source", src.String(), "target", fmt.Sprint(dst), "err", err)
 		return res, err
 	}
-	f.tr.start(PhaseDone, -1)
+	f.tr.start(PhaseDone, f.tr.in.Load())
 	f.log.Info("flasher: flashed", "source", src.String(), "target", fmt.Sprint(dst),
 		"format", res.Format.String(), "image", res.ImageSize, "written", res.BytesWritten,
 		"verified", res.Verified, "duration", res.Duration.Round(time.Millisecond))
@@ -158,7 +158,7 @@ func (f *flash) run(ctx context.Context) error {
 	if f.opts.SHA256 != nil && len(f.opts.SHA256) != sha256.Size {
 		return fmt.Errorf("expected SHA-256 has %d bytes, not %d", len(f.opts.SHA256), sha256.Size)
 	}
-	f.tr.start(PhaseDownload, -1)
+	f.tr.start(f.src.OpenPhase(), -1)
 	rc, size, err := f.src.Open(ctx)
 	if err != nil {
 		return err
@@ -326,7 +326,7 @@ func (f *flash) phase(fn func() error) error {
 
 // sourceErr describes a failure of the source itself.
 func (f *flash) sourceErr(err error) error {
-	return fmt.Errorf("read %s: %w", f.src, err)
+	return fmt.Errorf("read source: %w", err)
 }
 
 // readErr describes an error reading the decompressed stream: the

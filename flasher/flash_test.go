@@ -526,7 +526,7 @@ func TestFlashSourceFails(t *testing.T) {
 			src := ReaderSource{R: &failingReader{data: data[:len(data)/2], err: gone}, Name: "upload"}
 			_, err := flashTo(t, t.Context(), src, path, Options{XZ: fc.xz})
 			require.ErrorIs(t, err, gone)
-			assert.Contains(t, err.Error(), "read upload: connection reset by peer")
+			assert.Contains(t, err.Error(), "read source: connection reset by peer")
 			assert.NotErrorIs(t, err, ErrCorrupt)
 		})
 	}
@@ -646,7 +646,7 @@ func TestFlashProgress(t *testing.T) {
 			assert.GreaterOrEqual(t, p.BytesVerified, q.BytesVerified)
 		}
 	}
-	assert.Equal(t, []Phase{PhaseDownload, PhaseWrite, PhaseSync, PhaseVerify, PhaseDone}, phases)
+	assert.Equal(t, []Phase{PhaseOpen, PhaseWrite, PhaseSync, PhaseVerify, PhaseDone}, phases)
 	// Throttled: ten a second plus the phase changes.
 	assert.LessOrEqual(t, len(reports), int(elapsed/progressInterval)+len(phases)+1)
 
@@ -663,6 +663,7 @@ func TestFlashProgress(t *testing.T) {
 	last := reports[len(reports)-1]
 	assert.Equal(t, PhaseDone, last.Phase)
 	assert.Equal(t, int64(len(data)), last.BytesIn)
+	assert.Equal(t, int64(len(data)), last.Total, "done: all of the source")
 	assert.Equal(t, int64(len(img)), last.BytesWritten)
 	assert.Equal(t, int64(len(img)), last.BytesVerified)
 }
@@ -767,7 +768,7 @@ func TestFlashWriteFailsWhileSourceStalls(t *testing.T) {
 			select {
 			case err := <-done:
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), "write at offset 0: I/O error")
+				assert.Contains(t, err.Error(), "I/O error")
 			case <-time.After(10 * time.Second):
 				t.Fatal("Flash did not return")
 			}
@@ -805,4 +806,35 @@ func TestURLSourceSlowDisk(t *testing.T) {
 	_, err = Flash(t.Context(), URLSource{URL: srv.URL, IdleTimeout: 100 * time.Millisecond}, slow,
 		Options{BufferSize: 256 << 10, Buffers: 2})
 	require.NoError(t, err)
+}
+
+// TestFirstPhaseNamesTheSource: until the first bytes arrive, a flash
+// reports what it waits for: a file opening, an upload, a download.
+func TestFirstPhaseNamesTheSource(t *testing.T) {
+	t.Parallel()
+	img := makeImage(1<<20, 21)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(img) }))
+	defer srv.Close()
+	tests := []struct {
+		name string
+		src  Source
+		want Phase
+	}{
+		{"file", FileSource{Path: writeFile(t, "img", img)}, PhaseOpen},
+		{"upload", ReaderSource{R: bytes.NewReader(img)}, PhaseUpload},
+		{"URL", URLSource{URL: srv.URL}, PhaseDownload},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var first *Progress
+			_, err := flashTo(t, t.Context(), tt.src, newTargetFile(t, 1<<20, 0), Options{Progress: func(p Progress) {
+				if first == nil {
+					first = &p
+				}
+			}})
+			require.NoError(t, err)
+			require.NotNil(t, first)
+			assert.Equal(t, tt.want.String(), first.Phase.String())
+		})
+	}
 }

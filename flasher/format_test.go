@@ -74,7 +74,7 @@ func TestFormatString(t *testing.T) {
 	for f, s := range map[Format]string{Raw: "raw", Gzip: "gzip", XZ: "xz", Zstd: "zstd", Bzip2: "bzip2", 9: "Format(9)"} {
 		assert.Equal(t, s, f.String())
 	}
-	for p, s := range map[Phase]string{PhaseDownload: "download", PhaseWrite: "write", PhaseSync: "sync", PhaseVerify: "verify", PhaseDone: "done", 9: "unknown"} {
+	for p, s := range map[Phase]string{PhaseOpen: "open", PhaseUpload: "upload", PhaseDownload: "download", PhaseWrite: "write", PhaseSync: "sync", PhaseVerify: "verify", PhaseDone: "done", 9: "unknown"} {
 		assert.Equal(t, s, p.String())
 	}
 }

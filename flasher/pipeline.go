@@ -360,11 +360,9 @@ func (f *flash) writer(ctx context.Context, in <-chan *chunk) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// The target names the offset, Flash the target.
 		if _, err := f.dst.WriteAt(data, s.off); err != nil {
-			if errors.Is(err, ErrTooLarge) {
-				return err
-			}
-			return fmt.Errorf("write at offset %d: %w", s.off, err)
+			return err
 		}
 		f.tr.written.Add(int64(len(data)))
 		return nil
@@ -464,9 +462,9 @@ func (f *flash) verify(ctx context.Context) error {
 				k, err := f.dst.ReadAt(c.buf[start:start+want], pos)
 				if k < want {
 					if err == nil || errors.Is(err, io.EOF) {
-						err = io.ErrUnexpectedEOF
+						return fmt.Errorf("read back at offset %d: %w", pos+int64(k), io.ErrUnexpectedEOF)
 					}
-					return fmt.Errorf("read back at offset %d: %w", pos+int64(k), err)
+					return fmt.Errorf("read back: %w", err)
 				}
 				c.segs = append(c.segs, segment{off: pos, start: start, end: start + k, rng: e.rng, last: pos+int64(k) == end})
 				c.n = start + k
@@ -478,7 +476,7 @@ func (f *flash) verify(ctx context.Context) error {
 	var digest hash.Hash
 	var ranges *rangeChecker
 	if f.rangeChecks() {
-		ranges = newRangeChecker(m, ErrVerify, fmt.Sprint(f.dst))
+		ranges = newRangeChecker(m, ErrVerify, "the disk")
 	} else {
 		digest = sha256.New()
 	}
@@ -498,7 +496,7 @@ func (f *flash) verify(ctx context.Context) error {
 	if digest != nil {
 		got, want := digest.Sum(nil), f.written.Sum(nil)
 		if !bytes.Equal(got, want) {
-			return fmt.Errorf("%w: %s reads back sha256 %x, %x was written", ErrVerify, f.dst, got, want)
+			return fmt.Errorf("%w: the disk reads back sha256 %x, %x was written", ErrVerify, got, want)
 		}
 	}
 	return nil

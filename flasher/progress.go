@@ -9,12 +9,18 @@ import (
 // Phase is a step of a flash.
 type Phase int
 
-// The phases of Flash, in order. Writing also downloads and decompresses:
-// the image streams through.
+// The phases of Flash, in order; a flash starts with the one phase of
+// PhaseOpen, PhaseUpload and PhaseDownload that its source names.
+// Writing also receives and decompresses: the image streams through.
 const (
-	// PhaseDownload opens the source: connects, sends the request, waits
-	// for the first bytes.
-	PhaseDownload Phase = iota
+	// PhaseOpen opens a local file.
+	PhaseOpen Phase = iota
+	// PhaseUpload waits for the first bytes of a stream that someone
+	// sends (an HTTP upload).
+	PhaseUpload
+	// PhaseDownload connects, sends the request and waits for the first
+	// bytes of a download.
+	PhaseDownload
 	// PhaseWrite reads, decompresses and writes the image.
 	PhaseWrite
 	// PhaseSync flushes the target.
@@ -25,9 +31,14 @@ const (
 	PhaseDone
 )
 
-// String returns "download", "write", "sync", "verify" or "done".
+// String returns "open", "upload", "download", "write", "sync", "verify"
+// or "done".
 func (p Phase) String() string {
 	switch p {
+	case PhaseOpen:
+		return "open"
+	case PhaseUpload:
+		return "upload"
 	case PhaseDownload:
 		return "download"
 	case PhaseWrite:
@@ -54,7 +65,8 @@ type Progress struct {
 	BytesVerified int64
 	// Total is the size of the current phase's work, -1 if unknown:
 	// the source size while writing (compare BytesIn), the bytes to read
-	// back while verifying (compare BytesVerified).
+	// back while verifying (compare BytesVerified); once done, the source
+	// bytes consumed.
 	Total int64
 	// Rate is the smoothed speed of the current phase's work in bytes/s:
 	// of BytesIn while writing, of BytesVerified while verifying.

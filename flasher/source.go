@@ -18,6 +18,9 @@ type Source interface {
 	// stream will deliver (compressed, as received), or -1 if unknown.
 	// Closing rc must unblock a Read in progress where the source can.
 	Open(ctx context.Context) (rc io.ReadCloser, size int64, err error)
+	// OpenPhase is the phase Flash reports until the first bytes arrive:
+	// PhaseOpen, PhaseUpload or PhaseDownload.
+	OpenPhase() Phase
 	// String names the source for logs and job histories.
 	String() string
 }
@@ -43,6 +46,9 @@ func (s FileSource) Open(ctx context.Context) (io.ReadCloser, int64, error) {
 	}
 	return f, fi.Size(), nil
 }
+
+// OpenPhase returns PhaseOpen.
+func (FileSource) OpenPhase() Phase { return PhaseOpen }
 
 // String returns the path.
 func (s FileSource) String() string { return s.Path }
@@ -81,6 +87,9 @@ func (s ReaderSource) Open(ctx context.Context) (io.ReadCloser, int64, error) {
 	}
 	return io.NopCloser(s.R), size, nil
 }
+
+// OpenPhase returns PhaseUpload: the bytes come when the sender sends them.
+func (ReaderSource) OpenPhase() Phase { return PhaseUpload }
 
 // String returns Name.
 func (s ReaderSource) String() string {
@@ -165,6 +174,9 @@ func (s URLSource) Open(ctx context.Context) (io.ReadCloser, int64, error) {
 	}
 	return b, size, nil
 }
+
+// OpenPhase returns PhaseDownload.
+func (URLSource) OpenPhase() Phase { return PhaseDownload }
 
 // String returns the URL.
 func (s URLSource) String() string { return s.URL }

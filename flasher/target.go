@@ -7,7 +7,9 @@ import (
 )
 
 // Target is where an image is written: a block device, or a regular
-// file standing in for one (the simulated board's eMMC).
+// file standing in for one (the simulated board's eMMC). Its errors
+// name the operation and the offset but not the target, which whoever
+// holds it names (Flash does).
 //
 // After Sync, ReadAt must read what the medium holds, not a copy cached
 // on the way: Flash's read-back verification relies on it. The targets
@@ -55,8 +57,8 @@ func (t *fileTarget) aligned(p []byte, off int64) bool {
 // off are aligned, through the page cache otherwise.
 func (t *fileTarget) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 || off > t.size || int64(len(p)) > t.size-off {
-		return 0, fmt.Errorf("write %s at offset %d: %d bytes past the end (%d bytes): %w",
-			t.path, off, off+int64(len(p))-t.size, t.size, ErrTooLarge)
+		return 0, fmt.Errorf("write at offset %d: %d bytes past the end (%d bytes): %w",
+			off, off+int64(len(p))-t.size, t.size, ErrTooLarge)
 	}
 	f := t.f
 	if t.block && t.aligned(p, off) {
@@ -64,7 +66,7 @@ func (t *fileTarget) WriteAt(p []byte, off int64) (int, error) {
 	}
 	n, err := f.WriteAt(p, off)
 	if err != nil {
-		return n, fmt.Errorf("write %s at offset %d: %w", t.path, off, err)
+		return n, fmt.Errorf("write at offset %d: %w", off, pathless(err))
 	}
 	return n, nil
 }
@@ -100,7 +102,7 @@ func (t *fileTarget) ReadAt(p []byte, off int64) (int, error) {
 		}
 	}
 	if err != nil && err != io.EOF {
-		return n, fmt.Errorf("read %s at offset %d: %w", t.path, off, err)
+		return n, fmt.Errorf("read at offset %d: %w", off, pathless(err))
 	}
 	if short && err == nil {
 		err = io.EOF
@@ -118,9 +120,18 @@ func (t *fileTarget) Close() error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("close %s: %w", t.path, err)
+		return fmt.Errorf("close: %w", pathless(err))
 	}
 	return nil
+}
+
+// pathless strips the path from an *os.PathError: a target's errors
+// name the operation and the offset, and Flash names the target once.
+func pathless(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
 }
 
 // alignedSlice returns a zeroed slice of n bytes from the Go heap whose

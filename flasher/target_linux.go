@@ -94,17 +94,17 @@ func blockSize(f *os.File) (int64, error) {
 // bypass the page cache, it then drops the target's cached pages.
 func (t *fileTarget) Sync() error {
 	if err := t.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", t.path, err)
+		return fmt.Errorf("sync: %w", pathless(err))
 	}
 	if t.d != nil && t.block {
 		if err := t.d.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", t.path, err)
+			return fmt.Errorf("sync: %w", pathless(err))
 		}
 	}
 	if t.d == nil {
 		err := unix.Fadvise(int(t.f.Fd()), 0, 0, unix.FADV_DONTNEED)
 		if err != nil && !errors.Is(err, unix.ESPIPE) {
-			return fmt.Errorf("drop page cache of %s: %w", t.path, err)
+			return fmt.Errorf("drop page cache: %w", err)
 		}
 		if t.block {
 			// Also the buffer cache of a block device (root only).

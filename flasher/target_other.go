@@ -29,7 +29,7 @@ func OpenTarget(path string) (Target, error) {
 // Sync flushes what was written.
 func (t *fileTarget) Sync() error {
 	if err := t.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", t.path, err)
+		return fmt.Errorf("sync: %w", pathless(err))
 	}
 	return nil
 }

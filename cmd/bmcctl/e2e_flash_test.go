@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,12 +69,17 @@ func compress(t *testing.T, tool, path string) string {
 }
 
 // flashDaemon starts bmcd on the simulated board with fast USB timing and
-// small eMMCs, and logs bmcctl in.
-func flashDaemon(t *testing.T) (*daemon, string) {
+// small eMMCs, plus the sim settings in extra (YAML lines), and logs
+// bmcctl in.
+func flashDaemon(t *testing.T, extra ...string) (*daemon, string) {
 	t.Helper()
 	stateDir := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "bmcd.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte("sim:\n  emmc_mib: 64\n  usb_timing: fast\n"), 0o644))
+	yaml := "sim:\n  emmc_mib: 64\n  usb_timing: fast\n"
+	for _, line := range extra {
+		yaml += "  " + line + "\n"
+	}
+	require.NoError(t, os.WriteFile(cfg, []byte(yaml), 0o644))
 	d := startBMCD(t, stateDir, "--config", cfg)
 	home := t.TempDir()
 	r := bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin")
@@ -269,4 +275,27 @@ func TestEndToEndTwentyFlashes(t *testing.T) {
 	// buffers (16 MiB) per flash would add 240 MiB over fifteen flashes.
 	assert.Less(t, rss20-rss5, int64(16<<10), "RSS grew by %d kB over fifteen flashes", rss20-rss5)
 	assert.LessOrEqual(t, threads20, threads5+4, "threads")
+}
+
+// TestEndToEndParallelFlashesOnTheHub: on the simulated v2.5 USB hub two
+// slots flash at once through the daemon, and both end byte-exact with
+// the hub's uplink back on the connector.
+func TestEndToEndParallelFlashesOnTheHub(t *testing.T) {
+	d, home := flashDaemon(t, "usb: hub")
+	dir := t.TempDir()
+	paths, imgs := make([]string, 2), make([][]byte, 2)
+	paths[0], imgs[0] = testImage(t, dir, 3<<20, 4)
+	paths[1], imgs[1] = testImage(t, dir, 9<<20, 5)
+	results := make([]result, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			results[i] = bmcctl(t, d, home, "", "flash", "--slot", strconv.Itoa(i+1), paths[i])
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		require.Equal(t, 0, r.code, "slot %d: %s\nbmcd: %s", i+1, r.stderr, d.stderr)
+		assert.True(t, bytes.Equal(imgs[i], emmc(t, d, i+1)[:len(imgs[i])]), "slot %d written byte for byte", i+1)
+	}
 }

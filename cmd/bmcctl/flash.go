@@ -244,10 +244,7 @@ func (p *progress) draw() {
 	switch {
 	case j.Progress.Phase == "verify" && j.Progress.Total > 0:
 		// The upload is over; what is left is reading the image back.
-		done, total := j.Progress.BytesVerified, j.Progress.Total
-		pct := float64(done) * 100 / float64(total)
-		line += fmt.Sprintf(" %s %5.1f%% %s/%s %s/s ETA %s", bar(pct), pct, size(done), size(total),
-			size(int64(j.Progress.Rate)), time.Duration(j.Progress.ETASeconds*float64(time.Second)).Round(time.Second))
+		line += meter(j.Progress.BytesVerified, j.Progress)
 	case j.Step != "write":
 		// Queued, or the module is still being switched into USB boot
 		// mode: the upload waits, so its rate says nothing.
@@ -260,6 +257,9 @@ func (p *progress) draw() {
 			eta = time.Duration(float64(p.total-sent) / rate * float64(time.Second)).Round(time.Second).String()
 		}
 		line += fmt.Sprintf(" %s %5.1f%% %s/%s %s/s ETA %s", bar(pct), pct, size(sent), size(p.total), size(int64(rate)), eta)
+	case j.Progress.Phase == "write" && j.Progress.Total > 0:
+		// bmcd downloads the image and knows its size.
+		line += meter(j.Progress.BytesIn, j.Progress)
 	case j.Progress.BytesWritten > 0:
 		line += fmt.Sprintf(" %s written %s/s", size(j.Progress.BytesWritten), size(int64(j.Progress.Rate)))
 	}
@@ -268,6 +268,13 @@ func (p *progress) draw() {
 	} else {
 		fmt.Fprintln(p.e.stderr, line)
 	}
+}
+
+// meter shows done of the phase's total with bmcd's rate and ETA.
+func meter(done int64, jp api.JobProgress) string {
+	pct := float64(done) * 100 / float64(jp.Total)
+	return fmt.Sprintf(" %s %5.1f%% %s/%s %s/s ETA %s", bar(pct), pct, size(done), size(jp.Total),
+		size(int64(jp.Rate)), time.Duration(jp.ETASeconds*float64(time.Second)).Round(time.Second))
 }
 
 func (p *progress) finish() {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/turingpi-oss/bmcd/bmc/console"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
+	"github.com/turingpi-oss/bmcd/hal/sim"
 	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
 )
 
@@ -36,6 +37,9 @@ type config struct {
 		// USBTiming is "real" (the modules take as long as real ones to
 		// become disks, seconds) or "fast" (milliseconds, for tests).
 		USBTiming string `yaml:"usb_timing"`
+		// USB is how the slots' USB reaches the controller: "mux" (one
+		// slot at a time, Turing Pi 2 v2.4) or "hub" (all at once, v2.5).
+		USB string `yaml:"usb"`
 	} `yaml:"sim"`
 	Flash struct {
 		// FirmwareDir is laid out like usbboot's (msd/,
@@ -94,6 +98,7 @@ func defaultConfig() config {
 	c.Sim.Module = "cm4"
 	c.Sim.EMMCMiB = 8 << 10
 	c.Sim.USBTiming = "real"
+	c.Sim.USB = "mux"
 	c.Flash.Payload = "auto"
 	c.Console.BufferBytes = console.DefaultBufferSize
 	c.Console.LogMaxBytes = console.DefaultLogMaxBytes
@@ -205,6 +210,9 @@ func (c *config) complete() error {
 	if c.Console.BufferBytes < 4096 || c.Console.LogMaxBytes < 0 {
 		return fmt.Errorf("console buffer_bytes %d, log_max_bytes %d: want at least 4096 and 0",
 			c.Console.BufferBytes, c.Console.LogMaxBytes)
+	}
+	if _, err := sim.ParseUSBTopology(c.Sim.USB); err != nil {
+		return err
 	}
 	if c.Sim.EMMCMiB <= 0 {
 		return fmt.Errorf("sim emmc_mib %d: want a size above zero", c.Sim.EMMCMiB)

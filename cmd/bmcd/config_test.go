@@ -43,7 +43,12 @@ auth:
 			assert.Equal(t, "127.0.0.1:8080", c.Listen, "the simulator listens on loopback only")
 			assert.Contains(t, c.StateDir, "bmcd-sim")
 			assert.Equal(t, 4, c.Sim.Slots)
+			assert.Equal(t, "mux", c.Sim.USB)
 		}},
+		{name: "sim usb hub", args: []string{"--config", file("hub.yaml", "sim:\n  usb: hub\n")}, check: func(t *testing.T, c config) {
+			assert.Equal(t, "hub", c.Sim.USB)
+		}},
+		{name: "bad sim usb", args: []string{"--config", file("switch.yaml", "sim:\n  usb: switch\n")}, wantErr: `usb topology "switch"`},
 		{name: "hardware listens on all interfaces", args: []string{"--board", "tp2-v2.4"}, check: func(t *testing.T, c config) {
 			assert.Equal(t, ":8080", c.Listen)
 			assert.Equal(t, "/var/lib/bmcd", c.StateDir)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
@@ -17,11 +16,16 @@ import (
 )
 
 // openSim opens the simulated board with a simulated USB bus on which
-// compute modules appear in USB boot mode as on the real board, each
-// slot's eMMC a file under the state dir.
+// compute modules appear in USB boot mode as on the real board (behind
+// the v2.4's multiplexer or the v2.5's hub, as configured), each slot's
+// eMMC a file under the state dir.
 func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 	h := &hardware{}
 	profile, err := cfg.simProfile()
+	if err != nil {
+		return nil, err
+	}
+	topology, err := sim.ParseUSBTopology(cfg.Sim.USB)
 	if err != nil {
 		return nil, err
 	}
@@ -35,15 +39,6 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 	}
 	bus := usbsim.New(&usbsim.Opts{Root: usbRoot, Logger: log})
 	h.closers = append(h.closers, bus.Close)
-	plug := &simUSB{
-		bus:      bus,
-		profile:  profile,
-		diskDir:  cfg.StateDir,
-		diskSize: cfg.Sim.EMMCMiB << 20,
-		log:      log,
-		power:    map[int]bool{},
-		strap:    map[int]bool{},
-	}
 	// Each module's UART is a pseudo-terminal whose other end is a
 	// simulated node that boots when its slot is powered.
 	nodes, err := simconsole.New(&simconsole.Opts{Slots: cfg.Sim.Slots, Logger: log})
@@ -55,8 +50,15 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 		Slots:     cfg.Sim.Slots,
 		Absent:    cfg.Sim.Absent,
 		StatePath: filepath.Join(cfg.StateDir, "sim-hardware.json"),
+		USB: &sim.USB{
+			Bus:      bus,
+			Topology: topology,
+			Module:   profile,
+			Disk: func(slot int) usbsim.Disk {
+				return usbsim.Disk{Path: simEMMC(cfg.StateDir, slot), Size: cfg.Sim.EMMCMiB << 20}
+			},
+		},
 		Observe: func(tr sim.Transition) {
-			plug.observe(tr)
 			switch {
 			case tr.Signal == "power":
 				nodes.SetPower(tr.Slot, tr.Value == "on")
@@ -81,7 +83,7 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 	payload, _ := cfg.payload() // checked by complete
 	ports := map[int]string{}
 	for s := 1; s <= hw.Info().Slots; s++ {
-		ports[s] = simPort(s)
+		ports[s] = sim.Port(s)
 	}
 	h.flash = bmc.FlashConfig{
 		Booter: &bmc.RPiBooter{
@@ -93,70 +95,15 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 			DevRoot:  filepath.Join(usbRoot, "dev"),
 			Logger:   log,
 		},
-		Images: bmc.FlasherImages{Logger: log},
+		// The hub gives every slot its own port, so slots flash at
+		// once, as on a Turing Pi 2 v2.5.
+		Parallel: topology == sim.USBHub,
+		Images:   bmc.FlasherImages{Logger: log},
 	}
 	return h, nil
 }
 
-// simPort is the USB port of a slot's module on the simulated bus.
-func simPort(slot int) string { return fmt.Sprintf("1-1.%d", slot) }
-
 // simEMMC is the file holding the eMMC of a simulated slot.
 func simEMMC(stateDir string, slot int) string {
 	return filepath.Join(stateDir, fmt.Sprintf("sim-emmc-slot%d.img", slot))
-}
-
-// simUSB plugs a slot's simulated module into the bus while the slot is
-// powered with its USB boot strap asserted and its USB routed to the
-// controller, as its boot ROM then enumerates on the real board, and
-// unplugs it otherwise.
-type simUSB struct {
-	bus      *usbsim.Bus
-	profile  usbsim.Profile
-	diskDir  string
-	diskSize int64
-	log      *slog.Logger
-
-	mu          sync.Mutex
-	power       map[int]bool
-	strap       map[int]bool
-	routedToBMC int // the slot whose USB goes to the controller, 0 for none
-	plugged     int // the slot whose module is on the bus, 0 for none
-}
-
-// observe follows the simulated board's signals; it runs under the
-// board's lock, so it only touches the bus.
-func (s *simUSB) observe(tr sim.Transition) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch tr.Signal {
-	case "power":
-		s.power[tr.Slot] = tr.Value == "on"
-	case "usb-boot":
-		s.strap[tr.Slot] = tr.Value == "asserted"
-	case "usb":
-		// One mux: the slot just configured is the one routed.
-		s.routedToBMC = 0
-		if tr.Value == "device/bmc" {
-			s.routedToBMC = tr.Slot
-		}
-	default:
-		return
-	}
-	want := 0
-	if r := s.routedToBMC; r != 0 && s.power[r] && s.strap[r] {
-		want = r
-	}
-	if want == s.plugged {
-		return
-	}
-	if s.plugged != 0 {
-		s.bus.Detach(simPort(s.plugged))
-		s.log.Debug("sim: module left the USB bus", "slot", s.plugged)
-	}
-	s.plugged = want
-	if want != 0 {
-		s.bus.Attach(simPort(want), s.profile, usbsim.Disk{Path: simEMMC(s.diskDir, want), Size: s.diskSize})
-		s.log.Debug("sim: module in USB boot mode on the bus", "slot", want, "port", simPort(want))
-	}
 }

@@ -8,4 +8,16 @@
 // recorded with its time so a test can assert exactly what happened and in
 // which order ([Board.Transitions]); [Board.InjectFault] makes the next
 // operation on a slot fail, to exercise the failure paths.
+//
+// # USB
+//
+// With [Opts.USB] the slots hold compute modules on a simulated USB bus
+// (package usbsim), wired as the board's USB is ([USBTopology]): behind
+// the Turing Pi 2 v2.4's multiplexer, which connects the slot configured
+// last, or on the v2.5's hub, whose one uplink connects every slot at
+// once, to the controller or to the connector. A module samples its USB
+// boot strap when it powers up (or is reset), as a CM4 does: one powered
+// up with the strap asserted runs its boot ROM until it is powered off,
+// whatever the strap does afterwards, and is on the bus whenever its USB
+// reaches the controller. The board creates the modules' eMMC files.
 package sim

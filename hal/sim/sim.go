@@ -14,6 +14,7 @@ import (
 
 	"github.com/turingpi-oss/bmcd/hal"
 	"github.com/turingpi-oss/bmcd/hal/atomicfile"
+	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
 )
 
 // Opts configures a simulated board.
@@ -27,11 +28,15 @@ type Opts struct {
 	// while bmcd restarts. It is read by New and written by Close.
 	StatePath string
 	// Observe, if set, is called with every transition, in order, while
-	// the board is locked: it must not call the Board. The simulated USB
-	// bus uses it to plug in a module that powers up in USB boot mode.
+	// the board is locked: it must not call the Board. The simulated
+	// nodes' consoles use it to boot when their slot is powered.
 	Observe func(Transition)
-	Clock   clockwork.Clock
-	Logger  *slog.Logger
+	// USB, if set, puts the slots' modules on a simulated USB bus: a
+	// module powered up with its USB boot strap asserted enumerates in
+	// its boot ROM while its USB reaches the controller.
+	USB    *USB
+	Clock  clockwork.Clock
+	Logger *slog.Logger
 }
 
 // Transition is one change of a simulated hardware signal.
@@ -55,6 +60,11 @@ type slotState struct {
 	Power   bool `json:"power"`
 	USBBoot bool `json:"usb_boot"`
 	Absent  bool `json:"-"`
+	// bootedUSB: the module sampled its strap asserted at power-up (or
+	// at its last reset), so it runs its USB boot ROM until powered off.
+	bootedUSB bool
+	// onBus: the module is plugged into the simulated USB bus.
+	onBus bool
 }
 
 // Board is a simulated board. It is safe for concurrent use.
@@ -62,14 +72,20 @@ type Board struct {
 	info    hal.Info
 	path    string
 	observe func(Transition)
+	usbBus  *USB
 	clock   clockwork.Clock
 	log     *slog.Logger
 
 	mu          sync.Mutex
 	slots       []slotState // index slot-1
-	usb         *hal.USBConfig
 	transitions []Transition
 	faults      map[int]error
+	// The USB routing last set: where it goes, the role, and on the mux
+	// the slot it selects (0: none yet).
+	route   hal.USBRoute
+	role    hal.USBRole
+	muxSlot int
+	modules map[int]*usbsim.Module // on the bus, by slot
 }
 
 var (
@@ -98,6 +114,8 @@ func New(opts *Opts) (*Board, error) {
 		info:    hal.Info{Profile: "sim", Model: fmt.Sprintf("Simulated board (%d slots)", n), Slots: n},
 		path:    opts.StatePath,
 		observe: opts.Observe,
+		usbBus:  opts.USB,
+		modules: map[int]*usbsim.Module{},
 		clock:   opts.Clock,
 		log:     opts.Logger,
 		slots:   make([]slotState, n),
@@ -117,6 +135,11 @@ func New(opts *Opts) (*Board, error) {
 	}
 	if b.path != "" {
 		b.load()
+	}
+	if b.usbBus != nil {
+		if err := b.usbBus.createDisks(b.slots); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -140,6 +163,7 @@ func (b *Board) load() {
 	for i := range saved {
 		b.slots[i].Power = saved[i].Power && !b.slots[i].Absent
 		b.slots[i].USBBoot = saved[i].USBBoot
+		b.slots[i].bootedUSB = b.slots[i].Power && b.slots[i].USBBoot
 	}
 }
 
@@ -157,7 +181,7 @@ func (b *Board) Close() error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(b.path, data, 0o644); err != nil {
+	if err := atomicfile.Write(b.path, data, 0o600); err != nil {
 		return fmt.Errorf("sim: save hardware state: %w", err)
 	}
 	return nil
@@ -203,6 +227,7 @@ func (b *Board) recordLocked(slot int, signal, value string) {
 	if b.observe != nil {
 		b.observe(tr)
 	}
+	b.syncBusLocked()
 }
 
 func onOff(on bool) string {
@@ -224,6 +249,8 @@ func (b *Board) SetPower(ctx context.Context, slot int, on bool) error {
 		return nil
 	}
 	s.Power = on
+	// The module samples its USB boot strap as it powers up.
+	s.bootedUSB = on && s.USBBoot
 	b.recordLocked(slot, "power", onOff(on))
 	return nil
 }
@@ -250,7 +277,11 @@ func (b *Board) Reset(ctx context.Context, slot int) error {
 	if err := b.begin(ctx, "reset", slot); err != nil {
 		return err
 	}
+	// A reset restarts the module, which samples its strap again.
+	s := &b.slots[slot-1]
+	s.bootedUSB = false
 	b.recordLocked(slot, "reset", "asserted")
+	s.bootedUSB = s.Power && s.USBBoot
 	b.recordLocked(slot, "reset", "released")
 	return nil
 }
@@ -289,7 +320,10 @@ func (b *Board) SetUSB(ctx context.Context, cfg hal.USBConfig) error {
 	if err := b.begin(ctx, "set usb", cfg.Slot); err != nil {
 		return err
 	}
-	b.usb = &cfg
+	if b.usbBus != nil && b.usbBus.Topology == USBHub && cfg.Role == hal.USBHost {
+		return fmt.Errorf("sim: set usb slot %d: host role on the USB hub: %w", cfg.Slot, hal.ErrNotSupported)
+	}
+	b.route, b.role, b.muxSlot = cfg.Route, cfg.Role, cfg.Slot
 	b.recordLocked(cfg.Slot, "usb", cfg.Role.String()+"/"+cfg.Route.String())
 	return nil
 }

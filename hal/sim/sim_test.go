@@ -125,3 +125,14 @@ func TestObserve(t *testing.T) {
 	require.NoError(t, b.SetPower(ctx, 2, true))
 	assert.Equal(t, []string{"slot2 usb-boot=asserted", "slot2 power=on"}, seen)
 }
+
+func TestStateFileIsPrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hw.json")
+	b, err := sim.New(&sim.Opts{StatePath: path})
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
