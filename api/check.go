@@ -2,8 +2,10 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 
@@ -58,9 +60,37 @@ func (s *Server) runCheck(c *echo.Context, active int) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, NewCheckReport(active, fs))
+}
+
+// NewCheckReport is the wire form of a check's findings.
+func NewCheckReport(active int, fs []hal.Finding) CheckReport {
 	rep := CheckReport{Active: active, Findings: make([]CheckFinding, 0, len(fs)), Failed: hal.Failed(fs)}
 	for _, f := range fs {
 		rep.Findings = append(rep.Findings, CheckFinding{Name: f.Name, Status: string(f.Status), Detail: f.Detail})
 	}
-	return c.JSON(http.StatusOK, rep)
+	return rep
+}
+
+// WriteText writes the report for a person: a line per finding, then a
+// count per status and, if anything is wrong, what to send back. bmcctl
+// and bmcd check print the same text.
+func (r CheckReport) WriteText(w io.Writer) error {
+	width := 0
+	count := map[string]int{}
+	for _, f := range r.Findings {
+		width = max(width, len(f.Name))
+		count[f.Status]++
+	}
+	var b strings.Builder
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "%-4s  %-*s  %s\n", f.Status, width, f.Name, f.Detail)
+	}
+	fmt.Fprintf(&b, "check: %d ok, %d warn, %d fail, %d skip\n",
+		count[string(hal.CheckOK)], count[string(hal.CheckWarn)], count[string(hal.CheckFail)], count[string(hal.CheckSkip)])
+	if r.Failed || count[string(hal.CheckWarn)] > 0 {
+		b.WriteString("Something wrong? Send this whole report, the board's revision as printed on it, and what you expected.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

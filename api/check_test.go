@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -83,4 +84,19 @@ func TestCheckWithoutChecker(t *testing.T) {
 	f := newFixture(t)
 	var body api.ErrorBody
 	assert.Equal(t, http.StatusNotImplemented, f.do(t, "GET", "/api/v1/board/check", "", &body))
+}
+
+func TestCheckReportText(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	rep := api.NewCheckReport(0, []hal.Finding{
+		{Name: "board profile", Status: hal.CheckOK, Detail: "sim"},
+		{Name: "node1-en", Status: hal.CheckFail, Detail: "line not found"},
+	})
+	require.True(t, rep.Failed)
+	require.NoError(t, rep.WriteText(&b))
+	assert.Equal(t, "ok    board profile  sim\n"+
+		"fail  node1-en       line not found\n"+
+		"check: 1 ok, 0 warn, 1 fail, 0 skip\n"+
+		"Something wrong? Send this whole report, the board's revision as printed on it, and what you expected.\n", b.String())
 }

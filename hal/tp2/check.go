@@ -82,20 +82,44 @@ func level(p gpio.PinIO) (gpio.Level, bool) {
 	if p == nil {
 		return gpio.Low, false
 	}
-	return readLevel(p)
+	l, ok, _, _ := inspectLine(p)
+	return l, ok
+}
+
+// lineInspector is a line that can tell more than its level: who holds
+// it and which way it points (the kernel's lines seen by OpenReadOnly).
+type lineInspector interface {
+	// inspect returns the level (ok false if it was not read), a note on
+	// the line, and whether something else holds it.
+	inspect() (l gpio.Level, ok bool, note string, held bool)
+}
+
+// inspectLine reads a line without reconfiguring it.
+func inspectLine(p gpio.PinIO) (l gpio.Level, ok bool, note string, held bool) {
+	if in, ok := p.(lineInspector); ok {
+		return in.inspect()
+	}
+	if l, ok = readLevel(p); !ok {
+		note = "level not known (not driven since bmcd started, and reading it in place would reconfigure it)"
+	}
+	return l, ok, note, false
 }
 
 // lineFinding describes a line's level and what the level means where it
 // asserts (meaning, "" for none).
 func lineFinding(name string, p gpio.PinIO, activeLow bool, meaning string) hal.Finding {
 	f := hal.Finding{Name: name}
-	if p == nil {
+	if _, missing := p.(*missingPin); missing || p == nil {
 		f.Status, f.Detail = hal.CheckFail, "line not found"
 		return f
 	}
-	l, ok := level(p)
-	if !ok {
-		f.Status, f.Detail = hal.CheckSkip, "present; level not known (not driven since bmcd started, and reading it in place would reconfigure it)"
+	l, ok, note, held := inspectLine(p)
+	switch {
+	case held:
+		f.Status, f.Detail = hal.CheckWarn, note
+		return f
+	case !ok:
+		f.Status, f.Detail = hal.CheckSkip, "present; "+note
 		return f
 	}
 	f.Status, f.Detail = hal.CheckOK, l.String()
@@ -105,6 +129,9 @@ func lineFinding(name string, p gpio.PinIO, activeLow bool, meaning string) hal.
 		} else {
 			f.Detail += " (deasserted)"
 		}
+	}
+	if note != "" {
+		f.Detail += "; " + note
 	}
 	return f
 }
