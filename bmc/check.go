@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -135,18 +136,29 @@ func (c *Checker) firmwareFinding(chip rpiboot.Chip, required bool) hal.Finding 
 		f.Status, f.Detail = hal.CheckSkip, err.Error()
 		return f
 	}
-	var have, missing []string
+	var have, missing, sources []string
+	var memsys, memsysBytes int64
 	for _, ff := range files {
 		switch {
+		case ff.Err == nil && strings.HasPrefix(ff.Name, "memsys"):
+			memsys, memsysBytes = memsys+1, memsysBytes+ff.Size
 		case ff.Err == nil:
-			have = append(have, fmt.Sprintf("%s %d B", ff.Source, ff.Size))
+			have = append(have, fmt.Sprintf("%s %d B", ff.Name, ff.Size))
 		case ff.Required:
 			missing = append(missing, ff.Name)
 		default:
 			missing = append(missing, ff.Name+" (optional)")
 		}
+		// Where each file came from: a directory, or the archive and the
+		// chip's directory in it.
+		if src := path.Dir(ff.Source); ff.Err == nil && !slices.Contains(sources, src) {
+			sources = append(sources, src)
+		}
 	}
-	f.Detail = "in " + c.Firmware.Dir() + ": " + strings.Join(have, ", ")
+	if memsys > 0 {
+		have = append(have, fmt.Sprintf("memsys*.bin %d files %d B", memsys, memsysBytes))
+	}
+	f.Detail = fmt.Sprintf("in %s (%s): %s", c.Firmware.Dir(), strings.Join(sources, ", "), strings.Join(have, ", "))
 	if len(have) == 0 {
 		f.Detail = "in " + c.Firmware.Dir() + ": none"
 	}
@@ -200,8 +212,11 @@ func FirmwareWarnings(fw *rpiboot.Firmware, payload rpiboot.Payload, chip rpiboo
 		chip.Module(), fw.Dir(), strings.Join(missing, ", "), FirmwareHint)}
 }
 
-// AddWarnings adds problems found at start to Warnings.
+// AddWarnings adds problems found at start to Warnings, and logs them.
 func (b *Board) AddWarnings(ws ...string) {
+	for _, w := range ws {
+		b.log.Warn("bmc: " + w)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.warnings = append(b.warnings, ws...)

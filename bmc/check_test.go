@@ -73,7 +73,7 @@ func TestCheckReadOnly(t *testing.T) {
 	m := byName(got)
 	assert.Contains(t, m["slot 3"].Detail, "power on")
 	assert.Equal(t, hal.CheckOK, m["rpiboot firmware for the CM4"].Status)
-	assert.Contains(t, m["rpiboot firmware for the CM4"].Detail, "mass-storage-gadget64/boot.img 262144 B")
+	assert.Contains(t, m["rpiboot firmware for the CM4"].Detail, "boot.img 262144 B")
 	assert.Equal(t, hal.CheckOK, m["state dir "+c.StateDir].Status)
 }
 
