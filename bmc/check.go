@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -138,6 +139,7 @@ func (c *Checker) firmwareFinding(chip rpiboot.Chip, required bool) hal.Finding 
 	}
 	var have, missing, sources []string
 	var memsys, memsysBytes int64
+	optional := 0
 	for _, ff := range files {
 		switch {
 		case ff.Err == nil && strings.HasPrefix(ff.Name, "memsys"):
@@ -147,7 +149,7 @@ func (c *Checker) firmwareFinding(chip rpiboot.Chip, required bool) hal.Finding 
 		case ff.Required:
 			missing = append(missing, ff.Name)
 		default:
-			missing = append(missing, ff.Name+" (optional)")
+			optional++
 		}
 		// Where each file came from: a directory, or the archive and the
 		// chip's directory in it.
@@ -162,13 +164,21 @@ func (c *Checker) firmwareFinding(chip rpiboot.Chip, required bool) hal.Finding 
 	if len(have) == 0 {
 		f.Detail = "in " + c.Firmware.Dir() + ": none"
 	}
+	if optional > 0 {
+		missing = append(missing, fmt.Sprintf("%d optional files", optional))
+	}
 	f.Status = hal.CheckOK
-	if len(missing) > 0 {
+	switch {
+	case len(missing) == 0:
+	case !required:
+		// The first chip's finding says where the firmware goes.
+		f.Status, f.Detail = hal.CheckWarn, fmt.Sprintf("missing %s (needed only to flash a %s); found %s", strings.Join(missing, ", "), chip.Module(), f.Detail)
+	default:
 		f.Status = hal.CheckWarn
-		if required && rpiboot.Missing(files) != nil {
+		if rpiboot.Missing(files) != nil {
 			f.Status = hal.CheckFail
 		}
-		f.Detail = fmt.Sprintf("missing %s; found %s; %s", strings.Join(missing, ", "), f.Detail, FirmwareHint)
+		f.Detail = fmt.Sprintf("missing %s; found %s; %s%s", strings.Join(missing, ", "), f.Detail, FirmwareHint, spaceNote(c.Firmware.Dir()))
 	}
 	return f
 }
@@ -187,6 +197,19 @@ func spaceFinding(name, dir string, min uint64) hal.Finding {
 		f.Status, f.Detail = hal.CheckOK, fmt.Sprintf("%s free of %s", size(free), size(total))
 	}
 	return f
+}
+
+// spaceNote says how much room the file system of dir, or of its nearest
+// existing parent, has: whether the firmware would fit there.
+func spaceNote(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if free, _, err := diskSpace(d); err == nil {
+			return fmt.Sprintf(" (%s has %s free)", d, size(free))
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
 }
 
 func size(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
@@ -208,8 +231,8 @@ func FirmwareWarnings(fw *rpiboot.Firmware, payload rpiboot.Payload, chip rpiboo
 	if len(missing) == 0 {
 		return nil
 	}
-	return []string{fmt.Sprintf("flashing a %s needs rpiboot firmware missing from %s (%s); %s",
-		chip.Module(), fw.Dir(), strings.Join(missing, ", "), FirmwareHint)}
+	return []string{fmt.Sprintf("flashing a %s needs rpiboot firmware missing from %s (%s); %s%s",
+		chip.Module(), fw.Dir(), strings.Join(missing, ", "), FirmwareHint, spaceNote(fw.Dir()))}
 }
 
 // AddWarnings adds problems found at start to Warnings, and logs them.
@@ -267,6 +290,11 @@ func (c *Checker) active(ctx context.Context, slot int) []hal.Finding {
 	if slot == b.cfg.SelfSlot {
 		return []hal.Finding{{Name: name, Status: hal.CheckFail, Detail: "bmcd runs on this slot; choose another"}}
 	}
+	// The USB route is shared: switching it would cut a flash off.
+	if n := b.activeFlashes(); n > 0 {
+		return []hal.Finding{{Name: name, Status: hal.CheckFail,
+			Detail: fmt.Sprintf("%d flash job(s) queued or running; the check would switch the USB route under them: try again when they are done", n)}}
+	}
 	release, err := b.reserve(ctx, slot, fmt.Sprintf("slot %d is being checked", slot))
 	if err != nil {
 		return []hal.Finding{{Name: name, Status: hal.CheckFail, Detail: err.Error()}}
@@ -287,6 +315,19 @@ func (c *Checker) active(ctx context.Context, slot int) []hal.Finding {
 		return out
 	}
 	return append(out, c.usbBoot(ctx, slot, present))
+}
+
+// activeFlashes counts the flash jobs not yet final.
+func (b *Board) activeFlashes() int {
+	b.flash.mu.Lock()
+	defer b.flash.mu.Unlock()
+	n := 0
+	for _, j := range b.flash.jobs {
+		if !j.State.Final() {
+			n++
+		}
+	}
+	return n
 }
 
 // powerCycle switches the slot on, reads it back, and off again.

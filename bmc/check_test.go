@@ -190,3 +190,27 @@ func TestRPiBooterROMAndMissingFirmware(t *testing.T) {
 	_, err = b.WaitForROM(short, 1) // nothing on port 1-1.1
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+// An active check never switches the shared USB route under a flash.
+func TestCheckActiveWaitsForFlashes(t *testing.T) {
+	t.Parallel()
+	c, hw := newChecker(t, nil, false)
+	img := &fakeImage{release: make(chan struct{}), block: make(chan struct{})}
+	job, err := c.Board.Flash(1, img, bmc.FlashOptions{})
+	require.NoError(t, err)
+	<-img.block // the flash is writing
+	before := hw.Transitions()
+	got, err := c.Run(context.Background(), 2)
+	require.NoError(t, err)
+	assert.Contains(t, byName(got)["slot 2 active check"].Detail, "flash job(s) queued or running")
+	assert.Equal(t, before, hw.Transitions())
+	close(img.release)
+	assert.Equal(t, bmc.JobSucceeded, waitJob(t, c.Board, job.ID).State)
+}
+
+func TestAddWarnings(t *testing.T) {
+	t.Parallel()
+	c, _ := newChecker(t, nil, false)
+	c.Board.AddWarnings("rpiboot firmware missing")
+	assert.Contains(t, c.Board.Warnings(), "rpiboot firmware missing")
+}

@@ -25,6 +25,22 @@ import (
 	"github.com/turingpi-oss/bmcd/hal/tp2"
 )
 
+// checkUsage introduces bmcd check's own flags; bmcd's follow.
+const checkUsage = `Usage: bmcd check [--active SLOT] [--json] [bmcd's flags]
+
+Check the board without a running bmcd and print a report: the board
+profile and why, each line and supply with its level, the I2C chip, the USB
+bus, each console's device, the rpiboot firmware and the free space.
+Nothing is switched unless --active SLOT names a slot that is off; that slot
+is switched on and off and booted from USB to its boot ROM, then put back.
+The exit status is 1 if anything failed.
+
+  --active SLOT   also switch this slot (it must be off)
+  --json          print the report as JSON
+
+bmcd's flags (use the same --config as the daemon):
+`
+
 // errCheckFailed is the error of a check that ran and found failures.
 var errCheckFailed = errors.New("check: something failed (see the report)")
 
@@ -94,6 +110,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	for _, a := range rest {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(stderr, checkUsage)
+		}
+	}
 	cfg, err := parseConfig(rest, stderr)
 	if err != nil {
 		return err
@@ -156,30 +177,45 @@ func openCheck(cfg config, active int, log *slog.Logger) (*bmc.Checker, func() e
 		closeAll := func() error { return errors.Join(board.Close(), hw.close()) }
 		return newChecker(cfg, hw, board, os.DirFS("/")), closeAll, nil
 	}
-	if _, err := host.Init(); err != nil {
-		return nil, nil, fmt.Errorf("%s: init periph host drivers: %w", cfg.Board, err)
-	}
+	// A board that cannot be opened is a finding, not the end of the
+	// report: the rest still tells the owner what is there.
 	hw := &hardware{flash: hardwareFlash(cfg, log)}
+	failed := func(name string, err error) hal.Prober {
+		return proberFunc(func(context.Context) []hal.Finding {
+			return []hal.Finding{{Name: name, Status: hal.CheckFail, Detail: err.Error()}}
+		})
+	}
+	c := func() *bmc.Checker { return newChecker(cfg, hw, nil, os.DirFS("/")) }
+	if _, err := host.Init(); err != nil {
+		ch := c()
+		ch.Probe = failed("board", fmt.Errorf("init periph host drivers: %w", err))
+		return ch, hw.close, nil
+	}
 	switch cfg.Board {
 	case "tp1":
+		name := fmt.Sprintf("DS4520 on I2C %s", cfg.TP1.I2CBus)
 		bus, err := i2creg.Open(cfg.TP1.I2CBus)
 		if err != nil {
-			return nil, nil, fmt.Errorf("tp1: open I2C bus %q: %w", cfg.TP1.I2CBus, err)
+			ch := c()
+			ch.Probe = failed(name, fmt.Errorf("open I2C bus %q: %w (is the Cluster Management Bus enabled: dtoverlay=i2c1,pins_44_45?)", cfg.TP1.I2CBus, err))
+			return ch, hw.close, nil
 		}
 		hw.closers = append(hw.closers, bus.Close)
-		c := newChecker(cfg, hw, nil, os.DirFS("/"))
-		c.Probe = proberFunc(func(ctx context.Context) []hal.Finding { return tp1.Probe(ctx, bus, 0) })
-		return c, hw.close, nil
+		ch := c()
+		ch.Probe = proberFunc(func(ctx context.Context) []hal.Finding { return tp1.Probe(ctx, bus, 0) })
+		return ch, hw.close, nil
 	default:
 		b, err := tp2.OpenReadOnly(cfg.Board, &tp2.Opts{Logger: log})
 		if err != nil {
-			return nil, nil, err
+			ch := c()
+			ch.Probe = failed("board lines", err)
+			return ch, hw.close, nil
 		}
 		hw.board = b
 		if w, ok := b.(hal.ConsoleWiring); ok {
 			hw.consoles = w.ConsolePorts()
 		}
-		return newChecker(cfg, hw, nil, os.DirFS("/")), hw.close, nil
+		return c(), hw.close, nil
 	}
 }
 

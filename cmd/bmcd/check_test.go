@@ -161,3 +161,19 @@ func TestFirmwareMissingOnATuringPi2(t *testing.T) {
 	cfg.Board = "tp1"
 	assert.Empty(t, firmwareWarnings(cfg, hw), "a Turing Pi 1 does not flash")
 }
+
+// A board that cannot be opened is a failed finding in a full report,
+// not the end of the check.
+func TestRunCheckBoardNotThere(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "bmcd.yaml")
+	require.NoError(t, os.WriteFile(conf, []byte("tp1:\n  i2c_bus: bmcd-test-no-such-bus\n"), 0o600))
+	rep, err := runCheckJSON(t, "--config", conf, "--board", "tp1", "--state-dir", dir)
+	require.ErrorIs(t, err, errCheckFailed)
+	m := findingsByName(rep)
+	assert.Equal(t, "fail", m["DS4520 on I2C bmcd-test-no-such-bus"].Status)
+	assert.Contains(t, m["DS4520 on I2C bmcd-test-no-such-bus"].Detail, "dtoverlay=i2c1")
+	assert.Equal(t, "ok", m["state dir "+dir].Status)
+	assert.NotContains(t, m, "rpiboot firmware for the CM4", "a Turing Pi 1 does not flash")
+}
