@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,7 +58,7 @@ func newChecker(t *testing.T, absent []int, never bool) (*bmc.Checker, *sim.Boar
 		FirmwareChips: []rpiboot.Chip{rpiboot.BCM2711, rpiboot.BCM2712},
 		StateDir:      dir,
 		Board:         board,
-		ROMTimeout:    50e6, // 50 ms: only the module that never enumerates waits it out
+		ROMTimeout:    50 * time.Millisecond, // only the module that never enumerates waits it out
 	}, hw
 }
 
@@ -172,7 +173,7 @@ func TestRPiBooterROMAndMissingFirmware(t *testing.T) {
 		SysRoot:  filepath.Join(root, "sys"),
 		DevRoot:  filepath.Join(root, "dev"),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30e9)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	d, err := b.WaitForROM(ctx, 3)
 	require.NoError(t, err)
@@ -185,7 +186,7 @@ func TestRPiBooterROMAndMissingFirmware(t *testing.T) {
 	require.ErrorIs(t, err, rpiboot.ErrNotFound)
 	assert.Contains(t, err.Error(), bmc.FirmwareHint)
 
-	short, cancel2 := context.WithTimeout(ctx, 50e6)
+	short, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel2()
 	_, err = b.WaitForROM(short, 1) // nothing on port 1-1.1
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
