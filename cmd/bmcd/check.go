@@ -9,11 +9,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3/i2c/i2creg"
 	"periph.io/x/host/v3"
 
@@ -50,28 +48,6 @@ var errLocked = errors.New("a bmcd is running with this state dir")
 // lockName is the lock file in the state dir that one bmcd, or one bmcd
 // check, holds while it drives the board.
 const lockName = "bmcd.lock"
-
-// lockStateDir creates the state dir if needed and takes its lock
-// without waiting. The kernel releases the lock when the process ends,
-// however it ends.
-func lockStateDir(dir string) (unlock func() error, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir: %w", err)
-	}
-	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w (it holds %s)", errLocked, path)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return f.Close, nil
-}
 
 // checkArgs takes the check's own flags, --active SLOT and --json, out of
 // args and leaves bmcd's flags.

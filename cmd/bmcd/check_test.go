@@ -177,3 +177,17 @@ func TestRunCheckBoardNotThere(t *testing.T) {
 	assert.Equal(t, "ok", m["state dir "+dir].Status)
 	assert.NotContains(t, m, "rpiboot firmware for the CM4", "a Turing Pi 1 does not flash")
 }
+
+// One bmcd per state dir: a second one does not start, and touches
+// nothing of the first one's board.
+func TestSecondDaemonRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	unlock, err := lockStateDir(dir)
+	require.NoError(t, err)
+	defer unlock()
+	err = run(context.Background(), []string{"--board", "sim", "--state-dir", dir, "--listen", "127.0.0.1:0"}, io.Discard)
+	require.ErrorIs(t, err, errLocked)
+	_, statErr := os.Stat(filepath.Join(dir, "auth.json"))
+	assert.ErrorIs(t, statErr, os.ErrNotExist)
+}
