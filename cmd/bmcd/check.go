@@ -109,14 +109,14 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fs, err := c.Run(ctx, active)
+	found, err := c.Run(ctx, active)
 	if cerr := closeAll(); err == nil && cerr != nil {
 		err = fmt.Errorf("close board: %w", cerr)
 	}
 	if err != nil {
 		return err
 	}
-	rep := api.NewCheckReport(active, fs)
+	rep := api.NewCheckReport(active, found)
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
