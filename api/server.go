@@ -21,6 +21,8 @@ type Config struct {
 	// Consoles are the slots' serial consoles; a slot without one
 	// answers 501.
 	Consoles map[int]*console.Console
+	// Checker runs GET /api/v1/board/check; nil answers 501.
+	Checker *bmc.Checker
 	// Version is reported by GET /api/v1/board.
 	Version string
 	// OperationTimeout bounds a power operation. It runs to completion
@@ -87,6 +89,8 @@ func New(cfg Config) (*Server, error) {
 
 	authed := v1.Group("", s.requireToken)
 	authed.GET("/board", s.getBoard)
+	authed.GET("/board/check", s.getCheck)
+	authed.POST("/board/check", s.postCheck)
 	authed.GET("/slots", s.listSlots)
 	authed.GET("/slots/:slot", s.getSlot)
 	authed.PATCH("/slots/:slot", s.patchSlot)

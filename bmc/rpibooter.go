@@ -2,6 +2,7 @@ package bmc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -53,6 +54,9 @@ func (r *RPiBooter) BootToDisk(ctx context.Context, slot int) (string, error) {
 		Clock:    r.Clock,
 		Logger:   r.Logger,
 	})
+	if errors.Is(err, rpiboot.ErrNotFound) {
+		return "", fmt.Errorf("usb boot slot %d: %w; %s", slot, err, FirmwareHint)
+	}
 	if err != nil {
 		// rpiboot's errors name USB boot and the port already.
 		return "", fmt.Errorf("slot %d: %w", slot, err)

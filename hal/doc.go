@@ -17,6 +17,8 @@
 //   - [PresenceSensor]: whether a module sits in the slot (Turing Pi 1).
 //   - [PowerDefaultsSaver]: make the current power state the power-up default
 //     (Turing Pi 1's EEPROM-backed DS4520 register).
+//   - [Prober]: report lines, registers and supplies without changing
+//     them, for the board check ([Finding], [DetectProfile]).
 //
 // A capability the hardware lacks returns [ErrNotSupported] rather than
 // pretending; the API turns that into 501 Not Implemented.

@@ -9,7 +9,7 @@ import (
 )
 
 func newBoard(e *env) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "board",
 		Short: "Show the board: model, slots, capabilities, warnings",
 		Args:  maxArgs(0),
@@ -26,4 +26,6 @@ func newBoard(e *env) *cobra.Command {
 			})
 		},
 	}
+	cmd.AddCommand(newBoardCheck(e))
+	return cmd
 }

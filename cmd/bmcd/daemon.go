@@ -73,7 +73,8 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 	}
 	// Consoles stop before the hardware under them.
 	closeHW = func() error { return errors.Join(closeConsoles(), hw.close()) }
-	srv, err := api.New(api.Config{Board: board, Auth: authn, Consoles: consoles, Version: version, Logger: log})
+	board.AddWarnings(firmwareWarnings(cfg, hw)...)
+	srv, err := api.New(api.Config{Board: board, Auth: authn, Consoles: consoles, Checker: newChecker(cfg, hw, board, os.DirFS("/")), Version: version, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
 	}

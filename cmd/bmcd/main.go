@@ -5,6 +5,7 @@
 // Usage:
 //
 //	bmcd [--config FILE] [--board sim|tp1|tp2-v2.4|tp2-v2.5] [--listen ADDR] [--state-dir DIR]
+//	bmcd check [--active SLOT] [--json] [the same flags]
 //
 // See README.md for the configuration reference.
 package main
@@ -39,10 +40,18 @@ func main() {
 
 // run starts the daemon and blocks until ctx is done or serving fails.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "check" {
+		return runCheck(ctx, args[1:], os.Stdout, stderr)
+	}
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
 		return err
 	}
+	unlock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	d, err := newDaemon(ctx, cfg, stderr)
 	if err != nil {
 		return err
