@@ -145,8 +145,8 @@ func (c *Checker) usbBoot(ctx context.Context, slot int, present *bool) hal.Find
 		f.Status, f.Detail = hal.CheckSkip, fmt.Sprintf("the controller's USB does not reach this slot (flashable: %v)", b.flash.cfg.Slots)
 		return f
 	}
-	d, err := c.bootToROM(ctx, slot, strap, waiter)
-	if perr := b.putBack(slot, false); perr != nil {
+	d, routed, err := c.bootToROM(ctx, slot, strap, waiter)
+	if perr := b.putBack(slot, false, routed); perr != nil {
 		f.Status, f.Detail = hal.CheckFail, fmt.Sprintf("putting the slot back (off, strap released, USB to the connector): %v", perr)
 		return f
 	}
@@ -162,18 +162,18 @@ func (c *Checker) usbBoot(ctx context.Context, slot int, present *bool) hal.Find
 	return f
 }
 
-func (c *Checker) bootToROM(ctx context.Context, slot int, strap hal.USBBootStrapper, waiter ROMWaiter) (usb.DeviceInfo, error) {
+func (c *Checker) bootToROM(ctx context.Context, slot int, strap hal.USBBootStrapper, waiter ROMWaiter) (d usb.DeviceInfo, routed bool, err error) {
 	b := c.Board
-	if r, ok := b.hw.(hal.USBRouter); ok {
-		if err := r.SetUSB(ctx, hal.USBConfig{Slot: slot, Role: hal.USBDevice, Route: hal.RouteBMC}); err != nil {
-			return usb.DeviceInfo{}, fmt.Errorf("route usb to the controller: %w", err)
-		}
+	// Counted among the route's users like a flash job, so a flash on
+	// the v2.5 hub keeps its uplink when the check puts its slot back.
+	if err := b.routeToBMC(ctx, slot); err != nil {
+		return d, false, fmt.Errorf("route usb to the controller: %w", err)
 	}
 	if err := strap.SetUSBBoot(ctx, slot, true); err != nil {
-		return usb.DeviceInfo{}, fmt.Errorf("assert usb boot strap: %w", err)
+		return d, true, fmt.Errorf("assert usb boot strap: %w", err)
 	}
 	if err := b.hw.SetPower(ctx, slot, true); err != nil {
-		return usb.DeviceInfo{}, fmt.Errorf("power on: %w", err)
+		return d, true, fmt.Errorf("power on: %w", err)
 	}
 	timeout := c.ROMTimeout
 	if timeout <= 0 {
@@ -181,9 +181,9 @@ func (c *Checker) bootToROM(ctx context.Context, slot int, strap hal.USBBootStra
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	d, err := waiter.WaitForROM(wctx, slot)
+	d, err = waiter.WaitForROM(wctx, slot)
 	if err != nil {
-		return d, fmt.Errorf("no boot ROM enumerated within %s: %w", timeout, err)
+		return d, true, fmt.Errorf("no boot ROM enumerated within %s: %w", timeout, err)
 	}
-	return d, nil
+	return d, true, nil
 }

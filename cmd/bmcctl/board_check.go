@@ -43,7 +43,7 @@ func newBoardCheck(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&active, "active", 0, "also switch this slot (it must be off): power on/off and USB boot to the ROM")
-	_ = cmd.RegisterFlagCompletionFunc("active", slotCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("active", e.completeSlotFlag)
 	return cmd
 }
 

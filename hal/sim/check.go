@@ -23,8 +23,11 @@ func (b *Board) Probe(ctx context.Context) []hal.Finding {
 		out = append(out, hal.Finding{Name: fmt.Sprintf("slot %d", i+1), Status: hal.CheckOK, Detail: d})
 	}
 	usb := hal.Finding{Name: "usb routing", Status: hal.CheckOK, Detail: "not set since start"}
-	if b.usb != nil {
-		usb.Detail = fmt.Sprintf("slot %d %s/%s", b.usb.Slot, b.usb.Role, b.usb.Route)
+	if b.muxSlot != 0 {
+		usb.Detail = fmt.Sprintf("slot %d %s/%s", b.muxSlot, b.role, b.route)
+	}
+	if b.usbBus != nil {
+		usb.Detail += fmt.Sprintf(" (%s)", b.usbBus.Topology)
 	}
 	return append(out, usb)
 }

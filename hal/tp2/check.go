@@ -36,7 +36,6 @@ func ProbeLines(ctx context.Context, lines Lines) []hal.Finding {
 		out = append(out, supplyFinding(ctx, powerName(s), lines.Power[i]))
 		node(enName(s), lines.En[i], "node enabled")
 		if v24 {
-			node(rstName(s), lines.Reset[i], "node held in reset")
 			out = append(out, lineFinding(otgName(s), lines.USBOTGDev[i], false, "USB device (Low: host)"))
 		}
 		node(rpibootName(s), lines.RPIBoot[i], "boots from USB")
@@ -48,7 +47,9 @@ func ProbeLines(ctx context.Context, lines Lines) []hal.Finding {
 	}
 	route := lineFinding(routeName, lines.USBRoute, false, "USB routed to the BMC (Low: the board's connector)")
 	if !v24 {
-		out = append(out, route)
+		out = append(out, route,
+			lineFinding(node1OutName, lines.Node1USBOutput, false, "node 1 USB output switch (Low: the vendor default; High: its alternative port)"),
+			lineFinding(node1SourceName, lines.Node1USBSource, false, "node 1 USB source switch (Low: the vendor default; High: its alternative port)"))
 		return out
 	}
 	mux := []struct {

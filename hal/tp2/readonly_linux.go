@@ -37,7 +37,7 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 	named := func(name string) gpio.PinIO {
 		for _, c := range gpioioctl.Chips {
 			if l := c.ByName(name); l != nil {
-				return kernelLine(c.Path(), uint32(l.Number()), name)
+				return roKernelLine(c.Path(), uint32(l.Number()), name)
 			}
 		}
 		return nil // reported as "line not found" by the probe
@@ -47,7 +47,7 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 		if err != nil || off >= soc.LineCount() {
 			return nil
 		}
-		return kernelLine(soc.Path(), uint32(off), pin)
+		return roKernelLine(soc.Path(), uint32(off), pin)
 	}
 	regulator := func(name string) Regulator {
 		path := filepath.Join(platformDevices, name, "state")
@@ -62,7 +62,7 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 		lines.En[i], lines.RPIBoot[i] = named(enName(s)), named(rpibootName(s))
 		lines.Power[i] = regulator(powerName(s))
 		if v24 {
-			lines.Reset[i], lines.USBOTGDev[i] = named(rstName(s)), named(otgName(s))
+			lines.USBOTGDev[i] = named(otgName(s))
 		}
 	}
 	// A probe reports missing lines; the constructors refuse nil ones.
@@ -73,6 +73,9 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 	}
 	if !v24 {
 		lines.USBRoute = raw("PG2")
+		lines.Node1USBOutput, lines.Node1USBSource = raw("PG0"), raw("PG1")
+		fill(&lines.Node1USBOutput, "node1 usb output switch")
+		fill(&lines.Node1USBSource, "node1 usb source switch")
 		for i := range Slots {
 			fill(&lines.En[i], enName(i+1))
 			fill(&lines.RPIBoot[i], rpibootName(i+1))
@@ -92,7 +95,6 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 	}
 	for i := range Slots {
 		fill(&lines.En[i], enName(i+1))
-		fill(&lines.Reset[i], rstName(i+1))
 		fill(&lines.RPIBoot[i], rpibootName(i+1))
 		fill(&lines.USBOTGDev[i], otgName(i+1))
 	}
@@ -129,8 +131,8 @@ func mustOffset(pin string) uint32 {
 	return uint32(off)
 }
 
-// kernelLine is a read-only view of line offset of the chip at path.
-func kernelLine(path string, offset uint32, name string) gpio.PinIO {
+// roKernelLine is a read-only view of line offset of the chip at path.
+func roKernelLine(path string, offset uint32, name string) gpio.PinIO {
 	return &roPin{PinIO: gpio.INVALID, name: name, read: func() (gpio.Level, bool, string, bool) {
 		note, held, err := kernelLineInfo(path, offset)
 		if err != nil || held {

@@ -45,7 +45,7 @@ func roLines(r *rig) Lines {
 	}
 	l := r.lines
 	for i := range Slots {
-		l.En[i], l.Reset[i], l.RPIBoot[i], l.USBOTGDev[i] = ro(l.En[i]), ro(l.Reset[i]), ro(l.RPIBoot[i]), ro(l.USBOTGDev[i])
+		l.En[i], l.RPIBoot[i], l.USBOTGDev[i] = ro(l.En[i]), ro(l.RPIBoot[i]), ro(l.USBOTGDev[i])
 		l.Power[i] = roRegulator{l.Power[i]}
 	}
 	l.En[0] = &roPin{PinIO: gpio.INVALID, name: enName(1), read: func() (gpio.Level, bool, string, bool) {

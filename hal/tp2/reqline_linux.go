@@ -65,10 +65,3 @@ func levelBit(l gpio.Level) uint64 {
 	}
 	return 0
 }
-
-func ioctl(fd uintptr, req uint, arg unsafe.Pointer) error {
-	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, uintptr(req), uintptr(arg)); errno != 0 {
-		return errno
-	}
-	return nil
-}
