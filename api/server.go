@@ -97,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 	v1.POST("/auth/login", s.login)
 
 	authed := v1.Group("", s.requireToken)
+	authed.POST("/auth/logout", s.logout)
 	authed.GET("/board", s.getBoard)
 	authed.GET("/slots", s.listSlots)
 	authed.GET("/slots/:slot", s.getSlot)

@@ -245,6 +245,16 @@ func TestLogin(t *testing.T) {
 	})
 }
 
+func TestLogoutRevokesToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	require.Equal(t, http.StatusNoContent, f.do(t, "POST", "/api/v1/auth/logout", "", nil))
+	var body api.ErrorBody
+	assert.Equal(t, http.StatusUnauthorized, f.do(t, "GET", "/api/v1/slots", "", &body))
+	assert.Equal(t, "unauthorized", body.Error.Code)
+	assert.Equal(t, http.StatusUnauthorized, f.do(t, "POST", "/api/v1/auth/logout", "", &body), "logged out already")
+}
+
 func TestHealthNeedsNoToken(t *testing.T) {
 	f := newFixture(t)
 	f.token = ""
