@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/turingpi-oss/bmcd/bmc"
 )
 
 // Echo context keys: the caller's auth.Session and bearer token.
@@ -16,6 +18,9 @@ const (
 func (s *Server) login(c *echo.Context) error {
 	var req LoginRequest
 	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := bmc.CheckText("user name", req.Username, bmc.MaxNameLen); err != nil {
 		return err
 	}
 	token, sess, err := s.auth.Login(c.RealIP(), req.Username, req.Password)

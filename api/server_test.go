@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,7 +173,8 @@ func TestBadInput(t *testing.T) {
 		{name: "all: unknown action", method: "POST", path: "/api/v1/power", body: `{"action":"sideways"}`, status: 400, code: "bad_request", message: "sideways"},
 		{name: "bad policy", method: "PATCH", path: "/api/v1/slots/1", body: `{"policy":"sometimes"}`, status: 400, code: "bad_request", message: `policy "sometimes"`},
 		{name: "name too long", method: "PATCH", path: "/api/v1/slots/1", body: `{"name":"` + strings.Repeat("n", 65) + `"}`, status: 400, code: "bad_request", message: "longer than 64"},
-		{name: "reset of an off slot", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"reset"}`, status: 409, code: "slot_off", message: "slot is off"},
+		{name: "reset of an off slot", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"reset"}`, status: 409, code: "slot_off", message: "reset slot 1: the slot is off"},
+		{name: "job id not a number", method: "GET", path: "/api/v1/jobs/x", status: 400, code: "bad_request", message: `job id "x" is not a number`},
 		{name: "no token", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"on"}`, noToken: true, status: 401, code: "unauthorized", message: "authentication required"},
 		{name: "no token for events", method: "GET", path: "/api/v1/events", noToken: true, status: 401, code: "unauthorized"},
 		{name: "unknown route", method: "GET", path: "/api/v1/nothing", status: 404, code: "not_found"},
@@ -253,6 +255,33 @@ func TestLogoutRevokesToken(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, f.do(t, "GET", "/api/v1/slots", "", &body))
 	assert.Equal(t, "unauthorized", body.Error.Code)
 	assert.Equal(t, http.StatusUnauthorized, f.do(t, "POST", "/api/v1/auth/logout", "", &body), "logged out already")
+}
+
+// TestPowerNotSavedWarns: a power change made while the state cannot be
+// saved answers 200 with the change and a warning that says so.
+func TestPowerNotSavedWarns(t *testing.T) {
+	t.Parallel()
+	var stateDir string
+	f := newFixture(t, func(cfg *bmc.Config, dir string) {
+		stateDir = filepath.Join(dir, "state")
+		require.NoError(t, os.Mkdir(stateDir, 0o700))
+		cfg.StateDir = stateDir
+	})
+	require.NoError(t, os.RemoveAll(stateDir)) // every write fails, even as root
+	var st api.Slot
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/3/power", `{"action":"on"}`, &st))
+	assert.Equal(t, "on", st.Power)
+	assert.Contains(t, st.Warning, "requested power state not saved")
+	var slots []api.Slot
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/power", `{"action":"off"}`, &slots))
+	for _, s := range slots {
+		assert.Contains(t, s.Warning, "requested power state not saved", "slot %d", s.Slot)
+	}
+	require.NoError(t, os.Mkdir(stateDir, 0o700))
+	var saved api.Slot
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/3/power", `{"action":"on"}`, &saved))
+	assert.Equal(t, "on", saved.Power)
+	assert.Empty(t, saved.Warning)
 }
 
 func TestHealthNeedsNoToken(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/turingpi-oss/bmcd/hal"
+	"github.com/turingpi-oss/bmcd/hal/atomicfile"
 )
 
 // Config configures a Board. Zero durations take the defaults below.
@@ -68,6 +69,10 @@ type SlotStatus struct {
 	// PowerChangedAt is when bmcd last saw the measured power change; zero
 	// if it has not seen a change since it started.
 	PowerChangedAt time.Time
+	// Warning is set while the requested power states cannot be saved:
+	// the hardware did what was asked, but a restart would restore from
+	// an older request.
+	Warning string
 }
 
 // Board is the domain view of the board: slots, power, policy, events.
@@ -96,6 +101,7 @@ type Board struct {
 	changedAt []time.Time
 	holders   []string // per slot: the long operation holding it, or ""
 	warnings  []string
+	saveErr   error // the last write of the requested power states failed
 }
 
 // New loads the persisted state and returns a Board. It does not touch
@@ -296,6 +302,10 @@ func (b *Board) measure(ctx context.Context, slot int) SlotStatus {
 // statusLocked builds a slot's status from what bmcd knows; b.mu must be held.
 func (b *Board) statusLocked(slot int) SlotStatus {
 	c := b.cfgs[slot-1]
+	var warning string
+	if b.saveErr != nil {
+		warning = fmt.Sprintf("requested power state not saved (%v): after a restart, the restore policy would act on an older request", b.saveErr)
+	}
 	return SlotStatus{
 		Slot:           slot,
 		Name:           c.Name,
@@ -306,6 +316,7 @@ func (b *Board) statusLocked(slot int) SlotStatus {
 		Self:           slot == b.cfg.SelfSlot,
 		Busy:           len(b.locks[slot-1]) > 0,
 		PowerChangedAt: b.changedAt[slot-1],
+		Warning:        warning,
 	}
 }
 
@@ -316,17 +327,19 @@ type SlotUpdate struct {
 	Policy *Policy
 }
 
-// maxNameLen bounds names and module types, which end up in every listing.
-const maxNameLen = 64
-
 // UpdateSlot changes a slot's name, module type or policy and persists it.
 func (b *Board) UpdateSlot(ctx context.Context, slot int, u SlotUpdate) (SlotStatus, error) {
 	if err := b.checkSlot(slot); err != nil {
 		return SlotStatus{}, err
 	}
-	for field, v := range map[string]*string{"name": u.Name, "module": u.Module} {
-		if v != nil && len(*v) > maxNameLen {
-			return SlotStatus{}, fmt.Errorf("%s: %w: longer than %d bytes", field, ErrInvalid, maxNameLen)
+	for _, f := range []struct {
+		field string
+		v     *string
+	}{{"slot name", u.Name}, {"module", u.Module}} {
+		if f.v != nil {
+			if err := CheckText(f.field, *f.v, MaxNameLen); err != nil {
+				return SlotStatus{}, err
+			}
 		}
 	}
 	if u.Policy != nil {
@@ -368,14 +381,18 @@ func (b *Board) updateConfig(slot int, change func(*slotConfig)) error {
 	}
 	b.mu.Lock()
 	change(&b.cfgs[slot-1])
+	b.saveErr = nil // next held every requested power state too
 	b.mu.Unlock()
 	return nil
 }
 
 // setRequested records the power state a user asked for. It is written
-// to the state file in the background, so a power request never waits
-// for an fsync; only a machine crash in the moment after a request can
-// lose it, and then the restore policy sees the request before.
+// at once without an fsync, which tells whether the state file can be
+// written at all (a full disk, a read-only file system: the slots then
+// carry a Warning), and made durable in the background, so a power
+// request never waits for an fsync; only a machine crash in the moment
+// after a request can lose it, and then the restore policy sees the
+// request before.
 func (b *Board) setRequested(slot int, requested string) {
 	b.mu.Lock()
 	changed := b.cfgs[slot-1].Requested != requested
@@ -384,12 +401,30 @@ func (b *Board) setRequested(slot int, requested string) {
 		b.dirty = true
 	}
 	b.mu.Unlock()
-	if changed {
-		select {
-		case b.saveKick <- struct{}{}:
-		default: // a write is already pending; it will include this change
-		}
+	if !changed {
+		return
 	}
+	b.writeMu.Lock()
+	b.mu.Lock()
+	snapshot := append([]slotConfig(nil), b.cfgs...)
+	b.mu.Unlock()
+	err := writeState(b.cfg.StateDir, snapshot, atomicfile.WriteNoSync)
+	b.setSaveErr(err)
+	b.writeMu.Unlock()
+	if err != nil {
+		b.log.Error("bmc: save requested power state", "slot", slot, "err", err)
+	}
+	select {
+	case b.saveKick <- struct{}{}:
+	default: // a write is already pending; it will include this change
+	}
+}
+
+// setSaveErr records the outcome of a write of the state file.
+func (b *Board) setSaveErr(err error) {
+	b.mu.Lock()
+	b.saveErr = err
+	b.mu.Unlock()
 }
 
 // writeRequested is the background writer started by New.
@@ -407,7 +442,7 @@ func (b *Board) writeRequested() {
 	}
 }
 
-// flush writes the state file if it lacks changes.
+// flush writes the state file durably if it lacks changes.
 func (b *Board) flush() error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
@@ -419,7 +454,9 @@ func (b *Board) flush() error {
 	snapshot := append([]slotConfig(nil), b.cfgs...)
 	b.dirty = false
 	b.mu.Unlock()
-	if err := saveState(b.cfg.StateDir, snapshot); err != nil {
+	err := saveState(b.cfg.StateDir, snapshot)
+	b.setSaveErr(err)
+	if err != nil {
 		b.mu.Lock()
 		b.dirty = true
 		b.mu.Unlock()

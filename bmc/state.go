@@ -93,8 +93,12 @@ func parseState(data []byte, cfgs []slotConfig) error {
 	return nil
 }
 
-// saveState replaces the state file in dir with cfgs.
-func saveState(dir string, cfgs []slotConfig) error {
+// saveState replaces the state file in dir with cfgs, durably.
+func saveState(dir string, cfgs []slotConfig) error { return writeState(dir, cfgs, atomicfile.Write) }
+
+// writeState replaces the state file in dir with cfgs using write
+// (atomicfile.Write, or WriteNoSync where an fsync would cost too much).
+func writeState(dir string, cfgs []slotConfig, write func(string, []byte, os.FileMode) error) error {
 	st := persistedState{Version: stateVersion, Slots: make(map[string]slotConfig, len(cfgs))}
 	for i, c := range cfgs {
 		st.Slots[strconv.Itoa(i+1)] = c
@@ -103,7 +107,7 @@ func saveState(dir string, cfgs []slotConfig) error {
 	if err != nil {
 		return fmt.Errorf("bmc: encode state: %w", err)
 	}
-	if err := atomicfile.Write(filepath.Join(dir, stateFile), append(data, '\n'), 0o600); err != nil {
+	if err := write(filepath.Join(dir, stateFile), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("bmc: save state: %w", err)
 	}
 	return nil
