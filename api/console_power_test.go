@@ -109,3 +109,11 @@ func TestConsoleDetachLogsReason(t *testing.T) {
 	assert.Contains(t, log.String(), `reason="client closed the session (1000)"`)
 	assert.NotContains(t, log.String(), `reason=""`)
 }
+
+func TestConsoleBadModeSaysWhat(t *testing.T) {
+	t.Parallel()
+	f := newConsoleFixture(t, 0)
+	var eb api.ErrorBody
+	assert.Equal(t, http.StatusBadRequest, f.do(t, "PATCH", "/api/v1/slots/1/console", `{"baud":7}`, &eb))
+	assert.Equal(t, "invalid console mode: baud 7 not in 50..4000000", eb.Error.Message)
+}

@@ -222,7 +222,7 @@ func (c *Console) SetMode(change Mode) (Mode, error) {
 	c.mu.Unlock()
 	mode := old.Merge(change)
 	if err := mode.Validate(); err != nil {
-		return old, fmt.Errorf("console: set mode on %s: %w", c.cfg.Device, err)
+		return old, err // names the bad field; the caller knows the console
 	}
 	if mode == old {
 		return mode, nil // nothing changes, so nothing to log or mark
