@@ -38,7 +38,7 @@ func (s *Server) console(c *echo.Context) (*console.Console, error) {
 	if con := s.cfg.Consoles[slot]; con != nil {
 		return con, nil
 	}
-	if err := hal.CheckSlot(slot, s.board.Info().Slots); err != nil {
+	if err := s.board.CheckSlot(slot); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("slot %d: no serial console on this board: %w", slot, hal.ErrNotSupported)

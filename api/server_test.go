@@ -157,8 +157,8 @@ func TestBadInput(t *testing.T) {
 		status                   int
 		code, message            string
 	}{
-		{name: "slot 0", method: "POST", path: "/api/v1/slots/0/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot 0: hal: no such slot (board has slots 1-4)"},
-		{name: "slot 9", method: "POST", path: "/api/v1/slots/9/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "board has slots 1-4"},
+		{name: "slot 0", method: "POST", path: "/api/v1/slots/0/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot 0: no such slot (the board has slots 1-4)"},
+		{name: "slot 9", method: "POST", path: "/api/v1/slots/9/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot 9: no such slot (the board has slots 1-4)"},
 		{name: "slot -1", method: "POST", path: "/api/v1/slots/-1/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot -1"},
 		{name: "slot abc", method: "POST", path: "/api/v1/slots/abc/power", body: `{"action":"on"}`, status: 400, code: "bad_request", message: `invalid slot "abc"`},
 		{name: "get slot 9", method: "GET", path: "/api/v1/slots/9", status: 404, code: "not_found", message: "no such slot"},

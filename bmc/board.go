@@ -262,9 +262,26 @@ func (b *Board) Slot(ctx context.Context, slot int) (SlotStatus, error) {
 	return b.measure(ctx, slot), nil
 }
 
+// CheckSlot returns an error wrapping hal.ErrNoSlot if the board has no
+// slot numbered slot.
+func (b *Board) CheckSlot(slot int) error { return b.checkSlot(slot) }
+
 func (b *Board) checkSlot(slot int) error {
-	return hal.CheckSlot(slot, len(b.locks))
+	if hal.CheckSlot(slot, len(b.locks)) != nil {
+		return &noSlotError{slot: slot, slots: len(b.locks)}
+	}
+	return nil
 }
+
+// noSlotError is hal.ErrNoSlot in words for users, without hal's prefix.
+type noSlotError struct{ slot, slots int }
+
+func (e *noSlotError) Error() string {
+	return fmt.Sprintf("slot %d: no such slot (the board has slots 1-%d)", e.slot, e.slots)
+}
+
+// Is makes errors.Is(err, hal.ErrNoSlot) true.
+func (e *noSlotError) Is(target error) bool { return target == hal.ErrNoSlot }
 
 // measure reads the slot's power (and presence, where the board senses
 // it), publishes an event if the power changed, and returns the status.
