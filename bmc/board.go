@@ -11,7 +11,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/turingpi-oss/bmcd/hal"
-	"github.com/turingpi-oss/bmcd/hal/atomicfile"
 )
 
 // Config configures a Board. Zero durations take the defaults below.
@@ -101,7 +100,7 @@ type Board struct {
 	changedAt []time.Time
 	holders   []string // per slot: the long operation holding it, or ""
 	warnings  []string
-	saveErr   error // the last write of the requested power states failed
+	saveErr   error // the requested power states are not saved: why
 }
 
 // New loads the persisted state and returns a Board. It does not touch
@@ -404,12 +403,11 @@ func (b *Board) updateConfig(slot int, change func(*slotConfig)) error {
 }
 
 // setRequested records the power state a user asked for. It is written
-// at once without an fsync, which tells whether the state file can be
-// written at all (a full disk, a read-only file system: the slots then
-// carry a Warning), and made durable in the background, so a power
-// request never waits for an fsync; only a machine crash in the moment
-// after a request can lose it, and then the restore policy sees the
-// request before.
+// to the state file in the background, so a power request never waits
+// for the disk; only a machine crash in the moment after a request can
+// lose it, and then the restore policy sees the request before. What
+// would stop the write (a state directory gone, read-only or full) is
+// checked at once, so the answer to the request can say so.
 func (b *Board) setRequested(slot int, requested string) {
 	b.mu.Lock()
 	changed := b.cfgs[slot-1].Requested != requested
@@ -421,15 +419,9 @@ func (b *Board) setRequested(slot int, requested string) {
 	if !changed {
 		return
 	}
-	b.writeMu.Lock()
-	b.mu.Lock()
-	snapshot := append([]slotConfig(nil), b.cfgs...)
-	b.mu.Unlock()
-	err := writeState(b.cfg.StateDir, snapshot, atomicfile.WriteNoSync)
-	b.setSaveErr(err)
-	b.writeMu.Unlock()
-	if err != nil {
-		b.log.Error("bmc: save requested power state", "slot", slot, "err", err)
+	if err := checkWritable(b.cfg.StateDir); err != nil {
+		b.setSaveErr(err)
+		b.log.Error("bmc: requested power state cannot be saved", "slot", slot, "err", err)
 	}
 	select {
 	case b.saveKick <- struct{}{}:

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,7 +103,13 @@ func TestPowerNotSavedWarns(t *testing.T) {
 	assert.Equal(t, st.Warning, other.Warning, "the state file holds every slot")
 
 	require.NoError(t, os.Mkdir(stateDir, 0o700))
-	st, err = b.Power(ctx, 2, bmc.Off, bmc.PowerOpts{})
+	_, err = b.Power(ctx, 2, bmc.Off, bmc.PowerOpts{})
 	require.NoError(t, err)
-	assert.Empty(t, st.Warning, "saved again")
+	// The background write of this request saves everything again.
+	require.Eventually(t, func() bool {
+		st, err := b.Slot(ctx, 2)
+		return err == nil && st.Warning == ""
+	}, 10*time.Second, time.Millisecond, "saved again")
+	_, err = os.Stat(filepath.Join(stateDir, "state.json"))
+	assert.NoError(t, err)
 }

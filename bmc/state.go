@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/turingpi-oss/bmcd/hal/atomicfile"
 )
 
@@ -93,12 +95,8 @@ func parseState(data []byte, cfgs []slotConfig) error {
 	return nil
 }
 
-// saveState replaces the state file in dir with cfgs, durably.
-func saveState(dir string, cfgs []slotConfig) error { return writeState(dir, cfgs, atomicfile.Write) }
-
-// writeState replaces the state file in dir with cfgs using write
-// (atomicfile.Write, or WriteNoSync where an fsync would cost too much).
-func writeState(dir string, cfgs []slotConfig, write func(string, []byte, os.FileMode) error) error {
+// saveState replaces the state file in dir with cfgs.
+func saveState(dir string, cfgs []slotConfig) error {
 	st := persistedState{Version: stateVersion, Slots: make(map[string]slotConfig, len(cfgs))}
 	for i, c := range cfgs {
 		st.Slots[strconv.Itoa(i+1)] = c
@@ -107,8 +105,26 @@ func writeState(dir string, cfgs []slotConfig, write func(string, []byte, os.Fil
 	if err != nil {
 		return fmt.Errorf("bmc: encode state: %w", err)
 	}
-	if err := write(filepath.Join(dir, stateFile), append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, stateFile), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("bmc: save state: %w", err)
+	}
+	return nil
+}
+
+// checkWritable says what would stop a write of the state file in dir
+// now: the directory gone, or its file system read-only or full. It
+// writes nothing (on a board's SD card a write costs milliseconds), so a
+// power request can afford it.
+func checkWritable(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("state dir %s: %w", dir, err)
+	}
+	switch {
+	case st.Flags&unix.ST_RDONLY != 0:
+		return fmt.Errorf("state dir %s: read-only file system", dir)
+	case st.Bavail == 0 || st.Ffree == 0:
+		return fmt.Errorf("state dir %s: no space left on the file system", dir)
 	}
 	return nil
 }
