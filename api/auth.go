@@ -5,14 +5,22 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/turingpi-oss/bmcd/bmc"
 )
 
-// sessionKey is the echo context key of the caller's auth.Session.
-const sessionKey = "session"
+// Echo context keys: the caller's auth.Session and bearer token.
+const (
+	sessionKey = "session"
+	tokenKey   = "token"
+)
 
 func (s *Server) login(c *echo.Context) error {
 	var req LoginRequest
 	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := bmc.CheckText("user name", req.Username, bmc.MaxNameLen); err != nil {
 		return err
 	}
 	token, sess, err := s.auth.Login(c.RealIP(), req.Username, req.Password)
@@ -20,6 +28,16 @@ func (s *Server) login(c *echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, LoginResponse{Token: token, ExpiresAt: sess.Expires})
+}
+
+// logout revokes the caller's token: 204, and the token is refused from
+// then on.
+func (s *Server) logout(c *echo.Context) error {
+	token, _ := c.Get(tokenKey).(string)
+	if err := s.auth.Logout(token); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // requireToken lets a request through only with a valid bearer token.
@@ -40,6 +58,7 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return newError(http.StatusUnauthorized, CodeUnauthorized, "token is unknown or expired: log in again")
 		}
 		c.Set(sessionKey, sess)
+		c.Set(tokenKey, strings.TrimSpace(token))
 		return next(c)
 	}
 }

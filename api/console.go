@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +38,7 @@ func (s *Server) console(c *echo.Context) (*console.Console, error) {
 	if con := s.cfg.Consoles[slot]; con != nil {
 		return con, nil
 	}
-	if err := hal.CheckSlot(slot, s.board.Info().Slots); err != nil {
+	if err := s.board.CheckSlot(slot); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("slot %d: no serial console on this board: %w", slot, hal.ErrNotSupported)
@@ -51,6 +53,9 @@ func (s *Server) consoleLog(c *echo.Context) error {
 	tail, err := intQuery(c, "tail", 0)
 	if err != nil {
 		return err
+	}
+	if tail < 0 {
+		return newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("tail %d: want a number of bytes, 0 or more (0: all)", tail))
 	}
 	return c.Blob(http.StatusOK, "application/octet-stream", con.History(tail))
 }
@@ -68,7 +73,7 @@ func (s *Server) patchConsole(c *echo.Context) error {
 	if _, err := con.SetMode(console.Mode{Baud: req.Baud, DataBits: req.DataBits, Parity: req.Parity, StopBits: req.StopBits}); err != nil {
 		return newError(http.StatusBadRequest, CodeBadRequest, err.Error())
 	}
-	return c.JSON(http.StatusOK, consoleState(con.Status()))
+	return c.JSON(http.StatusOK, s.consoleState(c.Request().Context(), con))
 }
 
 // consoleEndpoint answers GET /slots/{n}/console: the state, or with an
@@ -80,7 +85,7 @@ func (s *Server) consoleEndpoint(c *echo.Context) error {
 	}
 	r := c.Request()
 	if !isWebSocket(r) {
-		return c.JSON(http.StatusOK, consoleState(con.Status()))
+		return c.JSON(http.StatusOK, s.consoleState(r.Context(), con))
 	}
 	history, err := intQuery(c, "history", -1)
 	if err != nil {
@@ -91,9 +96,12 @@ func (s *Server) consoleEndpoint(c *echo.Context) error {
 	if sess, ok := c.Get(sessionKey).(auth.Session); ok && sess.Role != "admin" {
 		writable = false
 	}
-	// Browsers send Origin: websocket.Accept refuses cross-origin
-	// requests, so another site cannot drive a console with a token
-	// it got hold of through the page.
+	// Browsers send Origin: cross-origin requests are refused, so another
+	// site cannot drive a console with a token it got hold of through the
+	// page. websocket.Accept checks the same, but answers in plain text.
+	if err := checkOrigin(r); err != nil {
+		return err
+	}
 	ws, err := websocket.Accept(c.Response(), r, nil)
 	if err != nil {
 		// Accept has answered the client already.
@@ -123,8 +131,13 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	defer client.Close()
 	st := con.Status()
 	mode := consoleMode(st.Mode)
-	if err := s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode}); err != nil {
+	power := s.slotPower(ctx, st.Slot)
+	if err := s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode, Power: power}); err != nil {
 		return
+	}
+	if power == hal.PowerOff.String() {
+		_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
+			Message: fmt.Sprintf("slot %d is off: nothing answers until it is switched on", st.Slot)})
 	}
 	if !st.Open {
 		_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
@@ -150,7 +163,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 		for {
 			typ, data, err := ws.Read(reqCtx)
 			if err != nil {
-				closeWith(websocket.StatusNormalClosure, "")
+				closeWith(websocket.StatusNormalClosure, readEndReason(err))
 				return
 			}
 			if typ != websocket.MessageBinary || len(data) == 0 {
@@ -193,6 +206,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 			break
 		}
 		if err != nil {
+			closeWith(websocket.StatusNormalClosure, "request ended")
 			break
 		}
 		if chunk.Missed > 0 {
@@ -211,11 +225,46 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 			}
 		}
 	}
-	closeWith(websocket.StatusNormalClosure, "")
 	log.Info("api: console detached", "reason", reason.text)
 	// A blocked peer must not hold the handler: the close handshake has
 	// its own 5 s bound in coder/websocket.
 	_ = ws.Close(reason.code, reason.text)
+}
+
+// readEndReason says why reading a client's frames ended.
+func readEndReason(err error) string {
+	switch code := websocket.CloseStatus(err); code {
+	case -1:
+		return "connection lost"
+	case websocket.StatusMessageTooBig:
+		return fmt.Sprintf("client sent a frame over %d bytes", consoleReadLimit)
+	default:
+		return fmt.Sprintf("client closed the session (%d)", code)
+	}
+}
+
+// checkOrigin refuses a WebSocket opened by a page that bmcd did not
+// serve, by the rule websocket.Accept applies: the Origin's host is the
+// request's Host. Clients that are not browsers send no Origin.
+func checkOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	if u, err := url.Parse(origin); err == nil && strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	return newError(http.StatusForbidden, CodeForbidden,
+		fmt.Sprintf("WebSocket from origin %q refused: only pages served by this bmcd (%s) may open one", origin, r.Host))
+}
+
+// slotPower is the slot's measured power, as the API names it.
+func (s *Server) slotPower(ctx context.Context, slot int) string {
+	st, err := s.board.Slot(ctx, slot)
+	if err != nil {
+		return hal.PowerUnknown.String()
+	}
+	return st.Power.String()
 }
 
 // writeMessage sends a text frame, bounded by ConsoleWriteTimeout.
@@ -246,9 +295,11 @@ func consoleMode(m console.Mode) ConsoleMode {
 	return ConsoleMode{Baud: m.Baud, DataBits: m.DataBits, Parity: m.Parity, StopBits: m.StopBits}
 }
 
-func consoleState(st console.Status) ConsoleState {
+func (s *Server) consoleState(ctx context.Context, con *console.Console) ConsoleState {
+	st := con.Status()
 	return ConsoleState{
 		Slot:      st.Slot,
+		Power:     s.slotPower(ctx, st.Slot),
 		Device:    st.Device,
 		Mode:      consoleMode(st.Mode),
 		Open:      st.Open,

@@ -41,7 +41,10 @@ type ConsoleMode struct {
 
 // ConsoleState describes one slot's console.
 type ConsoleState struct {
-	Slot   int         `json:"slot"`
+	Slot int `json:"slot"`
+	// Power is the slot's measured power: "on", "off" or "unknown". A
+	// slot that is off prints nothing and reads nothing sent to it.
+	Power  string      `json:"power"`
 	Device string      `json:"device"`
 	Mode   ConsoleMode `json:"mode"`
 	// Open says whether the port is open now; Error says why not.
@@ -59,7 +62,9 @@ type ConsoleState struct {
 
 // Console message types, in ConsoleMessage.Type.
 const (
-	// ConsoleHello is the first frame: Slot, Writable, Mode, Device.
+	// ConsoleHello is the first frame: Slot, Writable, Mode, Device and
+	// Power, the slot's measured power ("on", "off", "unknown"). A
+	// notice follows when the slot is off.
 	ConsoleHello = "hello"
 	// ConsoleMissed says Bytes of output were lost to a slow reader.
 	ConsoleMissed = "missed"
@@ -74,6 +79,7 @@ type ConsoleMessage struct {
 	Device   string       `json:"device,omitempty"`
 	Writable bool         `json:"writable,omitempty"`
 	Mode     *ConsoleMode `json:"mode,omitempty"`
+	Power    string       `json:"power,omitempty"`
 	Bytes    int64        `json:"bytes,omitempty"`
 	Message  string       `json:"message,omitempty"`
 }

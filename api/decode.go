@@ -8,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 )
@@ -36,12 +38,37 @@ func decodeJSON(c *echo.Context, v any) error {
 		if errors.Is(err, io.EOF) {
 			return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: empty body")
 		}
-		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: "+err.Error())
+		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: "+jsonProblem(err))
 	}
 	if dec.More() {
 		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: more than one value in body")
 	}
 	return nil
+}
+
+// jsonProblem says what is wrong with a request body in the API's terms,
+// not Go's: `field "force": want true or false`, not "cannot unmarshal
+// string into Go struct field PowerRequest.force of type bool".
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := te.Type.Kind().String()
+		switch te.Type.Kind() {
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.String:
+			want = "a string"
+		case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64:
+			want = "a number"
+		case reflect.Struct, reflect.Map:
+			want = "an object"
+		}
+		if te.Field == "" {
+			return "want an object"
+		}
+		return fmt.Sprintf("field %q: want %s", te.Field, want)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // slotParam parses the {slot} path parameter. A number the board does not

@@ -6,7 +6,8 @@
 //
 // Every error is {"error":{"code":"...","message":"..."}} with a status
 // that says whose fault it is: 400 malformed request, 401 no or bad
-// token, 404 no such slot, 409 slot busy or protected, 413 body too large,
+// token, 403 a WebSocket opened by another site's page, 404 no such slot,
+// 409 slot busy or protected, 413 body too large,
 // 429 too many failed logins, 501 the board cannot do it, 500 the
 // hardware or bmcd failed. The codes are the Code* constants in types.go.
 //
@@ -14,4 +15,12 @@
 //
 // Every endpoint but GET /healthz and POST /api/v1/auth/login needs an
 // "Authorization: Bearer <token>" header, the token coming from a login.
+// POST /api/v1/auth/logout revokes the token it is sent with (204).
+//
+// # Long requests
+//
+// No request has a deadline as a whole: an upload is read as fast as
+// the eMMC is written, and console and event streams last for hours.
+// A request body instead fails once the client sends nothing for
+// Config.BodyIdleTimeout.
 package api

@@ -70,6 +70,8 @@ func codeForStatus(status int) string {
 		return CodeMethodNotAllowed
 	case http.StatusUnauthorized:
 		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
 	case http.StatusRequestEntityTooLarge:
 		return CodeTooLarge
 	}

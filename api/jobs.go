@@ -24,7 +24,7 @@ func jobParam(c *echo.Context) (int64, error) {
 	raw := c.Param("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		return 0, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("invalid job id %q: want a number", raw))
+		return 0, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("job id %q is not a number", raw))
 	}
 	return id, nil
 }

@@ -35,8 +35,15 @@ type Config struct {
 	// ConsoleWriteTimeout is how long a console client's connection may
 	// stay blocked before the client is dropped as too slow. Default 30 s.
 	ConsoleWriteTimeout time.Duration
-	Logger              *slog.Logger
+	// BodyIdleTimeout is how long a read of a request body (an upload)
+	// may wait for the client's next byte before the request fails.
+	// There is no bound on the whole body. Default DefaultBodyIdleTimeout.
+	BodyIdleTimeout time.Duration
+	Logger          *slog.Logger
 }
+
+// DefaultBodyIdleTimeout is Config.BodyIdleTimeout's default.
+const DefaultBodyIdleTimeout = time.Minute
 
 // maxBodyBytes bounds every JSON request body; none needs more.
 const maxBodyBytes = 64 << 10
@@ -66,6 +73,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ConsoleWriteTimeout <= 0 {
 		cfg.ConsoleWriteTimeout = 30 * time.Second
 	}
+	if cfg.BodyIdleTimeout <= 0 {
+		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -82,12 +92,14 @@ func New(cfg Config) (*Server, error) {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.Recover())
 	e.Use(s.logRequests)
+	e.Use(s.idleBody)
 
 	e.GET("/healthz", s.health)
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
 
 	authed := v1.Group("", s.requireToken)
+	authed.POST("/auth/logout", s.logout)
 	authed.GET("/board", s.getBoard)
 	authed.GET("/board/check", s.getCheck)
 	authed.POST("/board/check", s.postCheck)

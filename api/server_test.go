@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,8 +157,8 @@ func TestBadInput(t *testing.T) {
 		status                   int
 		code, message            string
 	}{
-		{name: "slot 0", method: "POST", path: "/api/v1/slots/0/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot 0: hal: no such slot (board has slots 1-4)"},
-		{name: "slot 9", method: "POST", path: "/api/v1/slots/9/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "board has slots 1-4"},
+		{name: "slot 0", method: "POST", path: "/api/v1/slots/0/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot 0: no such slot (the board has slots 1-4)"},
+		{name: "slot 9", method: "POST", path: "/api/v1/slots/9/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot 9: no such slot (the board has slots 1-4)"},
 		{name: "slot -1", method: "POST", path: "/api/v1/slots/-1/power", body: `{"action":"on"}`, status: 404, code: "not_found", message: "slot -1"},
 		{name: "slot abc", method: "POST", path: "/api/v1/slots/abc/power", body: `{"action":"on"}`, status: 400, code: "bad_request", message: `invalid slot "abc"`},
 		{name: "get slot 9", method: "GET", path: "/api/v1/slots/9", status: 404, code: "not_found", message: "no such slot"},
@@ -165,14 +166,17 @@ func TestBadInput(t *testing.T) {
 		{name: "missing action", method: "POST", path: "/api/v1/slots/1/power", body: `{}`, status: 400, code: "bad_request", message: `action ""`},
 		{name: "malformed json", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":`, status: 400, code: "bad_request", message: "malformed JSON"},
 		{name: "not an object", method: "POST", path: "/api/v1/slots/1/power", body: `"on"`, status: 400, code: "bad_request", message: "malformed JSON"},
-		{name: "unknown field", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"on","slot":2}`, status: 400, code: "bad_request", message: `unknown field "slot"`},
+		{name: "unknown field", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"on","slot":2}`, status: 400, code: "bad_request", message: `malformed JSON: unknown field "slot"`},
+		{name: "wrong type", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"on","force":"yes"}`, status: 400, code: "bad_request", message: `malformed JSON: field "force": want true or false`},
+		{name: "wrong type in patch", method: "PATCH", path: "/api/v1/slots/1", body: `{"name":5}`, status: 400, code: "bad_request", message: `malformed JSON: field "name": want a string`},
 		{name: "two values", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"on"}{"action":"off"}`, status: 400, code: "bad_request", message: "more than one value"},
 		{name: "empty body", method: "POST", path: "/api/v1/slots/1/power", body: ` `, status: 400, code: "bad_request", message: "empty body"},
 		{name: "oversized json", method: "POST", path: "/api/v1/slots/1/power", body: huge, status: 413, code: "too_large", message: "larger than"},
 		{name: "all: unknown action", method: "POST", path: "/api/v1/power", body: `{"action":"sideways"}`, status: 400, code: "bad_request", message: "sideways"},
 		{name: "bad policy", method: "PATCH", path: "/api/v1/slots/1", body: `{"policy":"sometimes"}`, status: 400, code: "bad_request", message: `policy "sometimes"`},
 		{name: "name too long", method: "PATCH", path: "/api/v1/slots/1", body: `{"name":"` + strings.Repeat("n", 65) + `"}`, status: 400, code: "bad_request", message: "longer than 64"},
-		{name: "reset of an off slot", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"reset"}`, status: 409, code: "slot_off", message: "slot is off"},
+		{name: "reset of an off slot", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"reset"}`, status: 409, code: "slot_off", message: "reset slot 1: the slot is off"},
+		{name: "job id not a number", method: "GET", path: "/api/v1/jobs/x", status: 400, code: "bad_request", message: `job id "x" is not a number`},
 		{name: "no token", method: "POST", path: "/api/v1/slots/1/power", body: `{"action":"on"}`, noToken: true, status: 401, code: "unauthorized", message: "authentication required"},
 		{name: "no token for events", method: "GET", path: "/api/v1/events", noToken: true, status: 401, code: "unauthorized"},
 		{name: "unknown route", method: "GET", path: "/api/v1/nothing", status: 404, code: "not_found"},
@@ -243,6 +247,45 @@ func TestLogin(t *testing.T) {
 		assert.Equal(t, 429, f.do(t, "POST", "/api/v1/auth/login", `{"username":"admin","password":"`+testPassword+`"}`, &body))
 		assert.Equal(t, "rate_limited", body.Error.Code)
 	})
+}
+
+func TestLogoutRevokesToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	require.Equal(t, http.StatusNoContent, f.do(t, "POST", "/api/v1/auth/logout", "", nil))
+	var body api.ErrorBody
+	assert.Equal(t, http.StatusUnauthorized, f.do(t, "GET", "/api/v1/slots", "", &body))
+	assert.Equal(t, "unauthorized", body.Error.Code)
+	assert.Equal(t, http.StatusUnauthorized, f.do(t, "POST", "/api/v1/auth/logout", "", &body), "logged out already")
+}
+
+// TestPowerNotSavedWarns: a power change made while the state cannot be
+// saved answers 200 with the change and a warning that says so.
+func TestPowerNotSavedWarns(t *testing.T) {
+	t.Parallel()
+	var stateDir string
+	f := newFixture(t, func(cfg *bmc.Config, dir string) {
+		stateDir = filepath.Join(dir, "state")
+		require.NoError(t, os.Mkdir(stateDir, 0o700))
+		cfg.StateDir = stateDir
+	})
+	require.NoError(t, os.RemoveAll(stateDir)) // every write fails, even as root
+	var st api.Slot
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/3/power", `{"action":"on"}`, &st))
+	assert.Equal(t, "on", st.Power)
+	assert.Contains(t, st.Warning, "requested power state not saved")
+	var slots []api.Slot
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/power", `{"action":"off"}`, &slots))
+	for _, s := range slots {
+		assert.Contains(t, s.Warning, "requested power state not saved", "slot %d", s.Slot)
+	}
+	require.NoError(t, os.Mkdir(stateDir, 0o700))
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/3/power", `{"action":"on"}`, nil))
+	// The background write of this request saves everything again.
+	require.Eventually(t, func() bool {
+		var saved api.Slot
+		return f.do(t, "GET", "/api/v1/slots/3", "", &saved) == http.StatusOK && saved.Warning == ""
+	}, 10*time.Second, time.Millisecond)
 }
 
 func TestHealthNeedsNoToken(t *testing.T) {

@@ -132,6 +132,7 @@ func slotFromStatus(st bmc.SlotStatus) Slot {
 		Requested: st.Requested,
 		Self:      st.Self,
 		Busy:      st.Busy,
+		Warning:   st.Warning,
 	}
 	if !st.PowerChangedAt.IsZero() {
 		t := st.PowerChangedAt.UTC()

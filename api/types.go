@@ -41,6 +41,10 @@ type Slot struct {
 	// PowerChangedAt is when bmcd last saw the power change; null if it
 	// has not seen one.
 	PowerChangedAt *time.Time `json:"power_changed_at"`
+	// Warning is set while bmcd cannot save the requested power states
+	// (a full disk): the power change was made, but a restart would
+	// restore from an older request.
+	Warning string `json:"warning,omitempty"`
 }
 
 // PowerRequest is the body of POST /api/v1/slots/{n}/power and POST /api/v1/power.
@@ -139,6 +143,7 @@ type ErrorDetail struct {
 const (
 	CodeBadRequest       = "bad_request"        // 400
 	CodeUnauthorized     = "unauthorized"       // 401
+	CodeForbidden        = "forbidden"          // 403: a WebSocket from another site's page
 	CodeNotFound         = "not_found"          // 404
 	CodeBusy             = "busy"               // 409
 	CodeSelfSlot         = "self_slot"          // 409: switching off the slot bmcd runs on needs force

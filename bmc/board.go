@@ -71,6 +71,10 @@ type SlotStatus struct {
 	// PowerChangedAt is when bmcd last saw the measured power change; zero
 	// if it has not seen a change since it started.
 	PowerChangedAt time.Time
+	// Warning is set while the requested power states cannot be saved:
+	// the hardware did what was asked, but a restart would restore from
+	// an older request.
+	Warning string
 }
 
 // Board is the domain view of the board: slots, power, policy, events.
@@ -99,6 +103,7 @@ type Board struct {
 	changedAt []time.Time
 	holders   []string // per slot: the long operation holding it, or ""
 	warnings  []string
+	saveErr   error // the requested power states are not saved: why
 	// installed is the module the board reports in each slot, or "".
 	installed []string
 }
@@ -274,9 +279,26 @@ func (b *Board) Slot(ctx context.Context, slot int) (SlotStatus, error) {
 	return b.measure(ctx, slot), nil
 }
 
+// CheckSlot returns an error wrapping hal.ErrNoSlot if the board has no
+// slot numbered slot.
+func (b *Board) CheckSlot(slot int) error { return b.checkSlot(slot) }
+
 func (b *Board) checkSlot(slot int) error {
-	return hal.CheckSlot(slot, len(b.locks))
+	if hal.CheckSlot(slot, len(b.locks)) != nil {
+		return &noSlotError{slot: slot, slots: len(b.locks)}
+	}
+	return nil
 }
+
+// noSlotError is hal.ErrNoSlot in words for users, without hal's prefix.
+type noSlotError struct{ slot, slots int }
+
+func (e *noSlotError) Error() string {
+	return fmt.Sprintf("slot %d: no such slot (the board has slots 1-%d)", e.slot, e.slots)
+}
+
+// Is makes errors.Is(err, hal.ErrNoSlot) true.
+func (e *noSlotError) Is(target error) bool { return target == hal.ErrNoSlot }
 
 // measure reads the slot's power (and presence, where the board senses
 // it), publishes an event if the power changed, and returns the status.
@@ -314,6 +336,10 @@ func (b *Board) measure(ctx context.Context, slot int) SlotStatus {
 // statusLocked builds a slot's status from what bmcd knows; b.mu must be held.
 func (b *Board) statusLocked(slot int) SlotStatus {
 	c := b.cfgs[slot-1]
+	var warning string
+	if b.saveErr != nil {
+		warning = fmt.Sprintf("requested power state not saved (%v): after a restart, the restore policy would act on an older request", b.saveErr)
+	}
 	return SlotStatus{
 		Slot:           slot,
 		Name:           c.Name,
@@ -324,6 +350,7 @@ func (b *Board) statusLocked(slot int) SlotStatus {
 		Self:           slot == b.cfg.SelfSlot,
 		Busy:           len(b.locks[slot-1]) > 0,
 		PowerChangedAt: b.changedAt[slot-1],
+		Warning:        warning,
 	}
 }
 
@@ -334,17 +361,19 @@ type SlotUpdate struct {
 	Policy *Policy
 }
 
-// maxNameLen bounds names and module types, which end up in every listing.
-const maxNameLen = 64
-
 // UpdateSlot changes a slot's name, module type or policy and persists it.
 func (b *Board) UpdateSlot(ctx context.Context, slot int, u SlotUpdate) (SlotStatus, error) {
 	if err := b.checkSlot(slot); err != nil {
 		return SlotStatus{}, err
 	}
-	for field, v := range map[string]*string{"name": u.Name, "module": u.Module} {
-		if v != nil && len(*v) > maxNameLen {
-			return SlotStatus{}, fmt.Errorf("%s: %w: longer than %d bytes", field, ErrInvalid, maxNameLen)
+	for _, f := range []struct {
+		field string
+		v     *string
+	}{{"slot name", u.Name}, {"module", u.Module}} {
+		if f.v != nil {
+			if err := CheckText(f.field, *f.v, MaxNameLen); err != nil {
+				return SlotStatus{}, err
+			}
 		}
 	}
 	if u.Policy != nil {
@@ -386,14 +415,17 @@ func (b *Board) updateConfig(slot int, change func(*slotConfig)) error {
 	}
 	b.mu.Lock()
 	change(&b.cfgs[slot-1])
+	b.saveErr = nil // next held every requested power state too
 	b.mu.Unlock()
 	return nil
 }
 
 // setRequested records the power state a user asked for. It is written
 // to the state file in the background, so a power request never waits
-// for an fsync; only a machine crash in the moment after a request can
-// lose it, and then the restore policy sees the request before.
+// for the disk; only a machine crash in the moment after a request can
+// lose it, and then the restore policy sees the request before. What
+// would stop the write (a state directory gone, read-only or full) is
+// checked at once, so the answer to the request can say so.
 func (b *Board) setRequested(slot int, requested string) {
 	b.mu.Lock()
 	changed := b.cfgs[slot-1].Requested != requested
@@ -402,12 +434,24 @@ func (b *Board) setRequested(slot int, requested string) {
 		b.dirty = true
 	}
 	b.mu.Unlock()
-	if changed {
-		select {
-		case b.saveKick <- struct{}{}:
-		default: // a write is already pending; it will include this change
-		}
+	if !changed {
+		return
 	}
+	if err := checkWritable(b.cfg.StateDir); err != nil {
+		b.setSaveErr(err)
+		b.log.Error("bmc: requested power state cannot be saved", "slot", slot, "err", err)
+	}
+	select {
+	case b.saveKick <- struct{}{}:
+	default: // a write is already pending; it will include this change
+	}
+}
+
+// setSaveErr records the outcome of a write of the state file.
+func (b *Board) setSaveErr(err error) {
+	b.mu.Lock()
+	b.saveErr = err
+	b.mu.Unlock()
 }
 
 // writeRequested is the background writer started by New.
@@ -425,7 +469,7 @@ func (b *Board) writeRequested() {
 	}
 }
 
-// flush writes the state file if it lacks changes.
+// flush writes the state file durably if it lacks changes.
 func (b *Board) flush() error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
@@ -437,7 +481,9 @@ func (b *Board) flush() error {
 	snapshot := append([]slotConfig(nil), b.cfgs...)
 	b.dirty = false
 	b.mu.Unlock()
-	if err := saveState(b.cfg.StateDir, snapshot); err != nil {
+	err := saveState(b.cfg.StateDir, snapshot)
+	b.setSaveErr(err)
+	if err != nil {
 		b.mu.Lock()
 		b.dirty = true
 		b.mu.Unlock()

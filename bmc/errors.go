@@ -3,18 +3,19 @@ package bmc
 import "errors"
 
 // Sentinel errors. Callers test them with errors.Is; package api maps
-// each to an HTTP status.
+// each to an HTTP status. Their words reach users after the operation's
+// own ("reset slot 3: the slot is off"), so they are plain.
 var (
 	// ErrBusy: another operation holds the slot for longer than the caller waited.
-	ErrBusy = errors.New("bmc: slot busy")
+	ErrBusy = errors.New("the slot is busy")
 	// ErrSelfSlot: the action would switch off the slot bmcd runs on.
-	ErrSelfSlot = errors.New("bmc: slot runs bmcd itself; use force to switch it off")
+	ErrSelfSlot = errors.New("the slot runs bmcd itself; use force to switch it off")
 	// ErrSlotOff: the action needs a slot that is on (reset).
-	ErrSlotOff = errors.New("bmc: slot is off")
+	ErrSlotOff = errors.New("the slot is off")
 	// ErrInvalid: a value (action, policy, name) is not acceptable.
-	ErrInvalid = errors.New("bmc: invalid value")
+	ErrInvalid = errors.New("invalid value")
 	// ErrNotFlashable: the board cannot flash this slot.
-	ErrNotFlashable = errors.New("bmc: slot cannot be flashed on this board")
+	ErrNotFlashable = errors.New("the board cannot flash this slot")
 	// ErrNoJob: no job has this ID.
-	ErrNoJob = errors.New("bmc: no such job")
+	ErrNoJob = errors.New("no such job")
 )

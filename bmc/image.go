@@ -40,6 +40,9 @@ func (b *Board) images() (ImageFactory, error) {
 // returned channel is closed when the job has finished with r (the job
 // is final), so a caller serving an upload knows when to answer.
 func (b *Board) FlashUpload(slot int, r io.Reader, size int64, spec ImageSpec, opts FlashOptions) (Job, <-chan struct{}, error) {
+	if err := CheckText("image name", spec.Name, MaxImageNameLen); err != nil {
+		return Job{}, nil, err
+	}
 	f, err := b.images()
 	if err != nil {
 		return Job{}, nil, err
@@ -53,6 +56,11 @@ func (b *Board) FlashUpload(slot int, r io.Reader, size int64, spec ImageSpec, o
 
 // FlashURL queues a job that downloads and writes the image at url.
 func (b *Board) FlashURL(slot int, url string, spec ImageSpec, opts FlashOptions) (Job, error) {
+	for _, s := range []string{url, spec.Name} {
+		if err := CheckText("image URL", s, MaxURLLen); err != nil {
+			return Job{}, err
+		}
+	}
 	f, err := b.images()
 	if err != nil {
 		return Job{}, err

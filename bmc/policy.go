@@ -1,7 +1,5 @@
 package bmc
 
-import "fmt"
-
 // Policy says what bmcd does with a slot that is off when it starts.
 type Policy string
 
@@ -21,7 +19,7 @@ func ParsePolicy(s string) (Policy, error) {
 	case AlwaysOff, AlwaysOn, LastState:
 		return p, nil
 	}
-	return "", fmt.Errorf("policy %q: %w (want always-off, always-on or last-state)", s, ErrInvalid)
+	return "", invalidf("policy %q: want always-off, always-on or last-state", s)
 }
 
 // Action is a power operation on a slot.
@@ -35,11 +33,20 @@ const (
 	Cycle Action = "cycle"
 )
 
+// verb is how an error names the action: "power on", "reset".
+func (a Action) verb() string {
+	switch a {
+	case On, Off, Cycle:
+		return "power " + string(a)
+	}
+	return string(a)
+}
+
 // ParseAction validates an action name.
 func ParseAction(s string) (Action, error) {
 	switch a := Action(s); a {
 	case On, Off, Reset, Cycle:
 		return a, nil
 	}
-	return "", fmt.Errorf("action %q: %w (want on, off, reset or cycle)", s, ErrInvalid)
+	return "", invalidf("action %q: want on, off, reset or cycle", s)
 }

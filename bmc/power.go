@@ -17,7 +17,8 @@ type PowerOpts struct {
 
 // Power runs action on slot and returns the slot as measured afterwards.
 // It waits up to Config.BusyTimeout for another operation on the same
-// slot to finish, then fails with ErrBusy.
+// slot to finish, then fails with ErrBusy. Errors name the action and
+// the slot ("reset slot 3: the slot is off").
 func (b *Board) Power(ctx context.Context, slot int, action Action, opts PowerOpts) (SlotStatus, error) {
 	if err := b.checkSlot(slot); err != nil {
 		return SlotStatus{}, err
@@ -25,19 +26,22 @@ func (b *Board) Power(ctx context.Context, slot int, action Action, opts PowerOp
 	if _, err := ParseAction(string(action)); err != nil {
 		return SlotStatus{}, err
 	}
+	op := fmt.Sprintf("%s slot %d", action.verb(), slot)
 	if action != On && slot == b.cfg.SelfSlot && !opts.Force {
-		return SlotStatus{}, fmt.Errorf("power %s slot %d: %w", action, slot, ErrSelfSlot)
+		return SlotStatus{}, fmt.Errorf("%s: %w", op, ErrSelfSlot)
 	}
 	release, err := b.acquire(ctx, slot)
 	if err != nil {
-		return SlotStatus{}, fmt.Errorf("power %s slot %d: %w", action, slot, err)
+		return SlotStatus{}, fmt.Errorf("%s: %w", op, err)
 	}
 	err = b.runLocked(ctx, slot, action)
 	release()
 	st := b.measure(context.WithoutCancel(ctx), slot)
 	if err != nil {
-		return st, fmt.Errorf("power %s slot %d: %w", action, slot, err)
+		b.log.Warn("bmc: power action not done", "slot", slot, "action", action, "err", err)
+		return st, fmt.Errorf("%s: %w", op, err)
 	}
+	b.log.Info("bmc: power", "slot", slot, "action", action, "power", st.Power)
 	return st, nil
 }
 
@@ -88,7 +92,6 @@ func (b *Board) reserve(ctx context.Context, slot int, holder string) (release f
 
 // runLocked performs the action; the caller holds the slot's lock.
 func (b *Board) runLocked(ctx context.Context, slot int, action Action) error {
-	b.log.Info("bmc: power", "slot", slot, "action", action)
 	switch action {
 	case On:
 		if err := b.hw.SetPower(ctx, slot, true); err != nil {

@@ -64,9 +64,13 @@ type Session struct {
 	Expires time.Time `json:"expires"`
 }
 
+// failures counts an address's failed logins. Attempts still being
+// checked count too, so that concurrent attempts cannot get past the limit
+// while bcrypt runs.
 type failures struct {
-	count int
-	until time.Time
+	count    int
+	inFlight int
+	until    time.Time
 }
 
 // Authenticator checks passwords and tokens. It is safe for concurrent use.
@@ -124,7 +128,8 @@ func New(cfg Config) (a *Authenticator, generated string, err error) {
 
 // Login checks the credentials of a client at addr and returns a new token.
 func (a *Authenticator) Login(addr, user, password string) (token string, s Session, err error) {
-	if err := a.checkLockOut(addr); err != nil {
+	f, err := a.admit(addr)
+	if err != nil {
 		return "", Session{}, err
 	}
 	// Compare the password even for a wrong user name, so the time taken
@@ -132,12 +137,13 @@ func (a *Authenticator) Login(addr, user, password string) (token string, s Sess
 	pwErr := bcrypt.CompareHashAndPassword(a.hash, []byte(password))
 	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(AdminUser)) == 1
 	if pwErr != nil || !userOK {
-		a.recordFailure(addr)
+		a.recordFailure(f)
 		a.log.Warn("auth: failed login", "addr", addr, "user", user)
 		return "", Session{}, ErrBadCredentials
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
+		a.recordFailure(f)
 		return "", Session{}, fmt.Errorf("auth: make token: %w", err)
 	}
 	token = base64.RawURLEncoding.EncodeToString(raw[:])
@@ -145,7 +151,10 @@ func (a *Authenticator) Login(addr, user, password string) (token string, s Sess
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.failed, addr)
+	f.inFlight--
+	if a.failed[addr] == f {
+		delete(a.failed, addr)
+	}
 	a.sessions[tokenKey(token)] = s
 	if err := a.saveSessionsLocked(); err != nil {
 		delete(a.sessions, tokenKey(token))
@@ -153,6 +162,26 @@ func (a *Authenticator) Login(addr, user, password string) (token string, s Sess
 	}
 	a.log.Info("auth: login", "addr", addr, "user", user)
 	return token, s, nil
+}
+
+// Logout revokes token at once, here and in the session file.
+func (a *Authenticator) Logout(token string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := tokenKey(token)
+	s, ok := a.sessions[key]
+	if !ok {
+		return ErrBadToken
+	}
+	delete(a.sessions, key)
+	if err := a.saveSessionsLocked(); err != nil {
+		// Revoked until a restart would bring it back: keep it valid and
+		// say so, so the client can try again.
+		a.sessions[key] = s
+		return err
+	}
+	a.log.Info("auth: logout", "user", s.User)
+	return nil
 }
 
 // Check returns the session of a valid, unexpired token.
@@ -174,20 +203,12 @@ func (a *Authenticator) Check(token string) (Session, error) {
 	return s, nil
 }
 
-func (a *Authenticator) checkLockOut(addr string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f := a.failed[addr]
-	if f == nil {
-		return nil
-	}
-	if wait := f.until.Sub(a.clock.Now()); wait > 0 {
-		return &RateLimitError{RetryAfter: wait}
-	}
-	return nil
-}
-
-func (a *Authenticator) recordFailure(addr string) {
+// admit lets an attempt from addr go on to the password check, or
+// refuses it while addr is locked out. The attempt counts as a failure
+// from now until recordFailure or a successful login says otherwise, so
+// concurrent attempts see each other: at most MaxFailures are checked
+// before the lock-out, and one at a time after each lock-out.
+func (a *Authenticator) admit(addr string) (*failures, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	f := a.failed[addr]
@@ -195,6 +216,22 @@ func (a *Authenticator) recordFailure(addr string) {
 		f = &failures{}
 		a.failed[addr] = f
 	}
+	if wait := f.until.Sub(a.clock.Now()); wait > 0 {
+		return nil, &RateLimitError{RetryAfter: wait}
+	}
+	if f.inFlight > 0 && f.count+f.inFlight >= a.cfg.MaxFailures {
+		// The attempts under way may yet lock addr out.
+		return nil, &RateLimitError{RetryAfter: time.Second}
+	}
+	f.inFlight++
+	return f, nil
+}
+
+// recordFailure ends an admitted attempt as failed.
+func (a *Authenticator) recordFailure(f *failures) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f.inFlight--
 	f.count++
 	if over := f.count - a.cfg.MaxFailures; over >= 0 {
 		lock := a.cfg.LockOut << min(over, 6)

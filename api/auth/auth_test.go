@@ -1,8 +1,11 @@
 package auth_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,4 +143,69 @@ func TestLockOut(t *testing.T) {
 	require.NoError(t, err, "a success after the lock-out clears the count")
 	_, _, err = a.Login("attacker", "admin", "guess")
 	require.ErrorIs(t, err, auth.ErrBadCredentials, "not locked out after one new failure")
+}
+
+// TestLockOutHoldsUnderConcurrency sends many wrong passwords at once from
+// one address: no more than MaxFailures reach the password check, however
+// the attempts interleave.
+func TestLockOutHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{60, 400} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			// A real cost, so attempts overlap as they do on a board.
+			a, _, err := auth.New(auth.Config{StateDir: t.TempDir(), Password: auth.PasswordSource{Clear: "pw"},
+				MaxFailures: 5, Clock: clockwork.NewFakeClock(), BcryptCost: bcrypt.DefaultCost})
+			require.NoError(t, err)
+			errs := make(chan error, n)
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					_, _, err := a.Login("attacker", "admin", "guess")
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+			checked, limited := 0, 0
+			for err := range errs {
+				switch {
+				case errors.Is(err, auth.ErrBadCredentials):
+					checked++
+				case errors.Is(err, auth.ErrRateLimited):
+					limited++
+				default:
+					t.Errorf("unexpected error %v", err)
+				}
+			}
+			assert.Equal(t, 5, checked, "passwords checked")
+			assert.Equal(t, n-5, limited)
+			_, _, err = a.Login("attacker", "admin", "pw")
+			assert.ErrorIs(t, err, auth.ErrRateLimited, "locked out, even with the right password")
+		})
+	}
+}
+
+func TestLogout(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := auth.Config{StateDir: dir, Password: auth.PasswordSource{Clear: "pw"}}
+	a, _ := newAuth(t, cfg)
+	token, _, err := a.Login("addr", "admin", "pw")
+	require.NoError(t, err)
+	other, _, err := a.Login("addr", "admin", "pw")
+	require.NoError(t, err)
+
+	require.NoError(t, a.Logout(token))
+	_, err = a.Check(token)
+	assert.ErrorIs(t, err, auth.ErrBadToken)
+	assert.ErrorIs(t, a.Logout(token), auth.ErrBadToken, "a revoked token is unknown")
+	_, err = a.Check(other)
+	assert.NoError(t, err, "other sessions stay")
+
+	restarted, _ := newAuth(t, cfg)
+	_, err = restarted.Check(token)
+	assert.ErrorIs(t, err, auth.ErrBadToken, "revoked in the session file too")
+	_, err = restarted.Check(other)
+	assert.NoError(t, err)
 }

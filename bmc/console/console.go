@@ -207,7 +207,8 @@ func (c *Console) Mode() Mode {
 // SetMode merges change into the current mode, validates the result, and
 // applies it to the open port (it is also applied on every reopen). It
 // returns the new mode and appends a "[bmcd: mode 1500000 8N1]" marker to
-// the ring and the log. An invalid mode (the error wraps [ErrInvalidMode])
+// the ring and the log; a change to the mode it has already does none
+// of this. An invalid mode (the error wraps [ErrInvalidMode])
 // or one the port refuses changes nothing.
 func (c *Console) SetMode(change Mode) (Mode, error) {
 	c.modeMu.Lock()
@@ -221,7 +222,10 @@ func (c *Console) SetMode(change Mode) (Mode, error) {
 	c.mu.Unlock()
 	mode := old.Merge(change)
 	if err := mode.Validate(); err != nil {
-		return old, fmt.Errorf("console: set mode on %s: %w", c.cfg.Device, err)
+		return old, err // names the bad field; the caller knows the console
+	}
+	if mode == old {
+		return mode, nil // nothing changes, so nothing to log or mark
 	}
 	if port != nil {
 		if err := port.SetMode(mode.serialMode()); err != nil {

@@ -10,7 +10,7 @@ var (
 	// open (it was lost and is being reopened, or never opened yet).
 	ErrNotOpen = errors.New("console: port not open")
 	// ErrInvalidMode reports unacceptable line settings.
-	ErrInvalidMode = errors.New("console: invalid mode")
+	ErrInvalidMode = errors.New("invalid console mode")
 	// ErrInvalidConfig reports an unacceptable [Config].
 	ErrInvalidConfig = errors.New("console: invalid config")
 )

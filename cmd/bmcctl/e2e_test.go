@@ -228,7 +228,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("power on 9 fails clearly", func(t *testing.T) {
 		r := bmcctl(t, d, home, "", "power", "on", "9")
 		assert.Equal(t, 1, r.code)
-		assert.Equal(t, "bmcctl: slot 9: hal: no such slot (board has slots 1-4)\n", r.stderr)
+		assert.Equal(t, "bmcctl: slot 9: no such slot (the board has slots 1-4)\n", r.stderr)
 		assert.Empty(t, r.stdout)
 	})
 

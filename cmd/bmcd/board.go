@@ -55,7 +55,7 @@ func openHardware(cfg config, log *slog.Logger) (*hardware, error) {
 		h.closers = append(h.closers, bus.Close)
 		hw, err := tp1.New(bus, &tp1.Opts{Logger: log})
 		if err != nil {
-			return nil, fmt.Errorf("%w (closing: %v)", err, h.close())
+			return nil, closeAfter(err, "the board", h.close)
 		}
 		h.board = hw
 	case "tp2-v2.4", "tp2-v2.5":

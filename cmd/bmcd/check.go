@@ -148,7 +148,7 @@ func openCheck(cfg config, active int, log *slog.Logger) (*bmc.Checker, func() e
 		}
 		board, err := bmc.New(bmc.Config{HW: hw.board, Flash: hw.flash, StateDir: cfg.StateDir, SelfSlot: cfg.Power.SelfSlot, Logger: log})
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w (closing the board: %v)", err, hw.close())
+			return nil, nil, closeAfter(err, "the board", hw.close)
 		}
 		closeAll := func() error { return errors.Join(board.Close(), hw.close()) }
 		return newChecker(cfg, hw, board, os.DirFS("/")), closeAll, nil

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/turingpi-oss/bmcd/api"
 	"github.com/turingpi-oss/bmcd/bmc/console"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
 	"github.com/turingpi-oss/bmcd/hal/sim"
@@ -72,11 +74,37 @@ type config struct {
 		// Ports overrides the board's UART of a slot: device, baud.
 		Ports map[int]consolePortConfig `yaml:"ports"`
 	} `yaml:"console"`
+	HTTP httpConfig `yaml:"http"`
 	Auth struct {
 		AdminPasswordHash string        `yaml:"admin_password_hash"`
 		AdminPassword     string        `yaml:"admin_password"`
 		TokenTTL          time.Duration `yaml:"token_ttl"`
 	} `yaml:"auth"`
+}
+
+// httpConfig bounds how long the HTTP server waits for a client. There is
+// no bound on a whole request: an upload is read only as fast as the eMMC
+// is written (a 2 GiB image takes minutes), and console and event streams
+// last for hours. A stalled upload fails by BodyIdleTimeout instead, a
+// console that stops answering pings is dropped, and an event stream ends
+// when the client goes away.
+type httpConfig struct {
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes a keep-alive connection that sends no request.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// BodyIdleTimeout fails a request whose body (an upload) sends
+	// nothing for this long.
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+}
+
+// apply sets the server's timeouts, replacing echo's defaults (its
+// StartConfig sets a 30 s ReadTimeout, which cuts off every upload
+// larger than what the eMMC writes in 30 s).
+func (h httpConfig) apply(s *http.Server) {
+	s.ReadTimeout, s.WriteTimeout = 0, 0
+	s.ReadHeaderTimeout = h.ReadHeaderTimeout
+	s.IdleTimeout = h.IdleTimeout
 }
 
 // consolePortConfig overrides a slot's serial console.
@@ -103,6 +131,7 @@ func defaultConfig() config {
 	c.Console.BufferBytes = console.DefaultBufferSize
 	c.Console.LogMaxBytes = console.DefaultLogMaxBytes
 	c.TP1.I2CBus = "1"
+	c.HTTP = httpConfig{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, BodyIdleTimeout: api.DefaultBodyIdleTimeout}
 	return c
 }
 
@@ -213,6 +242,10 @@ func (c *config) complete() error {
 	}
 	if _, err := sim.ParseUSBTopology(c.Sim.USB); err != nil {
 		return err
+	}
+	if h := c.HTTP; h.ReadHeaderTimeout <= 0 || h.IdleTimeout <= 0 || h.BodyIdleTimeout <= 0 {
+		return fmt.Errorf("http read_header_timeout %s, idle_timeout %s, body_idle_timeout %s: want each above zero",
+			h.ReadHeaderTimeout, h.IdleTimeout, h.BodyIdleTimeout)
 	}
 	if c.Sim.EMMCMiB <= 0 {
 		return fmt.Errorf("sim emmc_mib %d: want a size above zero", c.Sim.EMMCMiB)

@@ -69,6 +69,12 @@ auth:
 		{name: "empty file", args: []string{"--config", file("empty.yaml", "")}, check: func(t *testing.T, c config) {
 			assert.Equal(t, "sim", c.Board)
 		}},
+		{name: "http timeouts", args: []string{"--config", file("http.yaml", "http:\n  body_idle_timeout: 5m\n")}, check: func(t *testing.T, c config) {
+			assert.Equal(t, 5*time.Minute, c.HTTP.BodyIdleTimeout)
+			assert.Equal(t, 10*time.Second, c.HTTP.ReadHeaderTimeout, "default")
+			assert.Equal(t, 2*time.Minute, c.HTTP.IdleTimeout, "default")
+		}},
+		{name: "zero http timeout", args: []string{"--config", file("http0.yaml", "http:\n  idle_timeout: 0s\n")}, wantErr: "want each above zero"},
 		{name: "unknown board", args: []string{"--board", "tp3"}, wantErr: `board "tp3"`},
 		{name: "unknown key", args: []string{"--config", file("typo.yaml", "bord: sim\n")}, wantErr: "field bord not found"},
 		{name: "bad yaml", args: []string{"--config", file("bad.yaml", "board: [\n")}, wantErr: "bad.yaml"},

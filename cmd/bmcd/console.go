@@ -53,7 +53,7 @@ func openConsoles(cfg config, wiring []hal.ConsolePort, log *slog.Logger) (map[i
 			Logger:      log,
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("console of slot %d: %w (closing the others: %v)", slot, err, closeAll())
+			return nil, nil, closeAfter(fmt.Errorf("console of slot %d: %w", slot, err), "the other consoles", closeAll)
 		}
 		consoles[slot] = c
 	}

@@ -51,7 +51,7 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 		Logger:       log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+		return nil, closeAfter(err, "the board", closeHW)
 	}
 	authn, generated, err := auth.New(auth.Config{
 		StateDir: cfg.StateDir,
@@ -60,7 +60,7 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 		Logger:   log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+		return nil, closeAfter(err, "the board", closeHW)
 	}
 	if generated != "" {
 		fmt.Fprintf(stderr, "\nbmcd: generated a password for user %q; it is shown only this once\n"+
@@ -69,18 +69,35 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 	}
 	consoles, closeConsoles, err := openConsoles(cfg, hw.consoles, log)
 	if err != nil {
-		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+		return nil, closeAfter(err, "the board", closeHW)
 	}
 	// Consoles stop before the hardware under them.
 	closeHW = func() error { return errors.Join(closeConsoles(), hw.close()) }
 	board.AddWarnings(firmwareWarnings(cfg, hw)...)
-	srv, err := api.New(api.Config{Board: board, Auth: authn, Consoles: consoles, Checker: newChecker(cfg, hw, board, os.DirFS("/")), Version: version, Logger: log})
+	srv, err := api.New(api.Config{
+		Board:           board,
+		Auth:            authn,
+		Consoles:        consoles,
+		Checker:         newChecker(cfg, hw, board, os.DirFS("/")),
+		Version:         version,
+		BodyIdleTimeout: cfg.HTTP.BodyIdleTimeout,
+		Logger:          log,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%w (closing the board: %v)", err, closeHW())
+		return nil, closeAfter(err, "the board", closeHW)
 	}
 	info := board.Info()
 	log.Info("bmcd: starting", "version", version, "board", info.Model, "slots", info.Slots, "state_dir", cfg.StateDir)
 	return &daemon{cfg: cfg, log: log, stderr: stderr, board: board, api: srv, close: closeHW}, nil
+}
+
+// closeAfter closes what was opened before err happened. A failure to
+// close is added to err; a clean close adds nothing.
+func closeAfter(err error, what string, close func() error) error {
+	if cerr := close(); cerr != nil {
+		return fmt.Errorf("%w; closing %s also failed: %w", err, what, cerr)
+	}
+	return err
 }
 
 // serve applies the restore policy, serves the API until ctx is done,
@@ -114,8 +131,7 @@ func (d *daemon) serve(ctx context.Context) (err error) {
 			fmt.Fprintf(d.stderr, "bmcd: listening on http://%s\n", addr)
 		},
 		BeforeServeFunc: func(s *http.Server) error {
-			s.ReadHeaderTimeout = 10 * time.Second
-			s.IdleTimeout = 2 * time.Minute
+			d.cfg.HTTP.apply(s)
 			return nil
 		},
 	}

@@ -43,7 +43,7 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 	// simulated node that boots when its slot is powered.
 	nodes, err := simconsole.New(&simconsole.Opts{Slots: cfg.Sim.Slots, Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("%w (closing: %v)", err, h.close())
+		return nil, closeAfter(err, "the board", h.close)
 	}
 	h.closers = append(h.closers, nodes.Close)
 	hw, err := sim.New(&sim.Opts{
@@ -69,7 +69,7 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 		Logger: log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w (closing: %v)", err, h.close())
+		return nil, closeAfter(err, "the board", h.close)
 	}
 	h.closers = append(h.closers, hw.Close)
 	h.board = hw
