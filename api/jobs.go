@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) listJobs(c *echo.Context) error {
-	jobs := s.board.Jobs()
+	jobs := s.board.Jobs().List()
 	out := make([]Job, len(jobs))
 	for i, j := range jobs {
 		out[i] = jobFromBMC(j)
@@ -34,7 +34,7 @@ func (s *Server) getJob(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := s.board.Job(id)
+	j, err := s.board.Jobs().Get(id)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (s *Server) cancelJob(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := s.board.CancelJob(id)
+	j, err := s.board.Jobs().Cancel(id)
 	if err != nil {
 		return err
 	}
