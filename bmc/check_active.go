@@ -160,7 +160,7 @@ func (c *Checker) bootToROM(ctx context.Context, slot int, strap hal.USBBootStra
 		return d, true, fmt.Errorf("assert usb boot strap: %w", err)
 	}
 	if err := b.hw.SetPower(ctx, slot, true); err != nil {
-		return d, true, fmt.Errorf("power on: %w", err)
+		return d, true, err // names the slot and power on
 	}
 	timeout := c.ROMTimeout
 	if timeout <= 0 {

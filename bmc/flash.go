@@ -2,7 +2,6 @@ package bmc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -206,7 +205,7 @@ func (b *Board) putBack(slot int, powerOn, routed bool) error {
 	defer cancel()
 	var errs []error
 	if err := b.hw.SetPower(ctx, slot, false); err != nil {
-		errs = append(errs, fmt.Errorf("power off: %w", err))
+		errs = append(errs, err) // names the slot and power off
 	}
 	if s, ok := b.hw.(hal.USBBootStrapper); ok {
 		if err := s.SetUSBBoot(ctx, slot, false); err != nil {
@@ -218,11 +217,11 @@ func (b *Board) putBack(slot int, powerOn, routed bool) error {
 	}
 	if powerOn && len(errs) == 0 {
 		if err := b.hw.SetPower(ctx, slot, true); err != nil {
-			errs = append(errs, fmt.Errorf("power on: %w", err))
+			errs = append(errs, err)
 		}
 	}
 	b.measure(ctx, slot)
-	return errors.Join(errs...)
+	return joinErrors(errs...)
 }
 
 // recoverInterrupted puts slots that were being flashed when bmcd stopped

@@ -163,7 +163,7 @@ func TestFlashFailuresLeaveKnownState(t *testing.T) {
 		{name: "first hardware step fails", setup: func(f *flashFixture, _ *fakeImage) {
 			// The fault fires on the next operation on slot 2: power off.
 			f.hw.InjectFault(2, errors.New("gpio: line busy"))
-		}, wantStep: "power-off", wantError: "sim: set power slot 2: gpio: line busy"},
+		}, wantStep: "power-off", wantError: "sim: power off slot 2: gpio: line busy", exact: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

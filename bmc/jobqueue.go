@@ -190,7 +190,11 @@ func (q *JobQueue) run(ctx context.Context, id int64, run jobFunc) {
 	case q.admit <- struct{}{}:
 		defer func() { <-q.admit }()
 	case <-ctx.Done():
-		q.finish(ctx, id, ctx.Err(), nil)
+	}
+	// A job cancelled while queued never starts, even if its turn came
+	// at the same moment.
+	if err := ctx.Err(); err != nil {
+		q.finish(ctx, id, err, nil)
 		return
 	}
 	err, cleanupErr := run(ctx, &jobRun{q: q, id: id})
