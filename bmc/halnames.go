@@ -5,12 +5,13 @@ import "github.com/turingpi-oss/bmcd/hal"
 // The hal names that bmc's callers meet in its results, so that package
 // api (cmd → api → bmc → hal) imports no hal package.
 
-// ErrNoSlot: the board has no slot of that number. It is hal's sentinel,
-// so errors from any layer match it.
-var ErrNoSlot = hal.ErrNoSlot
-
-// ErrNotSupported: the board lacks the hardware for the operation.
-var ErrNotSupported = hal.ErrNotSupported
+// hal's sentinels, so that errors from any layer match them.
+var (
+	// ErrNoSlot: the board has no slot of that number.
+	ErrNoSlot = hal.ErrNoSlot
+	// ErrNotSupported: the board lacks the hardware for the operation.
+	ErrNotSupported = hal.ErrNotSupported
+)
 
 // PowerState is a slot's measured power.
 type PowerState = hal.PowerState
