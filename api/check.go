@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/turingpi-oss/bmcd/api/apitype"
-	"github.com/turingpi-oss/bmcd/hal"
+	"github.com/turingpi-oss/bmcd/bmc"
 )
 
 // getCheck runs the read-only board check: nothing is switched, so GET.
@@ -33,7 +33,7 @@ func (s *Server) postCheck(c *echo.Context) error {
 
 func (s *Server) runCheck(c *echo.Context, active int) error {
 	if s.cfg.Checker == nil {
-		return fmt.Errorf("board check: %w", hal.ErrNotSupported)
+		return fmt.Errorf("board check: %w", bmc.ErrNotSupported)
 	}
 	// The active part puts its slot back whatever the client does.
 	ctx, cancel := s.operationContext(c)
@@ -46,8 +46,8 @@ func (s *Server) runCheck(c *echo.Context, active int) error {
 }
 
 // NewCheckReport is the wire form of a check's findings.
-func NewCheckReport(active int, fs []hal.Finding) apitype.CheckReport {
-	rep := apitype.CheckReport{Active: active, Findings: make([]apitype.CheckFinding, 0, len(fs)), Failed: hal.Failed(fs)}
+func NewCheckReport(active int, fs []bmc.Finding) apitype.CheckReport {
+	rep := apitype.CheckReport{Active: active, Findings: make([]apitype.CheckFinding, 0, len(fs)), Failed: bmc.Failed(fs)}
 	for _, f := range fs {
 		rep.Findings = append(rep.Findings, apitype.CheckFinding{Name: f.Name, Status: string(f.Status), Detail: f.Detail})
 	}

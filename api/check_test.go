@@ -102,23 +102,23 @@ func TestCheckReportText(t *testing.T) {
 		"Something wrong? Send this whole report, the board's revision as printed on it, and what you expected.\n", b.String())
 }
 
-// The report's statuses are hal's, sent as they are: they must be the
+// The report's statuses are the board's, sent as they are: they must be the
 // strings that apitype documents and WriteText counts.
 func TestCheckReportStatusesAreWire(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		hal  hal.CheckStatus
+		bmc  bmc.CheckStatus
 		wire string
 	}{
-		{"ok", hal.CheckOK, apitype.CheckOK},
-		{"warn", hal.CheckWarn, apitype.CheckWarn},
-		{"fail", hal.CheckFail, apitype.CheckFail},
-		{"skip", hal.CheckSkip, apitype.CheckSkip},
+		{"ok", bmc.CheckOK, apitype.CheckOK},
+		{"warn", bmc.CheckWarn, apitype.CheckWarn},
+		{"fail", bmc.CheckFail, apitype.CheckFail},
+		{"skip", bmc.CheckSkip, apitype.CheckSkip},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rep := api.NewCheckReport(0, []hal.Finding{{Name: "x", Status: tc.hal}})
+			rep := api.NewCheckReport(0, []bmc.Finding{{Name: "x", Status: tc.bmc}})
 			assert.Equal(t, tc.wire, rep.Findings[0].Status)
 		})
 	}

@@ -17,8 +17,8 @@ import (
 
 	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/console"
-	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // Console session timing.
@@ -36,13 +36,7 @@ func (s *Server) console(c *echo.Context) (*console.Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	if con := s.cfg.Consoles[slot]; con != nil {
-		return con, nil
-	}
-	if err := s.board.CheckSlot(slot); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("slot %d: no serial console on this board: %w", slot, hal.ErrNotSupported)
+	return s.board.Console(slot)
 }
 
 // consoleLog answers GET /slots/{n}/console/log?tail=BYTES.
@@ -136,7 +130,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	if err := s.writeMessage(ctx, ws, apitype.ConsoleMessage{Type: apitype.ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode, Power: power}); err != nil {
 		return
 	}
-	if power == hal.PowerOff.String() {
+	if power == bmc.PowerOff.String() {
 		_ = s.writeMessage(ctx, ws, apitype.ConsoleMessage{Type: apitype.ConsoleNotice,
 			Message: fmt.Sprintf("slot %d is off: nothing answers until it is switched on", st.Slot)})
 	}
@@ -263,7 +257,7 @@ func checkOrigin(r *http.Request) error {
 func (s *Server) slotPower(ctx context.Context, slot int) string {
 	st, err := s.board.Slot(ctx, slot)
 	if err != nil {
-		return hal.PowerUnknown.String()
+		return bmc.PowerUnknown.String()
 	}
 	return st.Power.String()
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
-	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // apiError is an error with the status and code it is sent with.
@@ -35,7 +34,7 @@ func classify(err error) (status int, code string) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.code
-	case errors.Is(err, hal.ErrNoSlot):
+	case errors.Is(err, bmc.ErrNoSlot):
 		return http.StatusNotFound, apitype.CodeNotFound
 	case errors.Is(err, bmc.ErrNoJob):
 		return http.StatusNotFound, apitype.CodeNotFound
@@ -49,7 +48,7 @@ func classify(err error) (status int, code string) {
 		return http.StatusConflict, apitype.CodeSelfSlot
 	case errors.Is(err, bmc.ErrSlotOff):
 		return http.StatusConflict, apitype.CodeSlotOff
-	case errors.Is(err, hal.ErrNotSupported):
+	case errors.Is(err, bmc.ErrNotSupported):
 		return http.StatusNotImplemented, apitype.CodeNotSupported
 	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrBadToken):
 		return http.StatusUnauthorized, apitype.CodeUnauthorized
