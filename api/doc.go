@@ -9,7 +9,8 @@
 // token, 403 a WebSocket opened by another site's page, 404 no such slot,
 // 409 slot busy or protected, 413 body too large,
 // 429 too many failed logins, 501 the board cannot do it, 500 the
-// hardware or bmcd failed. The codes are the Code* constants in types.go.
+// hardware or bmcd failed. The codes are the Code* constants of package
+// api/apitype, which holds every wire type.
 //
 // # Authentication
 //

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
-	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // TestClassify pins the one place where the domain's errors become HTTP
@@ -24,16 +24,16 @@ func TestClassify(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"invalid value", fmt.Errorf("flash slot 1: %w", fmt.Errorf("sha256: %w", bmc.ErrInvalid)), http.StatusBadRequest, CodeBadRequest},
-		{"image checked by the board", bmc.CheckText("image name", "a\nb", 10), http.StatusBadRequest, CodeBadRequest},
-		{"no slot", fmt.Errorf("slot 9: %w", hal.ErrNoSlot), http.StatusNotFound, CodeNotFound},
-		{"no job", fmt.Errorf("job 9: %w", bmc.ErrNoJob), http.StatusNotFound, CodeNotFound},
-		{"busy", fmt.Errorf("power on slot 1: %w", bmc.ErrBusy), http.StatusConflict, CodeBusy},
-		{"not flashable", bmc.ErrNotFlashable, http.StatusConflict, CodeNotFlashable},
-		{"not supported", fmt.Errorf("flash: %w", hal.ErrNotSupported), http.StatusNotImplemented, CodeNotSupported},
-		{"deadline", fmt.Errorf("power on slot 1: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, CodeInternal},
-		{"api's own", newError(http.StatusUnsupportedMediaType, CodeBadRequest, "x"), http.StatusUnsupportedMediaType, CodeBadRequest},
-		{"anything else", errors.New("boom"), http.StatusInternalServerError, CodeInternal},
+		{"invalid value", fmt.Errorf("flash slot 1: %w", fmt.Errorf("sha256: %w", bmc.ErrInvalid)), http.StatusBadRequest, apitype.CodeBadRequest},
+		{"image checked by the board", bmc.CheckText("image name", "a\nb", 10), http.StatusBadRequest, apitype.CodeBadRequest},
+		{"no slot", fmt.Errorf("slot 9: %w", bmc.ErrNoSlot), http.StatusNotFound, apitype.CodeNotFound},
+		{"no job", fmt.Errorf("job 9: %w", bmc.ErrNoJob), http.StatusNotFound, apitype.CodeNotFound},
+		{"busy", fmt.Errorf("power on slot 1: %w", bmc.ErrBusy), http.StatusConflict, apitype.CodeBusy},
+		{"not flashable", bmc.ErrNotFlashable, http.StatusConflict, apitype.CodeNotFlashable},
+		{"not supported", fmt.Errorf("flash: %w", bmc.ErrNotSupported), http.StatusNotImplemented, apitype.CodeNotSupported},
+		{"deadline", fmt.Errorf("power on slot 1: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, apitype.CodeInternal},
+		{"api's own", newError(http.StatusUnsupportedMediaType, apitype.CodeBadRequest, "x"), http.StatusUnsupportedMediaType, apitype.CodeBadRequest},
+		{"anything else", errors.New("boom"), http.StatusInternalServerError, apitype.CodeInternal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // TestFinalMessages pins the whole message a client sees on the main
@@ -62,7 +62,7 @@ func TestFinalMessages(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, f)
 			}
-			var eb api.ErrorBody
+			var eb apitype.ErrorBody
 			assert.Equal(t, tt.status, f.do(t, tt.method, tt.path, tt.body, &eb))
 			assert.Equal(t, tt.want, eb.Error.Message)
 		})
