@@ -24,8 +24,8 @@ func (b *board) Probe(ctx context.Context) []hal.Finding {
 
 // ProbeLines reports the level of each of lines and the state of each
 // supply, reading only the levels the lines know and Enabled, never Out
-// or SetEnabled. A v2.4
-// is told from a v2.5 by its multiplexer lines. Missing lines fail.
+// or SetEnabled. A v2.4 is told from a v2.5 by its multiplexer lines.
+// Missing lines fail.
 func ProbeLines(ctx context.Context, lines Lines) []hal.Finding {
 	v24 := lines.USBSel1 != nil
 	var out []hal.Finding
