@@ -57,8 +57,6 @@
 // of what was read is compared with the one computed while writing;
 // mismatches fail with ErrVerify.
 //
-// # Finding the disk
-//
-// FindBlockDevice finds, through sysfs, the disk that the USB device on
-// a given port (the compute module in USB mass-storage mode) exports.
+// Finding the disk that a compute module in USB mass-storage mode
+// exports is hal/usb/usbfs's FindDisk, beside the rest of the sysfs code.
 package flasher

@@ -1,4 +1,4 @@
-package flasher
+package usbfs
 
 import (
 	"context"
@@ -63,7 +63,7 @@ func addFakeDisk(t *testing.T, sysRoot, devRoot string, d fakeDisk) {
 	}
 }
 
-func TestFindBlockDevice(t *testing.T) {
+func TestFindDisk(t *testing.T) {
 	const gib = 1 << 21 // sectors
 	tests := []struct {
 		name  string
@@ -103,7 +103,7 @@ func TestFindBlockDevice(t *testing.T) {
 			sys, dev := fakeSys(t, tt.disks...)
 			ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 			defer cancel()
-			got, err := FindBlockDevice(ctx, sys, dev, tt.port)
+			got, err := FindDisk(ctx, sys, dev, tt.port)
 			if tt.err != "" {
 				require.ErrorIs(t, err, ErrNoDisk)
 				assert.Contains(t, err.Error(), tt.err)
@@ -115,9 +115,9 @@ func TestFindBlockDevice(t *testing.T) {
 	}
 }
 
-// TestFindBlockDeviceWaits: the disk appears, then gets its size, then
-// its node, while FindBlockDevice polls.
-func TestFindBlockDeviceWaits(t *testing.T) {
+// TestFindDiskWaits: the disk appears, then gets its size, then
+// its node, while FindDisk polls.
+func TestFindDiskWaits(t *testing.T) {
 	sys, dev := fakeSys(t)
 	d := fakeDisk{name: "sdc", port: "1-1.4", vendor: "mmcblk0", sectors: 0, noNode: true}
 	go func() {
@@ -131,28 +131,28 @@ func TestFindBlockDeviceWaits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	got, err := FindBlockDevice(ctx, sys, dev, "1-1.4")
+	got, err := FindDisk(ctx, sys, dev, "1-1.4")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dev, "sdc"), got)
 	assert.GreaterOrEqual(t, time.Since(start), 450*time.Millisecond)
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
 
-// TestFindBlockDeviceLateLUN: a non-eMMC LUN shows up first; the eMMC
+// TestFindDiskLateLUN: a non-eMMC LUN shows up first; the eMMC
 // LUN right after must still win.
-func TestFindBlockDeviceLateLUN(t *testing.T) {
+func TestFindDiskLateLUN(t *testing.T) {
 	sys, dev := fakeSys(t, fakeDisk{name: "sda", port: "1-1.2", vendor: "nvme0n1", sectors: 100})
 	go func() {
 		time.Sleep(30 * time.Millisecond)
 		addFakeDisk(t, sys, dev, fakeDisk{name: "sdb", port: "1-1.2", lun: 1, vendor: "mmcblk0", sectors: 100})
 	}()
-	got, err := FindBlockDevice(t.Context(), sys, dev, "1-1.2")
+	got, err := FindDisk(t.Context(), sys, dev, "1-1.2")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dev, "sdb"), got)
 }
 
-func TestFindBlockDeviceNoSysfs(t *testing.T) {
-	_, err := FindBlockDevice(t.Context(), t.TempDir(), t.TempDir(), "1-1")
+func TestFindDiskNoSysfs(t *testing.T) {
+	_, err := FindDisk(t.Context(), t.TempDir(), t.TempDir(), "1-1")
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "no such file"), err.Error())
 }
