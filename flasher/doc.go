@@ -14,7 +14,9 @@
 // A reader goroutine decompresses into one buffer while the writer
 // writes another and the hasher hashes it; Options.Buffers buffers of
 // Options.BufferSize bytes (default 4 × 4 MiB) are mapped outside the Go
-// heap, page aligned, and unmapped when Flash returns.
+// heap, page aligned, and unmapped when Flash returns. The stages run in
+// an errgroup: the first to fail cancels the others, and its error is
+// the one returned.
 //
 // # Formats
 //
