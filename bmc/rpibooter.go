@@ -67,7 +67,7 @@ func (r *RPiBooter) BootToDisk(ctx context.Context, slot int) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	disk, err := usbfs.FindDisk(ctx, r.SysRoot, r.DevRoot, res.Port)
+	disk, err := usbfs.FindDisk(ctx, r.Clock, r.SysRoot, r.DevRoot, res.Port)
 	if err != nil {
 		return "", fmt.Errorf("usb boot slot %d: %s became %04x:%04x but: %w",
 			slot, res.Chip.Module(), res.Device.VendorID, res.Device.ProductID, err)

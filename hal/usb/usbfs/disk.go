@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // DefaultDiskTimeout bounds FindDisk when its context has no deadline.
@@ -46,14 +48,15 @@ func (d disk) ready() bool { return d.sectors > 0 && d.node }
 // devRoot "/dev"): <sysRoot>/block/sdX links to a directory below the
 // USB device's, whose name is the port and which holds idVendor. It
 // polls until such a disk exists, has a size above zero and a node in
-// devRoot, up to ctx's deadline, or DefaultDiskTimeout if ctx has none.
+// devRoot, up to ctx's deadline, or DefaultDiskTimeout if ctx has none;
+// clock (the real one if nil) times the polls.
 //
 // A USB device may export several disks (the mass-storage gadget exports
 // eMMC and NVMe as LUNs): the one whose SCSI vendor is "mmcblk0" or
 // "RPi-MSD-" is preferred. Without such a one, a single disk is
 // returned once two polls in a row agree, so that LUNs still appearing
 // are not missed; several are an error. Failures wrap ErrNoDisk.
-func FindDisk(ctx context.Context, sysRoot, devRoot, port string) (string, error) {
+func FindDisk(ctx context.Context, clock clockwork.Clock, sysRoot, devRoot, port string) (string, error) {
 	if port == "" || strings.ContainsAny(port, `/\`) {
 		return "", fmt.Errorf("find disk: %w: bad USB port %q", ErrNoDisk, port)
 	}
@@ -62,8 +65,9 @@ func FindDisk(ctx context.Context, sysRoot, devRoot, port string) (string, error
 		ctx, cancel = context.WithTimeout(ctx, DefaultDiskTimeout)
 		defer cancel()
 	}
-	tk := time.NewTicker(findInterval)
-	defer tk.Stop()
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
 	var prev []string
 	for {
 		disks, err := scanDisks(sysRoot, devRoot, port)
@@ -103,7 +107,7 @@ func FindDisk(ctx context.Context, sysRoot, devRoot, port string) (string, error
 				seen = "not ready: " + list(disks)
 			}
 			return "", fmt.Errorf("find disk on USB port %s: %w (%s): %w", port, ErrNoDisk, seen, context.Cause(ctx))
-		case <-tk.C:
+		case <-clock.After(findInterval):
 		}
 	}
 }
