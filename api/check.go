@@ -9,7 +9,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"github.com/turingpi-oss/bmcd/hal"
+	"github.com/turingpi-oss/bmcd/bmc"
 )
 
 // CheckFinding is one thing the board check looked at (wire type).
@@ -51,7 +51,7 @@ func (s *Server) postCheck(c *echo.Context) error {
 
 func (s *Server) runCheck(c *echo.Context, active int) error {
 	if s.cfg.Checker == nil {
-		return fmt.Errorf("board check: %w", hal.ErrNotSupported)
+		return fmt.Errorf("board check: %w", bmc.ErrNotSupported)
 	}
 	// The active part puts its slot back whatever the client does.
 	ctx, cancel := s.operationContext(c)
@@ -64,8 +64,8 @@ func (s *Server) runCheck(c *echo.Context, active int) error {
 }
 
 // NewCheckReport is the wire form of a check's findings.
-func NewCheckReport(active int, fs []hal.Finding) CheckReport {
-	rep := CheckReport{Active: active, Findings: make([]CheckFinding, 0, len(fs)), Failed: hal.Failed(fs)}
+func NewCheckReport(active int, fs []bmc.Finding) CheckReport {
+	rep := CheckReport{Active: active, Findings: make([]CheckFinding, 0, len(fs)), Failed: bmc.Failed(fs)}
 	for _, f := range fs {
 		rep.Findings = append(rep.Findings, CheckFinding{Name: f.Name, Status: string(f.Status), Detail: f.Detail})
 	}
@@ -87,8 +87,8 @@ func (r CheckReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%-4s  %-*s  %s\n", f.Status, width, f.Name, f.Detail)
 	}
 	fmt.Fprintf(&b, "check: %d ok, %d warn, %d fail, %d skip\n",
-		count[string(hal.CheckOK)], count[string(hal.CheckWarn)], count[string(hal.CheckFail)], count[string(hal.CheckSkip)])
-	if r.Failed || count[string(hal.CheckWarn)] > 0 {
+		count[string(bmc.CheckOK)], count[string(bmc.CheckWarn)], count[string(bmc.CheckFail)], count[string(bmc.CheckSkip)])
+	if r.Failed || count[string(bmc.CheckWarn)] > 0 {
 		b.WriteString("Something wrong? Send this whole report, the board's revision as printed on it, and what you expected.\n")
 	}
 	_, err := io.WriteString(w, b.String())

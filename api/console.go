@@ -16,8 +16,8 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/console"
-	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // Console session timing.
@@ -35,13 +35,7 @@ func (s *Server) console(c *echo.Context) (*console.Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	if con := s.cfg.Consoles[slot]; con != nil {
-		return con, nil
-	}
-	if err := s.board.CheckSlot(slot); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("slot %d: no serial console on this board: %w", slot, hal.ErrNotSupported)
+	return s.board.Console(slot)
 }
 
 // consoleLog answers GET /slots/{n}/console/log?tail=BYTES.
@@ -135,7 +129,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	if err := s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode, Power: power}); err != nil {
 		return
 	}
-	if power == hal.PowerOff.String() {
+	if power == bmc.PowerOff.String() {
 		_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
 			Message: fmt.Sprintf("slot %d is off: nothing answers until it is switched on", st.Slot)})
 	}
@@ -262,7 +256,7 @@ func checkOrigin(r *http.Request) error {
 func (s *Server) slotPower(ctx context.Context, slot int) string {
 	st, err := s.board.Slot(ctx, slot)
 	if err != nil {
-		return hal.PowerUnknown.String()
+		return bmc.PowerUnknown.String()
 	}
 	return st.Power.String()
 }

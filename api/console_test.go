@@ -16,8 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/console"
 	"github.com/turingpi-oss/bmcd/bmc/console/consoletest"
+	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // consoleFixture is the API with a console on slot 1 only.
@@ -30,17 +32,21 @@ type consoleFixture struct {
 func newConsoleFixture(t testing.TB, bufferSize int, apiMods ...func(*api.Config)) *consoleFixture {
 	t.Helper()
 	n := consoletest.New(t)
-	con, err := console.New(console.Config{Slot: 1, Device: n.Path, BufferSize: bufferSize,
-		LogPath: t.TempDir() + "/slot1.log"})
+	cs, err := bmc.OpenConsoles(bmc.ConsoleConfig{
+		Wiring:     []hal.ConsolePort{{Slot: 1, Device: n.Path}},
+		BufferSize: bufferSize,
+		LogDir:     t.TempDir(),
+	})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = con.Close() })
-	require.Eventually(t, func() bool { return con.Status().Open }, 10*time.Second, 5*time.Millisecond)
+	t.Cleanup(func() { _ = cs.Close() })
 	f := newFixtureAPI(t, func(cfg *api.Config) {
-		cfg.Consoles = map[int]*console.Console{1: con}
 		for _, m := range apiMods {
 			m(cfg)
 		}
-	})
+	}, func(cfg *bmc.Config, _ string) { cfg.Consoles = cs })
+	con, err := f.board.Console(1)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return con.Status().Open }, 10*time.Second, 5*time.Millisecond)
 	return &consoleFixture{fixture: f, node: n, console: con}
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
-	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // apiError is an error with the status and code it is sent with.
@@ -34,7 +33,7 @@ func classify(err error) (status int, code string) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.code
-	case errors.Is(err, hal.ErrNoSlot):
+	case errors.Is(err, bmc.ErrNoSlot):
 		return http.StatusNotFound, CodeNotFound
 	case errors.Is(err, bmc.ErrNoJob):
 		return http.StatusNotFound, CodeNotFound
@@ -48,7 +47,7 @@ func classify(err error) (status int, code string) {
 		return http.StatusConflict, CodeSelfSlot
 	case errors.Is(err, bmc.ErrSlotOff):
 		return http.StatusConflict, CodeSlotOff
-	case errors.Is(err, hal.ErrNotSupported):
+	case errors.Is(err, bmc.ErrNotSupported):
 		return http.StatusNotImplemented, CodeNotSupported
 	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrBadToken):
 		return http.StatusUnauthorized, CodeUnauthorized

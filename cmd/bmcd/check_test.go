@@ -136,7 +136,7 @@ func TestFirmwareMissingOnATuringPi2(t *testing.T) {
 	cfg, err := parseConfig([]string{"--board", "tp2-v2.4", "--state-dir", t.TempDir()}, io.Discard)
 	require.NoError(t, err)
 	cfg.Flash.FirmwareDir = t.TempDir() // empty
-	hw := &hardware{flash: hardwareFlash(cfg, slog.New(slog.DiscardHandler))}
+	hw := &hardware{flash: hardwareFlash(cfg, nil, slog.New(slog.DiscardHandler))}
 
 	ws := firmwareWarnings(cfg, hw)
 	require.Len(t, ws, 1)
