@@ -1,0 +1,98 @@
+package firstboot_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/turingpi-oss/bmcd/flasher/firstboot"
+	fbt "github.com/turingpi-oss/bmcd/flasher/firstboot/firstboottest"
+)
+
+// TestApplyEachOS writes the seed into each OS-shaped image and checks the
+// result with independent tools: fsck.fat -n, mtype, cloud-init schema.
+func TestApplyEachOS(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		layout  fbt.Layout
+		family  firstboot.Family
+		files   []string
+		cmdline []string // tokens cmdline.txt must end with
+		mtools  bool     // mtools cannot open the RK1's 4 MiB FAT32
+	}{
+		{"bookworm fat32 mbr", bookworm, firstboot.RaspiosBookworm, []string{"firstrun.sh", "cmdline.txt"},
+			[]string{"cgroup_enable=memory", "systemd.run=/boot/firstrun.sh", "systemd.run_success_action=reboot", "systemd.unit=kernel-command-line.target"}, true},
+		{"trixie fat32 mbr", trixie, firstboot.RaspiosTrixie, []string{"meta-data", "user-data", "cmdline.txt"},
+			[]string{"cgroup_enable=memory", "ds=nocloud;i=ID"}, true},
+		{"ubuntu fat32 mbr", ubuntu, firstboot.Ubuntu, []string{"meta-data", "user-data", "cmdline.txt"},
+			[]string{"cgroup_enable=memory", "ds=nocloud;i=ID"}, true},
+		{"rk1 4MiB fat32 gpt", rk1, firstboot.UbuntuRockchip, []string{"meta-data", "user-data"}, nil, false},
+		{"hypriot fat16 mbr", hypriot, firstboot.HypriotOS, []string{"meta-data", "user-data", "cmdline.txt"},
+			[]string{"cgroup_enable=memory"}, true},
+		{"dietpi fat16 mbr", dietpi, firstboot.DietPi, []string{"Automation_Custom_Script.sh", "dietpi.txt", "cmdline.txt"},
+			[]string{"cgroup_enable=memory"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			img := fbt.Build(t, tc.layout)
+			s := testSeed(t)
+			res, err := applyFile(t, img, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Family != tc.family || strings.Join(res.Files, " ") != strings.Join(tc.files, " ") {
+				t.Fatalf("family %s files %v, want %s %v", res.Family, res.Files, tc.family, tc.files)
+			}
+			if res.Fingerprint != s.HostKey.Fingerprint() || !strings.HasPrefix(res.HostKeyLine, "ssh-ed25519 ") {
+				t.Fatalf("host key %q %q", res.HostKeyLine, res.Fingerprint)
+			}
+			tc.layout.Fsck(t, img)
+			if !tc.mtools {
+				return
+			}
+			got := map[string]string{}
+			for _, f := range res.Files {
+				got[f] = tc.layout.ReadFile(t, img, f)
+			}
+			if cl, ok := got["cmdline.txt"]; ok {
+				want := strings.ReplaceAll(strings.Join(tc.cmdline, " "), "ID", s.InstanceID)
+				if !strings.HasSuffix(cl, want+"\n") || strings.Count(cl, "\n") != 1 || strings.Contains(cl, "cgroup_memory=1") {
+					t.Fatalf("cmdline.txt = %q, want it to end with %q", cl, want)
+				}
+			}
+			key := s.AuthorizedKeys[0]
+			if ud, ok := got["user-data"]; ok {
+				if !strings.Contains(ud, key) || !strings.Contains(ud, "hostname: node2") || !strings.Contains(ud, "BEGIN OPENSSH PRIVATE KEY") {
+					t.Fatalf("user-data lacks the key, hostname or host key:\n%s", ud)
+				}
+				cloudInitSchema(t, ud)
+			}
+			if md, ok := got["meta-data"]; ok && !strings.Contains(md, "instance-id: "+s.InstanceID+"\n") {
+				t.Fatalf("meta-data = %q", md)
+			}
+			if sh, ok := got["firstrun.sh"]; ok && (!strings.Contains(sh, key) || !strings.Contains(sh, "BMCD_HOSTNAME='node2'")) {
+				t.Fatalf("firstrun.sh lacks the key or hostname:\n%s", sh)
+			}
+			if txt, ok := got["dietpi.txt"]; ok {
+				for _, want := range []string{"AUTO_SETUP_NET_HOSTNAME=node2\n", "AUTO_SETUP_AUTOMATED=1\n", "AUTO_SETUP_SSH_PUBKEY=" + key + "\n", "# DietPi settings\n"} {
+					if !strings.Contains(txt, want) {
+						t.Fatalf("dietpi.txt lacks %q:\n%s", want, txt)
+					}
+				}
+			}
+		})
+	}
+}
+
+// cloudInitSchema validates user-data with cloud-init's own schema check.
+func cloudInitSchema(t *testing.T, ud string) {
+	t.Helper()
+	ci := fbt.RequireTool(t, "cloud-init", "cloud-init")
+	p := filepath.Join(t.TempDir(), "user-data")
+	if err := os.WriteFile(p, []byte(ud), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fbt.Run(t, "", ci, "schema", "--config-file", p)
+}
