@@ -120,10 +120,11 @@ func (b *boot) render(s Seed) (map[string]string, []string, []string, error) {
 
 // read returns a root-directory file, os.ErrNotExist when there is none.
 func (b *boot) read(name string) ([]byte, error) {
-	if !hasName(b.plan.Files, name) {
+	onDisk, ok := b.names[strings.ToLower(name)]
+	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
 	}
-	data, err := readFile(b.fs, name)
+	data, err := readFile(b.fs, onDisk)
 	if err == nil {
 		err = b.ov.readErr
 	}
@@ -146,7 +147,7 @@ func (b *boot) checkSpace(files map[string]string) error {
 	var need int64
 	for name, c := range files {
 		need += (int64(len(c)) + b.bpb.bytesPerCluster - 1) / b.bpb.bytesPerCluster
-		if !hasName(b.plan.Files, name) {
+		if !hasName(b.plan.Files, strings.ToLower(name)) {
 			need++
 		}
 	}
@@ -162,6 +163,9 @@ func (b *boot) checkSpace(files map[string]string) error {
 func (b *boot) write(name, content string) error {
 	if content == "" {
 		return fmt.Errorf("write %s: empty content", name)
+	}
+	if onDisk, ok := b.names[strings.ToLower(name)]; ok {
+		name = onDisk
 	}
 	f, err := b.fs.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
@@ -194,7 +198,7 @@ func verify(dev io.ReaderAt, size int64, files map[string]string) error {
 		return fmt.Errorf("%w: reopen: %w", ErrVerify, err)
 	}
 	for _, name := range sortedKeys(files) {
-		got, err := readFile(b.fs, name)
+		got, err := b.read(name)
 		if err == nil {
 			err = b.ov.readErr
 		}

@@ -49,6 +49,7 @@ func TestApplyEachOS(t *testing.T) {
 				t.Fatalf("host key %q %q", res.HostKeyLine, res.Fingerprint)
 			}
 			tc.layout.Fsck(t, img)
+			checkReadSeed(t, img, s)
 			if !tc.mtools {
 				return
 			}
@@ -95,4 +96,56 @@ func cloudInitSchema(t *testing.T, ud string) {
 		t.Fatal(err)
 	}
 	fbt.Run(t, "", ci, "schema", "--config-file", p)
+}
+
+// checkReadSeed reads the seed back as the (simulated) node would.
+func checkReadSeed(t *testing.T, img string, s firstboot.Seed) {
+	t.Helper()
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, got, err := firstboot.ReadSeed(f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hostname != s.Hostname || got.HostKey.Fingerprint() != s.HostKey.Fingerprint() ||
+		len(got.AuthorizedKeys) != 1 || got.AuthorizedKeys[0] != s.AuthorizedKeys[0] {
+		t.Fatalf("ReadSeed (%s) = %+v", plan.Family, got)
+	}
+	wantUser := firstboot.DefaultUser
+	if plan.Family == firstboot.DietPi {
+		wantUser = "root"
+	}
+	if got.User != wantUser {
+		t.Fatalf("user %q, want %q", got.User, wantUser)
+	}
+}
+
+// TestApplyTwice: a re-flash's preparation replaces the previous one's
+// cmdline entries instead of adding a second set.
+func TestApplyTwice(t *testing.T) {
+	t.Parallel()
+	img := fbt.Build(t, trixie)
+	first := testSeed(t)
+	if _, err := applyFile(t, img, first); err != nil {
+		t.Fatal(err)
+	}
+	second := testSeed(t)
+	if _, err := applyFile(t, img, second); err != nil {
+		t.Fatal(err)
+	}
+	trixie.Fsck(t, img)
+	cl := trixie.ReadFile(t, img, "cmdline.txt")
+	if strings.Count(cl, "ds=nocloud") != 1 || !strings.Contains(cl, "i="+second.InstanceID) || strings.Count(cl, "cgroup_enable=memory") != 1 {
+		t.Fatalf("cmdline.txt = %q", cl)
+	}
+	if md := trixie.ReadFile(t, img, "meta-data"); !strings.Contains(md, second.InstanceID) {
+		t.Fatalf("meta-data = %q", md)
+	}
 }

@@ -39,6 +39,9 @@ type boot struct {
 	ov   *overlay
 	bpb  bpb
 	fs   fatFS
+	// names maps each lower-cased root name to its name on disk
+	// (go-diskfs matches long names case-sensitively).
+	names map[string]string
 }
 
 // Detect finds the boot partition of a disk of size bytes and decides its
@@ -88,8 +91,11 @@ func (b *boot) classify() error {
 	if err != nil {
 		return fmt.Errorf("partition %d: %w: root directory: %w", b.plan.Partition.Index, ErrCorruptFAT, err)
 	}
+	b.names = map[string]string{}
 	for _, e := range entries {
-		b.plan.Files = append(b.plan.Files, strings.ToLower(e.Name()))
+		low := strings.ToLower(e.Name())
+		b.plan.Files = append(b.plan.Files, low)
+		b.names[low] = e.Name()
 	}
 	slices.Sort(b.plan.Files)
 	has := func(n string) bool { return slices.Contains(b.plan.Files, n) }

@@ -18,6 +18,7 @@ type bpb struct {
 	label           string
 	bytesPerCluster int64
 	fatStart        int64 // byte offset of the first FAT
+	fatBytes        int64 // size of one FAT
 	clusters        int64 // data clusters, numbered from 2
 	fsInfoSector    int64 // FAT32 only
 }
@@ -63,6 +64,7 @@ func readBPB(o *overlay) (bpb, error) {
 		label:           strings.TrimSpace(string(s[labelAt : labelAt+11])),
 		bytesPerCluster: spc * bps,
 		fatStart:        reserved * bps,
+		fatBytes:        fatSectors * bps,
 		clusters:        data / spc,
 	}
 	if bits == 16 && b.clusters < 4085 {
@@ -85,6 +87,9 @@ type fatFS interface {
 }
 
 func openFAT(o *overlay, b bpb) (fatFS, error) {
+	if err := compareFATs(o, b); err != nil {
+		return nil, err
+	}
 	var (
 		fs  fatFS
 		err error
@@ -157,4 +162,22 @@ func readFile(fs fatFS, name string) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// compareFATs checks that the two FAT copies agree, as fsck.fat does;
+// go-diskfs checks this for FAT32 only.
+func compareFATs(o *overlay, b bpb) error {
+	one, two := make([]byte, b.fatBytes), make([]byte, b.fatBytes)
+	if _, err := o.ReadAt(one, b.fatStart); err != nil {
+		return fmt.Errorf("read FAT: %w", err)
+	}
+	if _, err := o.ReadAt(two, b.fatStart+b.fatBytes); err != nil {
+		return fmt.Errorf("read second FAT: %w", err)
+	}
+	for i := range one {
+		if one[i] != two[i] {
+			return fmt.Errorf("%w: the two FAT copies differ at byte %d", ErrCorruptFAT, i)
+		}
+	}
+	return nil
 }

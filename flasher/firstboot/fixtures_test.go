@@ -22,7 +22,7 @@ var (
 	ubuntu = fbt.Layout{DiskMiB: 80, StartMiB: 1, SizeMiB: 64, FATBits: 32, Cluster: 1, Label: "system-boot", Files: map[string]string{
 		"config.txt": "[all]\n", "cmdline.txt": "console=serial0,115200 root=LABEL=writable rootwait fixrtc\n",
 		"user-data": "#cloud-config\n", "meta-data": "instance-id: ubuntu\n", "network-config": "version: 2\n", "vmlinuz": "kernel\n"}}
-	rk1 = fbt.Layout{GPT: true, DiskMiB: 24, StartMiB: 16, SizeMiB: 4, FATBits: 32, Cluster: 1, Label: "CIDATA", PartName: "cidata"}
+	rk1     = fbt.Layout{GPT: true, DiskMiB: 24, StartMiB: 16, SizeMiB: 4, FATBits: 32, Cluster: 1, Label: "CIDATA", PartName: "cidata"}
 	hypriot = fbt.Layout{DiskMiB: 40, StartMiB: 1, SizeMiB: 32, FATBits: 16, Label: "HypriotOS", Files: map[string]string{
 		"config.txt": "hdmi_force_hotplug=1\n", "cmdline.txt": "dwc_otg.lpm_enable=0 console=serial0,115200 root=/dev/mmcblk0p2 rootwait\n",
 		"user-data": "#cloud-config\nhostname: black-pearl\n", "meta-data": "\n"}}

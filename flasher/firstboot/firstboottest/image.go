@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -149,4 +150,22 @@ func (l Layout) HasFile(t testing.TB, img, name string) bool {
 	mdir := RequireTool(t, "mdir", "mtools")
 	_, err := RunErr("", mdir, "-b", "-i", l.mtoolsImage(img), "::"+name)
 	return err == nil
+}
+
+// FreeBytes is the free space mdir reports on the image's FAT partition.
+func (l Layout) FreeBytes(t testing.TB, img string) int64 {
+	t.Helper()
+	mdir := RequireTool(t, "mdir", "mtools")
+	out := Run(t, "", mdir, "-i", l.mtoolsImage(img), "::")
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[len(f)-2] == "bytes" && f[len(f)-1] == "free" {
+			n, err := strconv.ParseInt(strings.Join(f[:len(f)-2], ""), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("mdir printed no free space:\n%s", out)
+	return 0
 }
