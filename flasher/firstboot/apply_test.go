@@ -48,6 +48,7 @@ func TestApplyEachOS(t *testing.T) {
 			if res.Fingerprint != s.HostKey.Fingerprint() || !strings.HasPrefix(res.HostKeyLine, "ssh-ed25519 ") {
 				t.Fatalf("host key %q %q", res.HostKeyLine, res.Fingerprint)
 			}
+			t.Logf("%s: wrote %v, %d bytes", res.FAT, res.Files, res.BytesWritten)
 			tc.layout.Fsck(t, img)
 			checkReadSeed(t, img, s)
 			if !tc.mtools {
@@ -101,16 +102,7 @@ func cloudInitSchema(t *testing.T, ud string) {
 // checkReadSeed reads the seed back as the (simulated) node would.
 func checkReadSeed(t *testing.T, img string, s firstboot.Seed) {
 	t.Helper()
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, got, err := firstboot.ReadSeed(f, fi.Size())
+	plan, got, err := firstboot.ReadSeedPath(img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +139,31 @@ func TestApplyTwice(t *testing.T) {
 	}
 	if md := trixie.ReadFile(t, img, "meta-data"); !strings.Contains(md, second.InstanceID) {
 		t.Fatalf("meta-data = %q", md)
+	}
+}
+
+// TestNetworkConfigOnlyWhenAsked: the image's own network-config stays
+// unless the seed carries one.
+func TestNetworkConfigOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	const nc = "network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n"
+	for _, tc := range []struct {
+		name, config, want string
+	}{
+		{"not asked", "", ubuntu.Files["network-config"]},
+		{"asked", nc, nc},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			img := fbt.Build(t, ubuntu)
+			s := testSeed(t)
+			s.NetworkConfig = tc.config
+			if _, err := applyFile(t, img, s); err != nil {
+				t.Fatal(err)
+			}
+			if got := ubuntu.ReadFile(t, img, "network-config"); got != tc.want {
+				t.Fatalf("network-config = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -56,7 +56,7 @@ func TestApplyBadInput(t *testing.T) {
 				tc.seed(&s)
 			}
 			_, err = applyFile(t, img, s)
-			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), img) {
 				t.Fatalf("err = %v, want %v naming %q", err, tc.want, tc.says)
 			}
 			after, err := os.ReadFile(img)

@@ -3,7 +3,6 @@ package firstboot_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"os"
 	"testing"
 
 	"github.com/turingpi-oss/bmcd/flasher/firstboot"
@@ -57,17 +56,8 @@ func testSeed(t *testing.T) firstboot.Seed {
 	return firstboot.Seed{Hostname: "node2", AuthorizedKeys: []string{testKey(t)}, HostKey: hk, InstanceID: id, K3sPrep: true}
 }
 
-// applyFile runs Apply on an image file.
+// applyFile runs Apply on an image file, by its path.
 func applyFile(t *testing.T, img string, s firstboot.Seed) (firstboot.Result, error) {
 	t.Helper()
-	f, err := os.OpenFile(img, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return firstboot.Apply(f, fi.Size(), s)
+	return firstboot.ApplyPath(img, s)
 }

@@ -55,3 +55,27 @@ func RunErr(stdin string, name string, args ...string) (string, error) {
 	err := cmd.Run()
 	return out.String(), err
 }
+
+// RequireLoop skips (or fails under CI=true) unless the test runs as root
+// with loop devices available.
+func RequireLoop(t testing.TB) string {
+	t.Helper()
+	_, err := os.Stat("/dev/loop-control")
+	switch {
+	case os.Geteuid() == 0 && err == nil:
+		return RequireTool(t, "losetup", "mount")
+	case os.Getenv("CI") == "true":
+		t.Fatalf("loop devices need root and /dev/loop-control under CI=true (uid %d, %v)", os.Geteuid(), err)
+	}
+	t.Skipf("loop devices need root and /dev/loop-control (uid %d, %v)", os.Geteuid(), err)
+	return ""
+}
+
+// Loop attaches an image to a free loop device, detached at cleanup.
+func Loop(t testing.TB, img string) string {
+	t.Helper()
+	losetup := RequireLoop(t)
+	dev := strings.TrimSpace(Run(t, "", losetup, "--find", "--show", img))
+	t.Cleanup(func() { _, _ = RunErr("", losetup, "--detach", dev) })
+	return dev
+}
