@@ -137,3 +137,28 @@ func FuzzParseFirstrun(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDietPi: the same for dietpi.txt and the custom script.
+func FuzzParseDietPi(f *testing.F) {
+	s := parseTestSeed(f)
+	s.User = "root"
+	files, err := dietpiFiles(s, "AUTO_SETUP_AUTOMATED=0\n")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(files["dietpi.txt"]), []byte(files[dietpiScript]))
+	f.Fuzz(func(t *testing.T, txt, script []byte) {
+		got, err := ParseDietPi(txt, script)
+		if err != nil {
+			return
+		}
+		again, err := dietpiFiles(got, string(txt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseDietPi([]byte(again["dietpi.txt"]), []byte(again[dietpiScript]))
+		if err != nil || !sameSeed(back, got) {
+			t.Fatalf("round trip: %+v, %v", back, err)
+		}
+	})
+}
