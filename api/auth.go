@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
@@ -16,7 +17,7 @@ const (
 )
 
 func (s *Server) login(c *echo.Context) error {
-	var req LoginRequest
+	var req apitype.LoginRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func (s *Server) login(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, LoginResponse{Token: token, ExpiresAt: sess.Expires})
+	return c.JSON(http.StatusOK, apitype.LoginResponse{Token: token, ExpiresAt: sess.Expires})
 }
 
 // logout revokes the caller's token: 204, and the token is refused from
@@ -51,11 +52,11 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			scheme, ok = "Bearer", token != ""
 		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return newError(http.StatusUnauthorized, CodeUnauthorized, "authentication required: log in with POST /api/v1/auth/login and send the token in an \"Authorization: Bearer TOKEN\" header")
+			return newError(http.StatusUnauthorized, apitype.CodeUnauthorized, "authentication required: log in with POST /api/v1/auth/login and send the token in an \"Authorization: Bearer TOKEN\" header")
 		}
 		sess, err := s.auth.Check(strings.TrimSpace(token))
 		if err != nil {
-			return newError(http.StatusUnauthorized, CodeUnauthorized, "token is unknown or expired: log in again")
+			return newError(http.StatusUnauthorized, apitype.CodeUnauthorized, "token is unknown or expired: log in again")
 		}
 		c.Set(sessionKey, sess)
 		c.Set(tokenKey, strings.TrimSpace(token))

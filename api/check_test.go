@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/hal"
 )
@@ -26,7 +27,7 @@ func newCheckFixture(t *testing.T) *fixture {
 func TestCheckReadOnly(t *testing.T) {
 	t.Parallel()
 	f := newCheckFixture(t)
-	var rep api.CheckReport
+	var rep apitype.CheckReport
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/api/v1/board/check", "", &rep))
 	assert.False(t, rep.Failed, "%+v", rep)
 	assert.Zero(t, rep.Active)
@@ -39,7 +40,7 @@ func TestCheckReadOnly(t *testing.T) {
 func TestCheckActive(t *testing.T) {
 	t.Parallel()
 	f := newCheckFixture(t)
-	var rep api.CheckReport
+	var rep apitype.CheckReport
 	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/board/check?active=2", "", &rep))
 	assert.Equal(t, 2, rep.Active)
 	assert.False(t, rep.Failed, "%+v", rep)
@@ -69,7 +70,7 @@ func TestCheckBadRequestsChangeNothing(t *testing.T) {
 		{"POST", "/api/v1/board/check?active=-1", http.StatusBadRequest},
 		{"POST", "/api/v1/board/check?active=9", http.StatusNotFound},
 	} {
-		var body api.ErrorBody
+		var body apitype.ErrorBody
 		assert.Equal(t, tc.status, f.do(t, tc.method, tc.path, "", &body), "%s %s", tc.method, tc.path)
 		assert.NotEmpty(t, body.Error.Message)
 	}
@@ -82,7 +83,7 @@ func TestCheckBadRequestsChangeNothing(t *testing.T) {
 func TestCheckWithoutChecker(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	var body api.ErrorBody
+	var body apitype.ErrorBody
 	assert.Equal(t, http.StatusNotImplemented, f.do(t, "GET", "/api/v1/board/check", "", &body))
 }
 
@@ -99,4 +100,26 @@ func TestCheckReportText(t *testing.T) {
 		"fail  node1-en       line not found\n"+
 		"check: 1 ok, 0 warn, 1 fail, 0 skip\n"+
 		"Something wrong? Send this whole report, the board's revision as printed on it, and what you expected.\n", b.String())
+}
+
+// The report's statuses are the board's, sent as they are: they must be the
+// strings that apitype documents and WriteText counts.
+func TestCheckReportStatusesAreWire(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		bmc  bmc.CheckStatus
+		wire string
+	}{
+		{"ok", bmc.CheckOK, apitype.CheckOK},
+		{"warn", bmc.CheckWarn, apitype.CheckWarn},
+		{"fail", bmc.CheckFail, apitype.CheckFail},
+		{"skip", bmc.CheckSkip, apitype.CheckSkip},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rep := api.NewCheckReport(0, []bmc.Finding{{Name: "x", Status: tc.bmc}})
+			assert.Equal(t, tc.wire, rep.Findings[0].Status)
+		})
+	}
 }

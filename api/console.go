@@ -15,9 +15,10 @@ import (
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v5"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/console"
-	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // Console session timing.
@@ -35,13 +36,7 @@ func (s *Server) console(c *echo.Context) (*console.Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	if con := s.cfg.Consoles[slot]; con != nil {
-		return con, nil
-	}
-	if err := s.board.CheckSlot(slot); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("slot %d: no serial console on this board: %w", slot, hal.ErrNotSupported)
+	return s.board.Console(slot)
 }
 
 // consoleLog answers GET /slots/{n}/console/log?tail=BYTES.
@@ -55,7 +50,7 @@ func (s *Server) consoleLog(c *echo.Context) error {
 		return err
 	}
 	if tail < 0 {
-		return newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("tail %d: want a number of bytes, 0 or more (0: all)", tail))
+		return newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("tail %d: want a number of bytes, 0 or more (0: all)", tail))
 	}
 	return c.Blob(http.StatusOK, "application/octet-stream", con.History(tail))
 }
@@ -66,12 +61,12 @@ func (s *Server) patchConsole(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req ConsoleMode
+	var req apitype.ConsoleMode
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	if _, err := con.SetMode(console.Mode{Baud: req.Baud, DataBits: req.DataBits, Parity: req.Parity, StopBits: req.StopBits}); err != nil {
-		return newError(http.StatusBadRequest, CodeBadRequest, err.Error())
+		return newError(http.StatusBadRequest, apitype.CodeBadRequest, err.Error())
 	}
 	return c.JSON(http.StatusOK, s.consoleState(c.Request().Context(), con))
 }
@@ -132,15 +127,15 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	st := con.Status()
 	mode := consoleMode(st.Mode)
 	power := s.slotPower(ctx, st.Slot)
-	if err := s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode, Power: power}); err != nil {
+	if err := s.writeMessage(ctx, ws, apitype.ConsoleMessage{Type: apitype.ConsoleHello, Slot: st.Slot, Device: st.Device, Writable: writable, Mode: &mode, Power: power}); err != nil {
 		return
 	}
-	if power == hal.PowerOff.String() {
-		_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
+	if power == bmc.PowerOff.String() {
+		_ = s.writeMessage(ctx, ws, apitype.ConsoleMessage{Type: apitype.ConsoleNotice,
 			Message: fmt.Sprintf("slot %d is off: nothing answers until it is switched on", st.Slot)})
 	}
 	if !st.Open {
-		_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice,
+		_ = s.writeMessage(ctx, ws, apitype.ConsoleMessage{Type: apitype.ConsoleNotice,
 			Message: fmt.Sprintf("%s is not open (%s); output appears once it is", st.Device, st.Err)})
 	}
 
@@ -170,11 +165,11 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 				continue
 			}
 			if !writable {
-				closeWith(ConsoleCloseReadOnly, "read-only session")
+				closeWith(apitype.ConsoleCloseReadOnly, "read-only session")
 				return
 			}
 			if _, err := con.Write(ctx, data); err != nil && ctx.Err() == nil {
-				_ = s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleNotice, Message: "not sent: " + err.Error()})
+				_ = s.writeMessage(ctx, ws, apitype.ConsoleMessage{Type: apitype.ConsoleNotice, Message: "not sent: " + err.Error()})
 			}
 		}
 	}()
@@ -191,7 +186,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 				err := ws.Ping(pctx)
 				pcancel()
 				if err != nil && ctx.Err() == nil {
-					closeWith(ConsoleCloseSlow, "no answer to ping")
+					closeWith(apitype.ConsoleCloseSlow, "no answer to ping")
 					return
 				}
 			}
@@ -202,7 +197,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 	for {
 		chunk, err := client.Next(ctx)
 		if errors.Is(err, console.ErrClosed) {
-			closeWith(ConsoleCloseGone, "console closed: bmcd is stopping")
+			closeWith(apitype.ConsoleCloseGone, "console closed: bmcd is stopping")
 			break
 		}
 		if err != nil {
@@ -210,8 +205,8 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 			break
 		}
 		if chunk.Missed > 0 {
-			if err := s.writeMessage(ctx, ws, ConsoleMessage{Type: ConsoleMissed, Bytes: chunk.Missed}); err != nil {
-				closeWith(ConsoleCloseSlow, "client too slow")
+			if err := s.writeMessage(ctx, ws, apitype.ConsoleMessage{Type: apitype.ConsoleMissed, Bytes: chunk.Missed}); err != nil {
+				closeWith(apitype.ConsoleCloseSlow, "client too slow")
 				break
 			}
 		}
@@ -220,7 +215,7 @@ func (s *Server) serveConsole(reqCtx context.Context, ws *websocket.Conn, con *c
 			err := ws.Write(wctx, websocket.MessageBinary, chunk.Data)
 			wcancel()
 			if err != nil {
-				closeWith(ConsoleCloseSlow, "client too slow")
+				closeWith(apitype.ConsoleCloseSlow, "client too slow")
 				break
 			}
 		}
@@ -254,7 +249,7 @@ func checkOrigin(r *http.Request) error {
 	if u, err := url.Parse(origin); err == nil && strings.EqualFold(u.Host, r.Host) {
 		return nil
 	}
-	return newError(http.StatusForbidden, CodeForbidden,
+	return newError(http.StatusForbidden, apitype.CodeForbidden,
 		fmt.Sprintf("WebSocket from origin %q refused: only pages served by this bmcd (%s) may open one", origin, r.Host))
 }
 
@@ -262,13 +257,13 @@ func checkOrigin(r *http.Request) error {
 func (s *Server) slotPower(ctx context.Context, slot int) string {
 	st, err := s.board.Slot(ctx, slot)
 	if err != nil {
-		return hal.PowerUnknown.String()
+		return bmc.PowerUnknown.String()
 	}
 	return st.Power.String()
 }
 
 // writeMessage sends a text frame, bounded by ConsoleWriteTimeout.
-func (s *Server) writeMessage(ctx context.Context, ws *websocket.Conn, m ConsoleMessage) error {
+func (s *Server) writeMessage(ctx context.Context, ws *websocket.Conn, m apitype.ConsoleMessage) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -286,18 +281,18 @@ func intQuery(c *echo.Context, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil {
-		return 0, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s %q: want a number of bytes", name, raw))
+		return 0, newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("%s %q: want a number of bytes", name, raw))
 	}
 	return n, nil
 }
 
-func consoleMode(m console.Mode) ConsoleMode {
-	return ConsoleMode{Baud: m.Baud, DataBits: m.DataBits, Parity: m.Parity, StopBits: m.StopBits}
+func consoleMode(m console.Mode) apitype.ConsoleMode {
+	return apitype.ConsoleMode{Baud: m.Baud, DataBits: m.DataBits, Parity: m.Parity, StopBits: m.StopBits}
 }
 
-func (s *Server) consoleState(ctx context.Context, con *console.Console) ConsoleState {
+func (s *Server) consoleState(ctx context.Context, con *console.Console) apitype.ConsoleState {
 	st := con.Status()
-	return ConsoleState{
+	return apitype.ConsoleState{
 		Slot:      st.Slot,
 		Power:     s.slotPower(ctx, st.Slot),
 		Device:    st.Device,

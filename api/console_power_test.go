@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // logBuffer collects a server's log lines.
@@ -40,7 +41,7 @@ func (l *logBuffer) String() string {
 func TestConsoleShowsSlotPower(t *testing.T) {
 	t.Parallel()
 	f := newConsoleFixture(t, 0)
-	var st api.ConsoleState
+	var st apitype.ConsoleState
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/api/v1/slots/1/console", "", &st))
 	assert.Equal(t, "off", st.Power)
 
@@ -51,9 +52,9 @@ func TestConsoleShowsSlotPower(t *testing.T) {
 	typ, data, err := ws.Read(ctx)
 	require.NoError(t, err)
 	require.Equal(t, websocket.MessageText, typ)
-	var notice api.ConsoleMessage
+	var notice apitype.ConsoleMessage
 	require.NoError(t, json.Unmarshal(data, &notice))
-	assert.Equal(t, api.ConsoleMessage{Type: api.ConsoleNotice, Message: "slot 1 is off: nothing answers until it is switched on"}, notice)
+	assert.Equal(t, apitype.ConsoleMessage{Type: apitype.ConsoleNotice, Message: "slot 1 is off: nothing answers until it is switched on"}, notice)
 
 	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/1/power", `{"action":"on"}`, nil))
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/api/v1/slots/1/console", "", &st))
@@ -67,7 +68,7 @@ func TestConsoleShowsSlotPower(t *testing.T) {
 func TestConsoleLogTailNegative(t *testing.T) {
 	t.Parallel()
 	f := newConsoleFixture(t, 0)
-	var eb api.ErrorBody
+	var eb apitype.ErrorBody
 	assert.Equal(t, http.StatusBadRequest, f.do(t, "GET", "/api/v1/slots/1/console/log?tail=-5", "", &eb))
 	assert.Equal(t, "tail -5: want a number of bytes, 0 or more (0: all)", eb.Error.Message)
 }
@@ -90,7 +91,7 @@ func TestConsoleOriginRefused(t *testing.T) {
 	defer resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-	var eb api.ErrorBody
+	var eb apitype.ErrorBody
 	require.NoError(t, jsonDecode(resp.Body, &eb))
 	assert.Equal(t, "forbidden", eb.Error.Code)
 	assert.Contains(t, eb.Error.Message, `WebSocket from origin "https://evil.example" refused`)
@@ -113,7 +114,7 @@ func TestConsoleDetachLogsReason(t *testing.T) {
 func TestConsoleBadModeSaysWhat(t *testing.T) {
 	t.Parallel()
 	f := newConsoleFixture(t, 0)
-	var eb api.ErrorBody
+	var eb apitype.ErrorBody
 	assert.Equal(t, http.StatusBadRequest, f.do(t, "PATCH", "/api/v1/slots/1/console", `{"baud":7}`, &eb))
 	assert.Equal(t, "invalid console mode: baud 7 not in 50..4000000", eb.Error.Message)
 }

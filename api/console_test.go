@@ -16,8 +16,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
+	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/console"
 	"github.com/turingpi-oss/bmcd/bmc/console/consoletest"
+	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // consoleFixture is the API with a console on slot 1 only.
@@ -30,22 +33,26 @@ type consoleFixture struct {
 func newConsoleFixture(t testing.TB, bufferSize int, apiMods ...func(*api.Config)) *consoleFixture {
 	t.Helper()
 	n := consoletest.New(t)
-	con, err := console.New(console.Config{Slot: 1, Device: n.Path, BufferSize: bufferSize,
-		LogPath: t.TempDir() + "/slot1.log"})
+	cs, err := bmc.OpenConsoles(bmc.ConsoleConfig{
+		Wiring:     []hal.ConsolePort{{Slot: 1, Device: n.Path}},
+		BufferSize: bufferSize,
+		LogDir:     t.TempDir(),
+	})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = con.Close() })
-	require.Eventually(t, func() bool { return con.Status().Open }, 10*time.Second, 5*time.Millisecond)
+	t.Cleanup(func() { _ = cs.Close() })
 	f := newFixtureAPI(t, func(cfg *api.Config) {
-		cfg.Consoles = map[int]*console.Console{1: con}
 		for _, m := range apiMods {
 			m(cfg)
 		}
-	})
+	}, func(cfg *bmc.Config, _ string) { cfg.Consoles = cs })
+	con, err := f.board.Console(1)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return con.Status().Open }, 10*time.Second, 5*time.Millisecond)
 	return &consoleFixture{fixture: f, node: n, console: con}
 }
 
 // dial opens the console WebSocket with the fixture's token.
-func (f *consoleFixture) dial(t testing.TB, query string) (*websocket.Conn, api.ConsoleMessage) {
+func (f *consoleFixture) dial(t testing.TB, query string) (*websocket.Conn, apitype.ConsoleMessage) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -62,22 +69,22 @@ func (f *consoleFixture) dial(t testing.TB, query string) (*websocket.Conn, api.
 	typ, data, err := ws.Read(ctx)
 	require.NoError(t, err)
 	require.Equal(t, websocket.MessageText, typ)
-	var hello api.ConsoleMessage
+	var hello apitype.ConsoleMessage
 	require.NoError(t, json.Unmarshal(data, &hello))
-	require.Equal(t, api.ConsoleHello, hello.Type)
+	require.Equal(t, apitype.ConsoleHello, hello.Type)
 	return ws, hello
 }
 
 // readBytes reads binary frames until n bytes arrived; text frames are
 // returned in msgs.
-func readBytes(ctx context.Context, ws *websocket.Conn, n int) (data []byte, msgs []api.ConsoleMessage, err error) {
+func readBytes(ctx context.Context, ws *websocket.Conn, n int) (data []byte, msgs []apitype.ConsoleMessage, err error) {
 	for len(data) < n {
 		typ, b, err := ws.Read(ctx)
 		if err != nil {
 			return data, msgs, err
 		}
 		if typ == websocket.MessageText {
-			var m api.ConsoleMessage
+			var m apitype.ConsoleMessage
 			if err := json.Unmarshal(b, &m); err != nil {
 				return data, msgs, err
 			}
@@ -114,11 +121,11 @@ func TestConsoleLogAndState(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "node1 login: ", string(body))
 
-	var st api.ConsoleState
+	var st apitype.ConsoleState
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/api/v1/slots/1/console", "", &st))
 	assert.Equal(t, 1, st.Slot)
 	assert.True(t, st.Open)
-	assert.Equal(t, api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}, st.Mode)
+	assert.Equal(t, apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}, st.Mode)
 	assert.EqualValues(t, len(boot), st.BytesRead)
 
 	tests := []struct {
@@ -126,18 +133,18 @@ func TestConsoleLogAndState(t *testing.T) {
 		status                   int
 		code                     string
 	}{
-		{"no such slot", "GET", "/api/v1/slots/9/console/log", "", 404, api.CodeNotFound},
-		{"slot without a console", "GET", "/api/v1/slots/2/console/log", "", 501, api.CodeNotSupported},
-		{"slot not a number", "GET", "/api/v1/slots/x/console", "", 400, api.CodeBadRequest},
-		{"bad tail", "GET", "/api/v1/slots/1/console/log?tail=lots", "", 400, api.CodeBadRequest},
-		{"bad baud", "PATCH", "/api/v1/slots/1/console", `{"baud":-5}`, 400, api.CodeBadRequest},
-		{"bad parity", "PATCH", "/api/v1/slots/1/console", `{"parity":"sometimes"}`, 400, api.CodeBadRequest},
-		{"unknown field", "PATCH", "/api/v1/slots/1/console", `{"speed":9600}`, 400, api.CodeBadRequest},
-		{"malformed JSON", "PATCH", "/api/v1/slots/1/console", `{"baud":`, 400, api.CodeBadRequest},
+		{"no such slot", "GET", "/api/v1/slots/9/console/log", "", 404, apitype.CodeNotFound},
+		{"slot without a console", "GET", "/api/v1/slots/2/console/log", "", 501, apitype.CodeNotSupported},
+		{"slot not a number", "GET", "/api/v1/slots/x/console", "", 400, apitype.CodeBadRequest},
+		{"bad tail", "GET", "/api/v1/slots/1/console/log?tail=lots", "", 400, apitype.CodeBadRequest},
+		{"bad baud", "PATCH", "/api/v1/slots/1/console", `{"baud":-5}`, 400, apitype.CodeBadRequest},
+		{"bad parity", "PATCH", "/api/v1/slots/1/console", `{"parity":"sometimes"}`, 400, apitype.CodeBadRequest},
+		{"unknown field", "PATCH", "/api/v1/slots/1/console", `{"speed":9600}`, 400, apitype.CodeBadRequest},
+		{"malformed JSON", "PATCH", "/api/v1/slots/1/console", `{"baud":`, 400, apitype.CodeBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var eb api.ErrorBody
+			var eb apitype.ErrorBody
 			assert.Equal(t, tc.status, f.do(t, tc.method, tc.path, tc.body, &eb))
 			assert.Equal(t, tc.code, eb.Error.Code)
 			assert.NotEmpty(t, eb.Error.Message)
@@ -146,7 +153,7 @@ func TestConsoleLogAndState(t *testing.T) {
 	assert.Equal(t, 115200, f.console.Mode().Baud, "refused changes change nothing")
 
 	t.Run("baud change at run time", func(t *testing.T) {
-		var st api.ConsoleState
+		var st apitype.ConsoleState
 		require.Equal(t, http.StatusOK, f.do(t, "PATCH", "/api/v1/slots/1/console", `{"baud":1500000}`, &st))
 		assert.Equal(t, 1500000, st.Mode.Baud)
 		assert.Equal(t, 8, st.Mode.DataBits)
@@ -222,7 +229,7 @@ func TestConsoleWebSocket(t *testing.T) {
 		assert.False(t, hello.Writable)
 		require.NoError(t, ro.Write(ctx, websocket.MessageBinary, []byte("rm -rf /\r")))
 		_, _, err := readBytes(ctx, ro, 1<<20)
-		assert.Equal(t, websocket.StatusCode(api.ConsoleCloseReadOnly), websocket.CloseStatus(err), "%v", err)
+		assert.Equal(t, websocket.StatusCode(apitype.ConsoleCloseReadOnly), websocket.CloseStatus(err), "%v", err)
 	})
 
 	t.Run("access_token for browsers", func(t *testing.T) {
@@ -240,7 +247,7 @@ func TestConsoleWebSocket(t *testing.T) {
 	t.Run("console closing ends the sessions", func(t *testing.T) {
 		require.NoError(t, f.console.Close())
 		_, _, err := readBytes(ctx, ws, 1<<20)
-		assert.Equal(t, websocket.StatusCode(api.ConsoleCloseGone), websocket.CloseStatus(err), "%v", err)
+		assert.Equal(t, websocket.StatusCode(apitype.ConsoleCloseGone), websocket.CloseStatus(err), "%v", err)
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // decodeJSON reads a JSON request body into v, strictly: one object, no
@@ -21,27 +23,27 @@ func decodeJSON(c *echo.Context, v any) error {
 	r := c.Request()
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return newError(http.StatusUnsupportedMediaType, CodeBadRequest, fmt.Sprintf("content type %q: want application/json", ct))
+			return newError(http.StatusUnsupportedMediaType, apitype.CodeBadRequest, fmt.Sprintf("content type %q: want application/json", ct))
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return newError(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBodyBytes))
+		return newError(http.StatusRequestEntityTooLarge, apitype.CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBodyBytes))
 	}
 	if err != nil {
-		return newError(http.StatusBadRequest, CodeBadRequest, "read request body: "+err.Error())
+		return newError(http.StatusBadRequest, apitype.CodeBadRequest, "read request body: "+err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: empty body")
+			return newError(http.StatusBadRequest, apitype.CodeBadRequest, "malformed JSON: empty body")
 		}
-		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: "+jsonProblem(err))
+		return newError(http.StatusBadRequest, apitype.CodeBadRequest, "malformed JSON: "+jsonProblem(err))
 	}
 	if dec.More() {
-		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON: more than one value in body")
+		return newError(http.StatusBadRequest, apitype.CodeBadRequest, "malformed JSON: more than one value in body")
 	}
 	return nil
 }
@@ -77,7 +79,7 @@ func slotParam(c *echo.Context) (int, error) {
 	raw := c.Param("slot")
 	n, err := strconv.Atoi(raw)
 	if err != nil {
-		return 0, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("invalid slot %q: want a slot number", raw))
+		return 0, newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("invalid slot %q: want a slot number", raw))
 	}
 	return n, nil
 }

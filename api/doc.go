@@ -1,6 +1,8 @@
 // Package api is bmcd's HTTP interface: REST API v1 in JSON, the
 // Server-Sent Events stream of board events, and authentication, served
-// with echo v5. It drives the board only through package bmc.
+// with echo v5. It talks to the board only through package bmc: it
+// imports no hal package, and the slots, power states, consoles and
+// errors it serves are bmc's.
 //
 // # Errors
 //
@@ -9,7 +11,8 @@
 // token, 403 a WebSocket opened by another site's page, 404 no such slot,
 // 409 slot busy or protected, 413 body too large,
 // 429 too many failed logins, 501 the board cannot do it, 500 the
-// hardware or bmcd failed. The codes are the Code* constants in types.go.
+// hardware or bmcd failed. The codes are the Code* constants of package
+// api/apitype, which holds every wire type.
 //
 // # Authentication
 //

@@ -9,9 +9,9 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
-	"github.com/turingpi-oss/bmcd/hal"
 )
 
 // apiError is an error with the status and code it is sent with.
@@ -34,51 +34,51 @@ func classify(err error) (status int, code string) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.code
-	case errors.Is(err, hal.ErrNoSlot):
-		return http.StatusNotFound, CodeNotFound
+	case errors.Is(err, bmc.ErrNoSlot):
+		return http.StatusNotFound, apitype.CodeNotFound
 	case errors.Is(err, bmc.ErrNoJob):
-		return http.StatusNotFound, CodeNotFound
+		return http.StatusNotFound, apitype.CodeNotFound
 	case errors.Is(err, bmc.ErrNotFlashable):
-		return http.StatusConflict, CodeNotFlashable
+		return http.StatusConflict, apitype.CodeNotFlashable
 	case errors.Is(err, bmc.ErrInvalid):
-		return http.StatusBadRequest, CodeBadRequest
+		return http.StatusBadRequest, apitype.CodeBadRequest
 	case errors.Is(err, bmc.ErrBusy):
-		return http.StatusConflict, CodeBusy
+		return http.StatusConflict, apitype.CodeBusy
 	case errors.Is(err, bmc.ErrSelfSlot):
-		return http.StatusConflict, CodeSelfSlot
+		return http.StatusConflict, apitype.CodeSelfSlot
 	case errors.Is(err, bmc.ErrSlotOff):
-		return http.StatusConflict, CodeSlotOff
-	case errors.Is(err, hal.ErrNotSupported):
-		return http.StatusNotImplemented, CodeNotSupported
+		return http.StatusConflict, apitype.CodeSlotOff
+	case errors.Is(err, bmc.ErrNotSupported):
+		return http.StatusNotImplemented, apitype.CodeNotSupported
 	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrBadToken):
-		return http.StatusUnauthorized, CodeUnauthorized
+		return http.StatusUnauthorized, apitype.CodeUnauthorized
 	case errors.Is(err, auth.ErrRateLimited):
-		return http.StatusTooManyRequests, CodeRateLimited
+		return http.StatusTooManyRequests, apitype.CodeRateLimited
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, CodeInternal
+		return http.StatusGatewayTimeout, apitype.CodeInternal
 	case errors.As(err, &sc) && sc.StatusCode() != 0:
 		return sc.StatusCode(), codeForStatus(sc.StatusCode())
 	}
-	return http.StatusInternalServerError, CodeInternal
+	return http.StatusInternalServerError, apitype.CodeInternal
 }
 
 func codeForStatus(status int) string {
 	switch status {
 	case http.StatusNotFound:
-		return CodeNotFound
+		return apitype.CodeNotFound
 	case http.StatusMethodNotAllowed:
-		return CodeMethodNotAllowed
+		return apitype.CodeMethodNotAllowed
 	case http.StatusUnauthorized:
-		return CodeUnauthorized
+		return apitype.CodeUnauthorized
 	case http.StatusForbidden:
-		return CodeForbidden
+		return apitype.CodeForbidden
 	case http.StatusRequestEntityTooLarge:
-		return CodeTooLarge
+		return apitype.CodeTooLarge
 	}
 	if status >= 400 && status < 500 {
-		return CodeBadRequest
+		return apitype.CodeBadRequest
 	}
-	return CodeInternal
+	return apitype.CodeInternal
 }
 
 // errorHandler writes every error as the JSON error envelope.
@@ -103,7 +103,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="bmcd"`)
 		}
-		body := ErrorBody{Error: ErrorDetail{Code: code, Message: msg}}
+		body := apitype.ErrorBody{Error: apitype.ErrorDetail{Code: code, Message: msg}}
 		if c.Request().Method == http.MethodHead {
 			err = c.NoContent(status)
 		} else {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) events(c *echo.Context) error {
 	if id := c.Request().Header.Get("Last-Event-ID"); id != "" {
 		n, err := strconv.ParseUint(id, 10, 64)
 		if err != nil {
-			return newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("invalid Last-Event-ID %q", id))
+			return newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("invalid Last-Event-ID %q", id))
 		}
 		after = n
 	}
@@ -75,8 +76,8 @@ func (s *Server) events(c *echo.Context) error {
 	}
 }
 
-func eventFromBMC(e bmc.Event) Event {
-	out := Event{ID: e.ID, Time: e.Time.UTC(), Type: string(e.Type)}
+func eventFromBMC(e bmc.Event) apitype.Event {
+	out := apitype.Event{ID: e.ID, Time: e.Time.UTC(), Type: string(e.Type)}
 	if e.Job != nil {
 		j := jobFromBMC(*e.Job)
 		out.Job = &j

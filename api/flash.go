@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
@@ -52,18 +53,18 @@ func (s *Server) flash(c *echo.Context) error {
 	case "multipart/form-data":
 		return s.flashMultipart(c, n, params["boundary"])
 	}
-	return newError(http.StatusUnsupportedMediaType, CodeBadRequest,
+	return newError(http.StatusUnsupportedMediaType, apitype.CodeBadRequest,
 		"flash: send the image as application/octet-stream or multipart/form-data, or a URL as application/json")
 }
 
 func (s *Server) flashURL(c *echo.Context, slot int) error {
-	var req FlashURLRequest
+	var req apitype.FlashURLRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("url %q: want an http or https URL", req.URL))
+		return newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("url %q: want an http or https URL", req.URL))
 	}
 	spec := bmc.ImageSpec{Name: req.URL, Verify: req.Verify == nil || *req.Verify}
 	if spec.SHA256, err = checkSHA256(req.SHA256); err != nil {
@@ -93,7 +94,7 @@ func (s *Server) flashUpload(c *echo.Context, slot int, body io.Reader, size int
 
 func (s *Server) flashMultipart(c *echo.Context, slot int, boundary string) error {
 	if boundary == "" {
-		return newError(http.StatusBadRequest, CodeBadRequest, "multipart body without a boundary")
+		return newError(http.StatusBadRequest, apitype.CodeBadRequest, "multipart body without a boundary")
 	}
 	mr := multipart.NewReader(c.Request().Body, boundary)
 	fields := url.Values{}
@@ -101,10 +102,10 @@ func (s *Server) flashMultipart(c *echo.Context, slot int, boundary string) erro
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return newError(http.StatusBadRequest, CodeBadRequest, `multipart body has no "image" part`)
+			return newError(http.StatusBadRequest, apitype.CodeBadRequest, `multipart body has no "image" part`)
 		}
 		if err != nil {
-			return newError(http.StatusBadRequest, CodeBadRequest, "malformed multipart body: "+err.Error())
+			return newError(http.StatusBadRequest, apitype.CodeBadRequest, "malformed multipart body: "+err.Error())
 		}
 		switch name := part.FormName(); name {
 		case "image":
@@ -120,20 +121,20 @@ func (s *Server) flashMultipart(c *echo.Context, slot int, boundary string) erro
 		case "bmap":
 			data, err := io.ReadAll(io.LimitReader(part, maxBmapBytes+1))
 			if err != nil {
-				return newError(http.StatusBadRequest, CodeBadRequest, "read bmap part: "+err.Error())
+				return newError(http.StatusBadRequest, apitype.CodeBadRequest, "read bmap part: "+err.Error())
 			}
 			if len(data) > maxBmapBytes {
-				return newError(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("bmap larger than %d bytes", maxBmapBytes))
+				return newError(http.StatusRequestEntityTooLarge, apitype.CodeTooLarge, fmt.Sprintf("bmap larger than %d bytes", maxBmapBytes))
 			}
 			bmap = data
 		case "sha256", "verify", "power_on", "name":
 			data, err := io.ReadAll(io.LimitReader(part, 1024))
 			if err != nil {
-				return newError(http.StatusBadRequest, CodeBadRequest, "read "+name+": "+err.Error())
+				return newError(http.StatusBadRequest, apitype.CodeBadRequest, "read "+name+": "+err.Error())
 			}
 			fields.Set(name, strings.TrimSpace(string(data)))
 		default:
-			return newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("unknown multipart field %q", name))
+			return newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("unknown multipart field %q", name))
 		}
 	}
 }
@@ -150,7 +151,7 @@ func flashOptions(v url.Values) (bmc.ImageSpec, bmc.FlashOptions, error) {
 		if raw := v.Get(key); raw != "" {
 			b, err := strconv.ParseBool(raw)
 			if err != nil {
-				return spec, opts, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s=%q: want true or false", key, raw))
+				return spec, opts, newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("%s=%q: want true or false", key, raw))
 			}
 			*dst = b
 		}
@@ -164,7 +165,7 @@ func checkSHA256(h string) (string, error) {
 	}
 	h = strings.ToLower(h)
 	if b, err := hex.DecodeString(h); err != nil || len(b) != 32 {
-		return "", newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("sha256 %q: want 64 hex digits", h))
+		return "", newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("sha256 %q: want 64 hex digits", h))
 	}
 	return h, nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
@@ -90,7 +90,7 @@ func TestFlashUploadRaw(t *testing.T) {
 	image := bytes.Repeat([]byte("boot"), 1<<16)
 	resp := f.post(t, "/api/v1/slots/2/flash?power_on=true&name=os.img&sha256="+strings.Repeat("ab", 32), "application/octet-stream", bytes.NewReader(image))
 	require.Equal(t, 200, resp.StatusCode)
-	var job api.Job
+	var job apitype.Job
 	require.NoError(t, jsonDecode(resp.Body, &job))
 	assert.Equal(t, "succeeded", job.State, job.Error)
 	assert.Equal(t, 2, job.Slot)
@@ -105,10 +105,10 @@ func TestFlashUploadRaw(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, image, got)
 
-	var listed []api.Job
+	var listed []apitype.Job
 	require.Equal(t, 200, f.do(t, "GET", "/api/v1/jobs", "", &listed))
 	require.Len(t, listed, 1)
-	var one api.Job
+	var one apitype.Job
 	require.Equal(t, 200, f.do(t, "GET", fmt.Sprintf("/api/v1/jobs/%d", job.ID), "", &one))
 	assert.Equal(t, "succeeded", one.State)
 }
@@ -128,7 +128,7 @@ func TestFlashUploadMultipart(t *testing.T) {
 
 	resp := f.post(t, "/api/v1/slots/1/flash", mw.FormDataContentType(), &body)
 	require.Equal(t, 200, resp.StatusCode)
-	var job api.Job
+	var job apitype.Job
 	require.NoError(t, jsonDecode(resp.Body, &job))
 	assert.Equal(t, "succeeded", job.State, job.Error)
 	assert.Equal(t, "os.img.xz", job.Image)
@@ -142,7 +142,7 @@ func TestFlashUploadMultipart(t *testing.T) {
 
 func TestFlashURL(t *testing.T) {
 	f := newFlashFixture(t)
-	var job api.Job
+	var job apitype.Job
 	require.Equal(t, 202, f.do(t, "POST", "/api/v1/slots/3/flash", `{"url":"https://example.com/os.img.xz"}`, &job))
 	assert.Equal(t, "queued", job.State)
 	require.Eventually(t, func() bool {
@@ -170,7 +170,7 @@ func TestFlashBadRequests(t *testing.T) {
 			f := newFlashFixture(t)
 			resp := f.post(t, tt.path, tt.contentType, strings.NewReader(tt.body))
 			assert.Equal(t, tt.status, resp.StatusCode)
-			var eb api.ErrorBody
+			var eb apitype.ErrorBody
 			require.NoError(t, jsonDecode(resp.Body, &eb))
 			assert.Contains(t, eb.Error.Message, tt.message)
 			assert.Empty(t, f.hw.Transitions(), "a refused request touches nothing")
@@ -181,7 +181,7 @@ func TestFlashBadRequests(t *testing.T) {
 
 func TestFlashNotSupported(t *testing.T) {
 	f := newFixture(t) // a board without flashing wired
-	var eb api.ErrorBody
+	var eb apitype.ErrorBody
 	assert.Equal(t, 501, f.do(t, "POST", "/api/v1/slots/1/flash", `{"url":"http://x/y"}`, &eb))
 	assert.Equal(t, "not_supported", eb.Error.Code)
 }

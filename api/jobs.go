@@ -8,12 +8,13 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
 func (s *Server) listJobs(c *echo.Context) error {
 	jobs := s.board.Jobs()
-	out := make([]Job, len(jobs))
+	out := make([]apitype.Job, len(jobs))
 	for i, j := range jobs {
 		out[i] = jobFromBMC(j)
 	}
@@ -24,7 +25,7 @@ func jobParam(c *echo.Context) (int64, error) {
 	raw := c.Param("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		return 0, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("job id %q is not a number", raw))
+		return 0, newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("job id %q is not a number", raw))
 	}
 	return id, nil
 }
@@ -56,8 +57,8 @@ func (s *Server) cancelJob(c *echo.Context) error {
 	return c.JSON(http.StatusAccepted, jobFromBMC(j))
 }
 
-func jobFromBMC(j bmc.Job) Job {
-	out := Job{
+func jobFromBMC(j bmc.Job) apitype.Job {
+	out := apitype.Job{
 		ID:           j.ID,
 		Slot:         j.Slot,
 		Image:        j.Image,
@@ -66,7 +67,7 @@ func jobFromBMC(j bmc.Job) Job {
 		Error:        j.Error,
 		CleanupError: j.CleanupError,
 		PowerOn:      j.Options.PowerOn,
-		Progress: JobProgress{
+		Progress: apitype.JobProgress{
 			Phase:         j.Progress.Phase,
 			BytesIn:       j.Progress.BytesIn,
 			BytesWritten:  j.Progress.BytesWritten,

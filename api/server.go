@@ -11,16 +11,12 @@ import (
 
 	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
-	"github.com/turingpi-oss/bmcd/bmc/console"
 )
 
 // Config configures the API server.
 type Config struct {
 	Board *bmc.Board
 	Auth  *auth.Authenticator
-	// Consoles are the slots' serial consoles; a slot without one
-	// answers 501.
-	Consoles map[int]*console.Console
 	// Checker runs GET /api/v1/board/check; nil answers 501.
 	Checker *bmc.Checker
 	// Version is reported by GET /api/v1/board.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/hal/sim"
@@ -63,7 +64,7 @@ func newFixtureAPI(t testing.TB, apiMod func(cfg *api.Config), mods ...func(cfg 
 	require.NoError(t, err)
 	f := &fixture{srv: httptest.NewServer(s), hw: hw, board: board, dir: dir}
 	t.Cleanup(f.srv.Close)
-	var lr api.LoginResponse
+	var lr apitype.LoginResponse
 	status := f.do(t, "POST", "/api/v1/auth/login", `{"username":"admin","password":"`+testPassword+`"}`, &lr)
 	require.Equal(t, http.StatusOK, status)
 	require.NotEmpty(t, lr.Token)
@@ -101,12 +102,12 @@ func (f *fixture) do(t testing.TB, method, path, body string, out any) int {
 
 func TestPowerOnThenStatus(t *testing.T) {
 	f := newFixture(t)
-	var st api.Slot
+	var st apitype.Slot
 	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/3/power", `{"action":"on"}`, &st))
 	assert.Equal(t, "on", st.Power)
 	assert.Equal(t, 3, st.Slot)
 
-	var slots []api.Slot
+	var slots []apitype.Slot
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/api/v1/slots", "", &slots))
 	require.Len(t, slots, 4)
 	for _, s := range slots {
@@ -116,7 +117,7 @@ func TestPowerOnThenStatus(t *testing.T) {
 		}
 		assert.Equal(t, want, s.Power, "slot %d", s.Slot)
 	}
-	var board api.BoardInfo
+	var board apitype.BoardInfo
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/api/v1/board", "", &board))
 	assert.Equal(t, "sim", board.Profile)
 	assert.Equal(t, 4, board.Slots)
@@ -125,7 +126,7 @@ func TestPowerOnThenStatus(t *testing.T) {
 
 func TestPatchSlot(t *testing.T) {
 	f := newFixture(t)
-	var st api.Slot
+	var st apitype.Slot
 	require.Equal(t, http.StatusOK, f.do(t, "PATCH", "/api/v1/slots/2", `{"name":"server","policy":"always-on"}`, &st))
 	assert.Equal(t, "server", st.Name)
 	assert.Equal(t, "always-on", st.Policy)
@@ -135,7 +136,7 @@ func TestPatchSlot(t *testing.T) {
 
 func TestPowerAll(t *testing.T) {
 	f := newFixture(t)
-	var slots []api.Slot
+	var slots []apitype.Slot
 	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/power", `{"action":"on"}`, &slots))
 	require.Len(t, slots, 4)
 	for _, s := range slots {
@@ -190,7 +191,7 @@ func TestBadInput(t *testing.T) {
 				f.token = ""
 			}
 			before := len(f.hw.Transitions())
-			var body api.ErrorBody
+			var body apitype.ErrorBody
 			var out any = &body
 			if tt.status == 204 {
 				out = nil
@@ -224,7 +225,7 @@ func TestLogin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.token = ""
-			var body api.ErrorBody
+			var body apitype.ErrorBody
 			assert.Equal(t, tt.status, f.do(t, "POST", "/api/v1/auth/login", tt.body, &body))
 			assert.Equal(t, tt.code, body.Error.Code)
 		})
@@ -232,14 +233,14 @@ func TestLogin(t *testing.T) {
 	t.Run("bogus token", func(t *testing.T) {
 		f := newFixture(t)
 		f.token = "not-a-token"
-		var body api.ErrorBody
+		var body apitype.ErrorBody
 		assert.Equal(t, 401, f.do(t, "GET", "/api/v1/slots", "", &body))
 		assert.Contains(t, body.Error.Message, "expired")
 	})
 	t.Run("lock-out after repeated failures", func(t *testing.T) {
 		f := newFixture(t)
 		f.token = ""
-		var body api.ErrorBody
+		var body apitype.ErrorBody
 		for range 5 {
 			require.Equal(t, 401, f.do(t, "POST", "/api/v1/auth/login", `{"username":"admin","password":"x"}`, &body))
 		}
@@ -253,7 +254,7 @@ func TestLogoutRevokesToken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	require.Equal(t, http.StatusNoContent, f.do(t, "POST", "/api/v1/auth/logout", "", nil))
-	var body api.ErrorBody
+	var body apitype.ErrorBody
 	assert.Equal(t, http.StatusUnauthorized, f.do(t, "GET", "/api/v1/slots", "", &body))
 	assert.Equal(t, "unauthorized", body.Error.Code)
 	assert.Equal(t, http.StatusUnauthorized, f.do(t, "POST", "/api/v1/auth/logout", "", &body), "logged out already")
@@ -270,11 +271,11 @@ func TestPowerNotSavedWarns(t *testing.T) {
 		cfg.StateDir = stateDir
 	})
 	require.NoError(t, os.RemoveAll(stateDir)) // every write fails, even as root
-	var st api.Slot
+	var st apitype.Slot
 	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/3/power", `{"action":"on"}`, &st))
 	assert.Equal(t, "on", st.Power)
 	assert.Contains(t, st.Warning, "requested power state not saved")
-	var slots []api.Slot
+	var slots []apitype.Slot
 	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/power", `{"action":"off"}`, &slots))
 	for _, s := range slots {
 		assert.Contains(t, s.Warning, "requested power state not saved", "slot %d", s.Slot)
@@ -283,7 +284,7 @@ func TestPowerNotSavedWarns(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/3/power", `{"action":"on"}`, nil))
 	// The background write of this request saves everything again.
 	require.Eventually(t, func() bool {
-		var saved api.Slot
+		var saved apitype.Slot
 		return f.do(t, "GET", "/api/v1/slots/3", "", &saved) == http.StatusOK && saved.Warning == ""
 	}, 10*time.Second, time.Millisecond)
 }
@@ -326,7 +327,7 @@ func TestEventsStream(t *testing.T) {
 	lines := strings.Split(block, "\n")
 	require.Len(t, lines, 3, block)
 	assert.Equal(t, "event: power", lines[1])
-	var e api.Event
+	var e apitype.Event
 	require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(lines[2], "data: ")), &e))
 	assert.Equal(t, "power", e.Type)
 	require.NotNil(t, e.Slot)

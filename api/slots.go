@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
@@ -15,7 +16,7 @@ func (s *Server) getBoard(c *echo.Context) error {
 	if caps == nil {
 		caps = []string{}
 	}
-	return c.JSON(http.StatusOK, BoardInfo{
+	return c.JSON(http.StatusOK, apitype.BoardInfo{
 		Profile:      info.Profile,
 		Model:        info.Model,
 		Slots:        info.Slots,
@@ -46,7 +47,7 @@ func (s *Server) patchSlot(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var p SlotPatch
+	var p apitype.SlotPatch
 	if err := decodeJSON(c, &p); err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (s *Server) patchSlot(c *echo.Context) error {
 }
 
 func (s *Server) decodePower(c *echo.Context) (bmc.Action, bmc.PowerOpts, error) {
-	var req PowerRequest
+	var req apitype.PowerRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return "", bmc.PowerOpts{}, err
 	}
@@ -121,8 +122,8 @@ func (s *Server) savePowerDefaults(c *echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-func slotFromStatus(st bmc.SlotStatus) Slot {
-	out := Slot{
+func slotFromStatus(st bmc.SlotStatus) apitype.Slot {
+	out := apitype.Slot{
 		Slot:      st.Slot,
 		Name:      st.Name,
 		Module:    st.Module,
@@ -141,8 +142,8 @@ func slotFromStatus(st bmc.SlotStatus) Slot {
 	return out
 }
 
-func slotsFromStatus(sts []bmc.SlotStatus) []Slot {
-	out := make([]Slot, len(sts))
+func slotsFromStatus(sts []bmc.SlotStatus) []apitype.Slot {
+	out := make([]apitype.Slot, len(sts))
 	for i, st := range sts {
 		out[i] = slotFromStatus(st)
 	}

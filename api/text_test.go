@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // TestTextFieldsRefused sends names and labels that would break listings
@@ -64,9 +64,9 @@ func TestTextFieldsRefused(t *testing.T) {
 				defer resp.Body.Close()
 			}
 			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			var eb api.ErrorBody
+			var eb apitype.ErrorBody
 			require.NoError(t, jsonDecode(resp.Body, &eb))
-			assert.Equal(t, api.CodeBadRequest, eb.Error.Code)
+			assert.Equal(t, apitype.CodeBadRequest, eb.Error.Code)
 			assert.Equal(t, tt.message, eb.Error.Message)
 			assert.Empty(t, f.board.Jobs(), "no job")
 			assert.Empty(t, f.hw.Transitions(), "no hardware change")
@@ -81,7 +81,7 @@ func TestTextFieldsRefused(t *testing.T) {
 func TestTextFieldsAccepted(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	var st api.Slot
+	var st apitype.Slot
 	require.Equal(t, http.StatusOK, f.do(t, "PATCH", "/api/v1/slots/2", `{"name":"nœud 2 — 🍓","module":"cm4"}`, &st))
 	assert.Equal(t, "nœud 2 — 🍓", st.Name)
 }

@@ -37,6 +37,9 @@ type Config struct {
 	PollInterval time.Duration
 	// Flash says how the board flashes; the zero value cannot flash.
 	Flash FlashConfig
+	// Consoles are the slots' serial consoles, handed out by Console;
+	// nil: no slot has one.
+	Consoles *Consoles
 
 	Clock  clockwork.Clock
 	Logger *slog.Logger

@@ -26,4 +26,13 @@
 // file under the state directory, replaced atomically on every change. A
 // missing file means defaults; a corrupt one is moved aside, reported in
 // the log and in [Board.Warnings], and replaced by defaults.
+//
+// # Consoles
+//
+// [OpenConsoles] starts capturing every wired slot's UART (package
+// console); the board hands a slot's console out with [Board.Console],
+// which tells a slot the board does not have ([ErrNoSlot]) from one whose
+// UART does not reach bmcd ([ErrNotSupported]). The hal names bmc's
+// callers meet (power states, check findings, these sentinels) are
+// re-exported here, so package api needs no hal package.
 package bmc

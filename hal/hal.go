@@ -151,3 +151,20 @@ func CheckSlot(slot, slots int) error {
 	}
 	return nil
 }
+
+// USBTopology is a board profile that knows how its slots' USB reaches
+// the controller (shared/reference/turingpi.md §3.3).
+type USBTopology interface {
+	USBTopology() USBLayout
+}
+
+// USBLayout is how the slots' USB reaches the controller.
+type USBLayout struct {
+	// ParallelFlash: every slot has a USB port of its own, so several
+	// modules can be in USB boot mode, and flash, at once. Behind a
+	// multiplexer only one slot at a time reaches the controller.
+	ParallelFlash bool
+	// Hub is the USB vendor and product ID of the hub the slots sit
+	// behind, which a check expects on the bus; nil: none to look for.
+	Hub *[2]uint16
+}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // Client talks to one bmcd. Its zero value is not usable: set BaseURL,
@@ -132,11 +132,11 @@ func slotPath(n int) string { return "/api/v1/slots/" + strconv.Itoa(n) }
 // Login exchanges a user name and password for a token, which it also
 // keeps in c.Token. Wrong credentials give an *APIError with status 401,
 // too many failures one with status 429.
-func (c *Client) Login(ctx context.Context, user, password string) (api.LoginResponse, error) {
-	var lr api.LoginResponse
-	err := c.do(ctx, "log in", http.MethodPost, "/api/v1/auth/login", api.LoginRequest{Username: user, Password: password}, &lr)
+func (c *Client) Login(ctx context.Context, user, password string) (apitype.LoginResponse, error) {
+	var lr apitype.LoginResponse
+	err := c.do(ctx, "log in", http.MethodPost, "/api/v1/auth/login", apitype.LoginRequest{Username: user, Password: password}, &lr)
 	if err != nil {
-		return api.LoginResponse{}, err
+		return apitype.LoginResponse{}, err
 	}
 	c.Token = lr.Token
 	return lr, nil
@@ -159,58 +159,58 @@ func (c *Client) Health(ctx context.Context) error {
 }
 
 // Board describes the board.
-func (c *Client) Board(ctx context.Context) (api.BoardInfo, error) {
-	var b api.BoardInfo
+func (c *Client) Board(ctx context.Context) (apitype.BoardInfo, error) {
+	var b apitype.BoardInfo
 	return b, c.do(ctx, "get board", http.MethodGet, "/api/v1/board", nil, &b)
 }
 
 // Slots lists every slot.
-func (c *Client) Slots(ctx context.Context) ([]api.Slot, error) {
-	var s []api.Slot
+func (c *Client) Slots(ctx context.Context) ([]apitype.Slot, error) {
+	var s []apitype.Slot
 	return s, c.do(ctx, "list slots", http.MethodGet, "/api/v1/slots", nil, &s)
 }
 
 // Slot returns slot n.
-func (c *Client) Slot(ctx context.Context, n int) (api.Slot, error) {
-	var s api.Slot
+func (c *Client) Slot(ctx context.Context, n int) (apitype.Slot, error) {
+	var s apitype.Slot
 	return s, c.do(ctx, fmt.Sprintf("get slot %d", n), http.MethodGet, slotPath(n), nil, &s)
 }
 
 // Power runs a power action on slot n and returns the slot as measured
 // after the action.
-func (c *Client) Power(ctx context.Context, n int, req api.PowerRequest) (api.Slot, error) {
-	var s api.Slot
+func (c *Client) Power(ctx context.Context, n int, req apitype.PowerRequest) (apitype.Slot, error) {
+	var s apitype.Slot
 	return s, c.do(ctx, fmt.Sprintf("power %s slot %d", req.Action, n), http.MethodPost, slotPath(n)+"/power", req, &s)
 }
 
 // PowerAll runs a power action on every slot and returns them all as
 // measured after; bmcd staggers "on" to limit the inrush current.
-func (c *Client) PowerAll(ctx context.Context, req api.PowerRequest) ([]api.Slot, error) {
-	var s []api.Slot
+func (c *Client) PowerAll(ctx context.Context, req apitype.PowerRequest) ([]apitype.Slot, error) {
+	var s []apitype.Slot
 	return s, c.do(ctx, fmt.Sprintf("power %s all slots", req.Action), http.MethodPost, "/api/v1/power", req, &s)
 }
 
 // PatchSlot changes slot n's name, module or policy; nil fields of p are
 // left as they are.
-func (c *Client) PatchSlot(ctx context.Context, n int, p api.SlotPatch) (api.Slot, error) {
-	var s api.Slot
+func (c *Client) PatchSlot(ctx context.Context, n int, p apitype.SlotPatch) (apitype.Slot, error) {
+	var s apitype.Slot
 	return s, c.do(ctx, fmt.Sprintf("update slot %d", n), http.MethodPatch, slotPath(n), p, &s)
 }
 
 // Jobs lists flash jobs, newest first.
-func (c *Client) Jobs(ctx context.Context) ([]api.Job, error) {
-	var j []api.Job
+func (c *Client) Jobs(ctx context.Context) ([]apitype.Job, error) {
+	var j []apitype.Job
 	return j, c.do(ctx, "list jobs", http.MethodGet, "/api/v1/jobs", nil, &j)
 }
 
 // Job returns one flash job.
-func (c *Client) Job(ctx context.Context, id int64) (api.Job, error) {
-	var j api.Job
+func (c *Client) Job(ctx context.Context, id int64) (apitype.Job, error) {
+	var j apitype.Job
 	return j, c.do(ctx, fmt.Sprintf("get job %d", id), http.MethodGet, "/api/v1/jobs/"+strconv.FormatInt(id, 10), nil, &j)
 }
 
 // CancelJob cancels a flash job and returns it.
-func (c *Client) CancelJob(ctx context.Context, id int64) (api.Job, error) {
-	var j api.Job
+func (c *Client) CancelJob(ctx context.Context, id int64) (apitype.Job, error) {
+	var j apitype.Job
 	return j, c.do(ctx, fmt.Sprintf("cancel job %d", id), http.MethodDelete, "/api/v1/jobs/"+strconv.FormatInt(id, 10), nil, &j)
 }

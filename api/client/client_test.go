@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // seen is one request as the test server received it.
@@ -61,7 +61,7 @@ func TestMethods(t *testing.T) {
 	on := true
 	name, policy := "k3s", "always-on"
 	slot3 := `{"slot":3,"name":"node3","power":"on","policy":"last-state","busy":false}`
-	want3 := api.Slot{Slot: 3, Name: "node3", Power: "on", Policy: "last-state"}
+	want3 := apitype.Slot{Slot: 3, Name: "node3", Power: "on", Policy: "last-state"}
 	tests := []struct {
 		name       string
 		call       func(context.Context, *Client) (any, error)
@@ -76,14 +76,14 @@ func TestMethods(t *testing.T) {
 			call:       func(ctx context.Context, c *Client) (any, error) { return c.Board(ctx) },
 			reply:      `{"profile":"sim","model":"Simulated","slots":4,"capabilities":["presence"],"version":"v1"}`,
 			wantMethod: http.MethodGet, wantPath: "/api/v1/board",
-			want: api.BoardInfo{Profile: "sim", Model: "Simulated", Slots: 4, Capabilities: []string{"presence"}, Version: "v1"},
+			want: apitype.BoardInfo{Profile: "sim", Model: "Simulated", Slots: 4, Capabilities: []string{"presence"}, Version: "v1"},
 		},
 		{
 			name:       "slots",
 			call:       func(ctx context.Context, c *Client) (any, error) { return c.Slots(ctx) },
 			reply:      `[` + slot3 + `,{"slot":4,"name":"","power":"off","present":true,"policy":"always-off","busy":true}]`,
 			wantMethod: http.MethodGet, wantPath: "/api/v1/slots",
-			want: []api.Slot{want3, {Slot: 4, Power: "off", Present: &on, Policy: "always-off", Busy: true}},
+			want: []apitype.Slot{want3, {Slot: 4, Power: "off", Present: &on, Policy: "always-off", Busy: true}},
 		},
 		{
 			name:       "slot",
@@ -95,7 +95,7 @@ func TestMethods(t *testing.T) {
 		{
 			name: "power one slot",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.Power(ctx, 3, api.PowerRequest{Action: "on"})
+				return c.Power(ctx, 3, apitype.PowerRequest{Action: "on"})
 			},
 			reply:      slot3,
 			wantMethod: http.MethodPost, wantPath: "/api/v1/slots/3/power", wantBody: `{"action":"on"}`,
@@ -104,25 +104,25 @@ func TestMethods(t *testing.T) {
 		{
 			name: "power with force",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.Power(ctx, 1, api.PowerRequest{Action: "off", Force: true})
+				return c.Power(ctx, 1, apitype.PowerRequest{Action: "off", Force: true})
 			},
 			reply:      `{"slot":1,"name":"","power":"off","policy":"always-on","self":true,"busy":false}`,
 			wantMethod: http.MethodPost, wantPath: "/api/v1/slots/1/power", wantBody: `{"action":"off","force":true}`,
-			want: api.Slot{Slot: 1, Power: "off", Policy: "always-on", Self: true},
+			want: apitype.Slot{Slot: 1, Power: "off", Policy: "always-on", Self: true},
 		},
 		{
 			name: "power all",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.PowerAll(ctx, api.PowerRequest{Action: "cycle"})
+				return c.PowerAll(ctx, apitype.PowerRequest{Action: "cycle"})
 			},
 			reply:      `[` + slot3 + `]`,
 			wantMethod: http.MethodPost, wantPath: "/api/v1/power", wantBody: `{"action":"cycle"}`,
-			want: []api.Slot{want3},
+			want: []apitype.Slot{want3},
 		},
 		{
 			name: "patch slot",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.PatchSlot(ctx, 3, api.SlotPatch{Name: &name, Policy: &policy})
+				return c.PatchSlot(ctx, 3, apitype.SlotPatch{Name: &name, Policy: &policy})
 			},
 			reply:      slot3,
 			wantMethod: http.MethodPatch, wantPath: "/api/v1/slots/3", wantBody: `{"name":"k3s","policy":"always-on"}`,
@@ -133,21 +133,21 @@ func TestMethods(t *testing.T) {
 			call:       func(ctx context.Context, c *Client) (any, error) { return c.Jobs(ctx) },
 			reply:      `[{"id":2,"slot":1,"image":"a.img","state":"running","power_on":false,"progress":{"bytes_in":1,"bytes_written":1,"total":-1,"rate":0,"eta_seconds":0},"created":"2025-01-02T03:04:05Z"}]`,
 			wantMethod: http.MethodGet, wantPath: "/api/v1/jobs",
-			want: []api.Job{{ID: 2, Slot: 1, Image: "a.img", State: "running", Progress: api.JobProgress{BytesIn: 1, BytesWritten: 1, Total: -1}, Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}},
+			want: []apitype.Job{{ID: 2, Slot: 1, Image: "a.img", State: "running", Progress: apitype.JobProgress{BytesIn: 1, BytesWritten: 1, Total: -1}, Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}},
 		},
 		{
 			name:       "job",
 			call:       func(ctx context.Context, c *Client) (any, error) { return c.Job(ctx, 2) },
 			reply:      `{"id":2,"slot":1,"state":"succeeded"}`,
 			wantMethod: http.MethodGet, wantPath: "/api/v1/jobs/2",
-			want: api.Job{ID: 2, Slot: 1, State: "succeeded"},
+			want: apitype.Job{ID: 2, Slot: 1, State: "succeeded"},
 		},
 		{
 			name:       "cancel job",
 			call:       func(ctx context.Context, c *Client) (any, error) { return c.CancelJob(ctx, 2) },
 			reply:      `{"id":2,"slot":1,"state":"running"}`,
 			wantMethod: http.MethodDelete, wantPath: "/api/v1/jobs/2",
-			want: api.Job{ID: 2, Slot: 1, State: "running"},
+			want: apitype.Job{ID: 2, Slot: 1, State: "running"},
 		},
 		{
 			name:       "health",
@@ -184,7 +184,7 @@ func TestLogin(t *testing.T) {
 	c.Token = ""
 	lr, err := c.Login(t.Context(), "admin", "pw")
 	require.NoError(t, err)
-	assert.Equal(t, api.LoginResponse{Token: "new", ExpiresAt: exp}, lr)
+	assert.Equal(t, apitype.LoginResponse{Token: "new", ExpiresAt: exp}, lr)
 	assert.Equal(t, "new", c.Token, "the token is kept for the next requests")
 	r := reqs()[0]
 	assert.Equal(t, "/api/v1/auth/login", r.path)
@@ -242,28 +242,28 @@ func TestAPIErrors(t *testing.T) {
 		{
 			name: "no such slot", status: http.StatusNotFound,
 			body: `{"error":{"code":"not_found","message":"slot 9: no such slot (board has slots 1-4)"}}`,
-			want: APIError{Status: 404, Code: api.CodeNotFound, Message: "slot 9: no such slot (board has slots 1-4)"},
+			want: APIError{Status: 404, Code: apitype.CodeNotFound, Message: "slot 9: no such slot (board has slots 1-4)"},
 		},
 		{
 			name: "unauthorized", status: http.StatusUnauthorized,
 			body:      `{"error":{"code":"unauthorized","message":"token is unknown or expired: log in again"}}`,
-			want:      APIError{Status: 401, Code: api.CodeUnauthorized, Message: "token is unknown or expired: log in again"},
+			want:      APIError{Status: 401, Code: apitype.CodeUnauthorized, Message: "token is unknown or expired: log in again"},
 			wantUnath: true,
 		},
 		{
 			name: "busy", status: http.StatusConflict,
 			body: `{"error":{"code":"busy","message":"slot 2: busy"}}`,
-			want: APIError{Status: 409, Code: api.CodeBusy, Message: "slot 2: busy"},
+			want: APIError{Status: 409, Code: apitype.CodeBusy, Message: "slot 2: busy"},
 		},
 		{
 			name: "rate limited", status: http.StatusTooManyRequests,
 			body: `{"error":{"code":"rate_limited","message":"too many failed logins: try again in 60s"}}`,
-			want: APIError{Status: 429, Code: api.CodeRateLimited, Message: "too many failed logins: try again in 60s"},
+			want: APIError{Status: 429, Code: apitype.CodeRateLimited, Message: "too many failed logins: try again in 60s"},
 		},
 		{
 			name: "code without message", status: http.StatusNotImplemented,
 			body: `{"error":{"code":"not_supported"}}`,
-			want: APIError{Status: 501, Code: api.CodeNotSupported, Message: "GET /api/v1/slots/9: bmcd answered 501 Not Implemented"},
+			want: APIError{Status: 501, Code: apitype.CodeNotSupported, Message: "GET /api/v1/slots/9: bmcd answered 501 Not Implemented"},
 		},
 		{
 			name: "HTML from a proxy", status: http.StatusBadGateway,
@@ -356,7 +356,7 @@ func TestDeadline(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	_, err := New(srv.URL).Power(ctx, 2, api.PowerRequest{Action: "on"})
+	_, err := New(srv.URL).Power(ctx, 2, apitype.PowerRequest{Action: "on"})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Equal(t, "power on slot 2: no answer from bmcd at "+srv.URL+" in time: context deadline exceeded", err.Error())
@@ -372,7 +372,7 @@ func TestRequestBodyIsJSON(t *testing.T) {
 	// The server decodes strictly: the client must not send fields the
 	// wire types do not have, and must omit unset patch fields.
 	c, reqs := replay(t, http.StatusOK, `{}`)
-	_, err := c.PatchSlot(t.Context(), 1, api.SlotPatch{})
+	_, err := c.PatchSlot(t.Context(), 1, apitype.SlotPatch{})
 	require.NoError(t, err)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(reqs()[0].body), &m))

@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // consoleReadLimit bounds one frame from bmcd. bmcd sends output in
@@ -56,15 +56,15 @@ func (c *Client) ConsoleLog(ctx context.Context, slot int, tail int64) ([]byte, 
 
 // ConsoleState describes slot's console: device, line settings, whether
 // the port is open, how much history is kept, how many are attached.
-func (c *Client) ConsoleState(ctx context.Context, slot int) (api.ConsoleState, error) {
-	var s api.ConsoleState
+func (c *Client) ConsoleState(ctx context.Context, slot int) (apitype.ConsoleState, error) {
+	var s apitype.ConsoleState
 	return s, c.do(ctx, fmt.Sprintf("get slot %d console", slot), http.MethodGet, slotPath(slot)+"/console", nil, &s)
 }
 
 // SetConsoleMode changes slot's line settings; zero fields of m are left
 // as they are. It returns the console as it is after the change.
-func (c *Client) SetConsoleMode(ctx context.Context, slot int, m api.ConsoleMode) (api.ConsoleState, error) {
-	var s api.ConsoleState
+func (c *Client) SetConsoleMode(ctx context.Context, slot int, m apitype.ConsoleMode) (apitype.ConsoleState, error) {
+	var s apitype.ConsoleState
 	return s, c.do(ctx, fmt.Sprintf("set slot %d console mode", slot), http.MethodPatch, slotPath(slot)+"/console", m, &s)
 }
 
@@ -83,14 +83,14 @@ type ConsoleFrame struct {
 	// Data is console output (a binary frame), as the UART gave it; nil
 	// for a message.
 	Data []byte
-	// Message is a text frame (api.ConsoleMissed, api.ConsoleNotice, or a
+	// Message is a text frame (apitype.ConsoleMissed, apitype.ConsoleNotice, or a
 	// type this client does not know); nil for output.
-	Message *api.ConsoleMessage
+	Message *apitype.ConsoleMessage
 }
 
 // ConsoleClosedError is bmcd ending a console session with a status other
-// than a normal closure. Code is api.ConsoleCloseReadOnly,
-// api.ConsoleCloseSlow, api.ConsoleCloseGone or a standard WebSocket
+// than a normal closure. Code is apitype.ConsoleCloseReadOnly,
+// apitype.ConsoleCloseSlow, apitype.ConsoleCloseGone or a standard WebSocket
 // status.
 type ConsoleClosedError struct {
 	Code   int
@@ -100,11 +100,11 @@ type ConsoleClosedError struct {
 // Error says why the session ended, in words.
 func (e *ConsoleClosedError) Error() string {
 	switch e.Code {
-	case api.ConsoleCloseReadOnly:
+	case apitype.ConsoleCloseReadOnly:
 		return "console: session is read-only"
-	case api.ConsoleCloseSlow:
+	case apitype.ConsoleCloseSlow:
 		return "console: dropped: client too slow"
-	case api.ConsoleCloseGone:
+	case apitype.ConsoleCloseGone:
 		return "console: bmcd is shutting down"
 	case int(websocket.StatusGoingAway):
 		return "console: bmcd went away"
@@ -121,7 +121,7 @@ func (e *ConsoleClosedError) Error() string {
 // while another Writes; Close may be called from any goroutine.
 type ConsoleConn struct {
 	ws    *websocket.Conn
-	hello api.ConsoleMessage
+	hello apitype.ConsoleMessage
 	base  string
 	slot  int
 
@@ -197,7 +197,7 @@ func (c *Client) DialConsole(ctx context.Context, slot int, opts ConsoleOptions)
 		}
 		return nil, err
 	}
-	if typ != websocket.MessageText || json.Unmarshal(data, &cc.hello) != nil || cc.hello.Type != api.ConsoleHello {
+	if typ != websocket.MessageText || json.Unmarshal(data, &cc.hello) != nil || cc.hello.Type != apitype.ConsoleHello {
 		_ = ws.Close(websocket.StatusProtocolError, "expected hello")
 		return nil, fmt.Errorf("%s: bmcd did not start with a hello message", op)
 	}
@@ -206,7 +206,7 @@ func (c *Client) DialConsole(ctx context.Context, slot int, opts ConsoleOptions)
 
 // Hello returns the first message of the session: slot, device, line
 // settings and whether this session may write.
-func (cc *ConsoleConn) Hello() api.ConsoleMessage { return cc.hello }
+func (cc *ConsoleConn) Hello() apitype.ConsoleMessage { return cc.hello }
 
 // Read returns the next frame: output bytes or a message. A normal
 // closure by bmcd is io.EOF; any other closure is a *ConsoleClosedError
@@ -227,7 +227,7 @@ func (cc *ConsoleConn) Read(ctx context.Context) (ConsoleFrame, error) {
 		if typ == websocket.MessageBinary {
 			return ConsoleFrame{Data: data}, nil
 		}
-		var m api.ConsoleMessage
+		var m apitype.ConsoleMessage
 		if err := json.Unmarshal(data, &m); err != nil {
 			continue // not a message of this protocol: skip it, as bmcd skips ours
 		}

@@ -17,10 +17,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
-// consoleServer implements the console WebSocket of api/console_types.go
+// consoleServer implements the console WebSocket of api/apitype/console.go
 // for one slot: hello, history, then what script does.
 type consoleServer struct {
 	history []byte
@@ -54,7 +54,7 @@ func (s *consoleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer ws.CloseNow()
 	ctx := r.Context()
 	writable := r.URL.Query().Get("readonly") != "1"
-	hello, _ := json.Marshal(api.ConsoleMessage{Type: api.ConsoleHello, Slot: 3, Device: "/dev/ttyS3", Writable: writable, Mode: &api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}})
+	hello, _ := json.Marshal(apitype.ConsoleMessage{Type: apitype.ConsoleHello, Slot: 3, Device: "/dev/ttyS3", Writable: writable, Mode: &apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}})
 	if ws.Write(ctx, websocket.MessageText, hello) != nil {
 		return
 	}
@@ -81,7 +81,7 @@ func (s *consoleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if !writable {
-			_ = ws.Close(api.ConsoleCloseReadOnly, "read-only session")
+			_ = ws.Close(apitype.ConsoleCloseReadOnly, "read-only session")
 			return
 		}
 		s.mu.Lock()
@@ -118,7 +118,7 @@ func TestDialConsole(t *testing.T) {
 	cc, err := c.DialConsole(ctx, 3, ConsoleOptions{History: -1})
 	require.NoError(t, err)
 
-	assert.Equal(t, api.ConsoleMessage{Type: "hello", Slot: 3, Device: "/dev/ttyS3", Writable: true, Mode: &api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}}, cc.Hello())
+	assert.Equal(t, apitype.ConsoleMessage{Type: "hello", Slot: 3, Device: "/dev/ttyS3", Writable: true, Mode: &apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}}, cc.Hello())
 	s.mu.Lock()
 	assert.Equal(t, url.Values{}, s.query, "all history: no parameter")
 	assert.Equal(t, "Bearer tok", s.header.Get("Authorization"))
@@ -202,8 +202,8 @@ func TestConsoleMessages(t *testing.T) {
 	}
 	assert.Equal(t, []ConsoleFrame{
 		{Data: []byte("a")},
-		{Message: &api.ConsoleMessage{Type: "missed", Bytes: 1234}},
-		{Message: &api.ConsoleMessage{Type: "notice", Message: "port lost: reopening"}},
+		{Message: &apitype.ConsoleMessage{Type: "missed", Bytes: 1234}},
+		{Message: &apitype.ConsoleMessage{Type: "notice", Message: "port lost: reopening"}},
 		{Data: []byte("b")},
 	}, got, "a text frame that is not a message is skipped")
 	_, err = cc.Read(t.Context())
@@ -218,9 +218,9 @@ func TestConsoleClosed(t *testing.T) {
 		reason string
 		want   string
 	}{
-		{name: "read-only", code: api.ConsoleCloseReadOnly, reason: "read-only session", want: "console: session is read-only"},
-		{name: "slow", code: api.ConsoleCloseSlow, want: "console: dropped: client too slow"},
-		{name: "gone", code: api.ConsoleCloseGone, want: "console: bmcd is shutting down"},
+		{name: "read-only", code: apitype.ConsoleCloseReadOnly, reason: "read-only session", want: "console: session is read-only"},
+		{name: "slow", code: apitype.ConsoleCloseSlow, want: "console: dropped: client too slow"},
+		{name: "gone", code: apitype.ConsoleCloseGone, want: "console: bmcd is shutting down"},
 		{name: "going away", code: websocket.StatusGoingAway, want: "console: bmcd went away"},
 		{name: "other", code: websocket.StatusInternalError, reason: "boom", want: "console: closed by bmcd with status 1011: boom"},
 	}
@@ -336,7 +336,7 @@ func TestDialConsoleErrors(t *testing.T) {
 		_, err := c.DialConsole(t.Context(), 3, ConsoleOptions{})
 		var ae *APIError
 		require.ErrorAs(t, err, &ae)
-		assert.Equal(t, APIError{Status: 401, Code: api.CodeUnauthorized, Message: "token is unknown or expired: log in again"}, *ae)
+		assert.Equal(t, APIError{Status: 401, Code: apitype.CodeUnauthorized, Message: "token is unknown or expired: log in again"}, *ae)
 		assert.True(t, IsUnauthorized(err))
 	})
 
@@ -349,12 +349,12 @@ func TestDialConsoleErrors(t *testing.T) {
 		{
 			name: "no such slot", status: 404,
 			body: `{"error":{"code":"not_found","message":"slot 9: no such slot (board has slots 1-4)"}}`,
-			want: APIError{Status: 404, Code: api.CodeNotFound, Message: "slot 9: no such slot (board has slots 1-4)"},
+			want: APIError{Status: 404, Code: apitype.CodeNotFound, Message: "slot 9: no such slot (board has slots 1-4)"},
 		},
 		{
 			name: "no console", status: 501,
 			body: `{"error":{"code":"not_supported","message":"slot 9: this board has no console for the slot"}}`,
-			want: APIError{Status: 501, Code: api.CodeNotSupported, Message: "slot 9: this board has no console for the slot"},
+			want: APIError{Status: 501, Code: apitype.CodeNotSupported, Message: "slot 9: this board has no console for the slot"},
 		},
 		{
 			name: "proxy", status: 502, body: "<html>",
@@ -391,7 +391,7 @@ func TestDialConsoleErrors(t *testing.T) {
 			if err != nil {
 				return
 			}
-			_ = ws.Close(api.ConsoleCloseGone, "")
+			_ = ws.Close(apitype.ConsoleCloseGone, "")
 		}))
 		defer srv.Close()
 		_, err := New(srv.URL).DialConsole(t.Context(), 3, ConsoleOptions{})
@@ -463,7 +463,7 @@ func TestConsoleLog(t *testing.T) {
 
 func TestConsoleStateAndMode(t *testing.T) {
 	state := `{"slot":3,"device":"/dev/ttyS3","mode":{"baud":1500000,"data_bits":8,"parity":"none","stop_bits":"1"},"open":true,"reopens":1,"bytes_read":42,"buffered":42,"clients":2}`
-	want := api.ConsoleState{Slot: 3, Device: "/dev/ttyS3", Mode: api.ConsoleMode{Baud: 1500000, DataBits: 8, Parity: "none", StopBits: "1"}, Open: true, Reopens: 1, BytesRead: 42, Buffered: 42, Clients: 2}
+	want := apitype.ConsoleState{Slot: 3, Device: "/dev/ttyS3", Mode: apitype.ConsoleMode{Baud: 1500000, DataBits: 8, Parity: "none", StopBits: "1"}, Open: true, Reopens: 1, BytesRead: 42, Buffered: 42, Clients: 2}
 
 	c, reqs := replay(t, http.StatusOK, state)
 	got, err := c.ConsoleState(t.Context(), 3)
@@ -473,7 +473,7 @@ func TestConsoleStateAndMode(t *testing.T) {
 	assert.Equal(t, http.MethodGet, r.method)
 	assert.Equal(t, "/api/v1/slots/3/console", r.path)
 
-	got, err = c.SetConsoleMode(t.Context(), 3, api.ConsoleMode{Baud: 1500000})
+	got, err = c.SetConsoleMode(t.Context(), 3, apitype.ConsoleMode{Baud: 1500000})
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 	r = reqs()[1]
@@ -483,7 +483,7 @@ func TestConsoleStateAndMode(t *testing.T) {
 
 	t.Run("refused", func(t *testing.T) {
 		c, _ := replay(t, http.StatusBadRequest, `{"error":{"code":"bad_request","message":"baud 7: want 50 to 4000000"}}`)
-		_, err := c.SetConsoleMode(t.Context(), 3, api.ConsoleMode{Baud: 7})
+		_, err := c.SetConsoleMode(t.Context(), 3, apitype.ConsoleMode{Baud: 7})
 		var ae *APIError
 		require.True(t, errors.As(err, &ae))
 		assert.Equal(t, "baud 7: want 50 to 4000000", err.Error())

@@ -5,7 +5,7 @@
 //	if _, err := c.Login(ctx, "admin", password); err != nil {
 //		return err
 //	}
-//	slot, err := c.Power(ctx, 3, api.PowerRequest{Action: "on"})
+//	slot, err := c.Power(ctx, 3, apitype.PowerRequest{Action: "on"})
 //
 // Errors are meant to be shown to a person as they are:
 //

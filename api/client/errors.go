@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"syscall"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // APIError is an error answered by bmcd: a non-2xx status, with the code
@@ -18,7 +18,7 @@ import (
 type APIError struct {
 	// Status is the HTTP status code, e.g. 404.
 	Status int
-	// Code is the API's error code (api.CodeNotFound, ...); "" when the
+	// Code is the API's error code (apitype.CodeNotFound, ...); "" when the
 	// answer was not the API's JSON error envelope (e.g. from a proxy).
 	Code string
 	// Message is the server's sentence, or the HTTP status when the
@@ -48,7 +48,7 @@ const maxErrorBody = 64 << 10
 func apiError(resp *http.Response) *APIError {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	ae := &APIError{Status: resp.StatusCode}
-	var eb api.ErrorBody
+	var eb apitype.ErrorBody
 	if json.Unmarshal(data, &eb) == nil && (eb.Error.Message != "" || eb.Error.Code != "") {
 		ae.Code, ae.Message = eb.Error.Code, eb.Error.Message
 	}

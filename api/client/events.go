@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // maxLaggedReconnects bounds reconnections after falling behind, in a row
@@ -31,10 +31,10 @@ func (e callerError) Error() string { return e.err.Error() }
 // the events missed, as far as it remembers them. When bmcd closes the
 // stream, e.g. because it is shutting down, Events returns an error
 // saying so.
-func (c *Client) Events(ctx context.Context, fn func(api.Event) error) error {
+func (c *Client) Events(ctx context.Context, fn func(apitype.Event) error) error {
 	var last uint64
 	for lagged := 0; ; lagged++ {
-		err := c.events(ctx, last, func(e api.Event) error {
+		err := c.events(ctx, last, func(e apitype.Event) error {
 			last, lagged = e.ID, 0
 			if err := fn(e); err != nil {
 				return callerError{err}
@@ -62,7 +62,7 @@ var errLagged = errors.New("bmcd dropped the event stream: this client keeps fal
 
 // events reads one connection of the stream, asking for the events after
 // the ID after (0: only new ones). It returns nil when bmcd ends the stream.
-func (c *Client) events(ctx context.Context, after uint64, fn func(api.Event) error) error {
+func (c *Client) events(ctx context.Context, after uint64, fn func(apitype.Event) error) error {
 	const op = "follow events"
 	req, err := c.newRequest(ctx, op, http.MethodGet, "/api/v1/events", nil)
 	if err != nil {
@@ -84,7 +84,7 @@ func (c *Client) events(ctx context.Context, after uint64, fn func(api.Event) er
 		if m.Event == "lagged" {
 			return errLagged
 		}
-		var e api.Event
+		var e apitype.Event
 		if err := json.Unmarshal([]byte(m.Data), &e); err != nil {
 			return fmt.Errorf("decode event %q: %w", m.ID, err)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // streamServer serves one scripted stream per connection, numbered from
@@ -70,8 +70,8 @@ func TestEvents(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var got []api.Event
-	err := c.Events(ctx, func(e api.Event) error {
+	var got []apitype.Event
+	err := c.Events(ctx, func(e apitype.Event) error {
 		got = append(got, e)
 		if len(got) == 2 {
 			cancel()
@@ -80,8 +80,8 @@ func TestEvents(t *testing.T) {
 	})
 	require.NoError(t, err, "a cancelled context ends the stream without error")
 	require.Len(t, got, 2)
-	assert.Equal(t, api.Event{ID: 1, Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Type: "power", Slot: &api.Slot{Slot: 3, Power: "on", Policy: "last-state"}}, got[0])
-	assert.Equal(t, api.Event{ID: 2, Type: "power", Slot: &api.Slot{Slot: 4, Power: "off"}}, got[1])
+	assert.Equal(t, apitype.Event{ID: 1, Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Type: "power", Slot: &apitype.Slot{Slot: 3, Power: "on", Policy: "last-state"}}, got[0])
+	assert.Equal(t, apitype.Event{ID: 2, Type: "power", Slot: &apitype.Slot{Slot: 4, Power: "off"}}, got[1])
 }
 
 func TestEventsEnd(t *testing.T) {
@@ -89,7 +89,7 @@ func TestEventsEnd(t *testing.T) {
 	tests := []struct {
 		name    string
 		script  string
-		fn      func(api.Event) error
+		fn      func(apitype.Event) error
 		wantErr string
 		wantIs  error
 	}{
@@ -101,7 +101,7 @@ func TestEventsEnd(t *testing.T) {
 		{
 			name:    "the caller's error comes back as it is",
 			script:  powerEvent(1, 1, "on"),
-			fn:      func(api.Event) error { return stop },
+			fn:      func(apitype.Event) error { return stop },
 			wantErr: "enough",
 			wantIs:  stop,
 		},
@@ -120,7 +120,7 @@ func TestEventsEnd(t *testing.T) {
 			})
 			fn := tt.fn
 			if fn == nil {
-				fn = func(api.Event) error { return nil }
+				fn = func(apitype.Event) error { return nil }
 			}
 			err := c.Events(t.Context(), fn)
 			want := tt.wantErr
@@ -151,7 +151,7 @@ func TestEventsLagged(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var ids []uint64
-	err := c.Events(ctx, func(e api.Event) error {
+	err := c.Events(ctx, func(e apitype.Event) error {
 		ids = append(ids, e.ID)
 		if e.ID == 3 {
 			cancel()
@@ -168,7 +168,7 @@ func TestEventsLagged(t *testing.T) {
 			_, _ = io.WriteString(w, "event: lagged\ndata: {}\n\n")
 			return false
 		})
-		err := c.Events(t.Context(), func(api.Event) error { return nil })
+		err := c.Events(t.Context(), func(apitype.Event) error { return nil })
 		require.ErrorContains(t, err, "follow events: bmcd dropped the event stream")
 		assert.Len(t, s.lastIDs(), maxLaggedReconnects+1)
 	})
@@ -179,12 +179,12 @@ func TestEventsRefused(t *testing.T) {
 		var s streamServer
 		c := s.start(t, func(io.Writer, int) bool { return false })
 		c.Token = ""
-		err := c.Events(t.Context(), func(api.Event) error { return nil })
+		err := c.Events(t.Context(), func(apitype.Event) error { return nil })
 		assert.True(t, IsUnauthorized(err), "%v", err)
 	})
 	t.Run("not an event stream", func(t *testing.T) {
 		c, _ := replay(t, http.StatusOK, `{}`)
-		err := c.Events(t.Context(), func(api.Event) error { return nil })
+		err := c.Events(t.Context(), func(apitype.Event) error { return nil })
 		require.EqualError(t, err, `follow events: the answer is "application/json", not an event stream`)
 	})
 }

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // FlashOptions are the options of a flash upload.
@@ -30,7 +30,7 @@ type FlashOptions struct {
 // FlashUpload streams an image of size bytes (-1 if unknown) to slot and
 // returns the job once it is final. The image is sent as it is read,
 // never buffered whole; with a bmap it goes as multipart.
-func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, size int64, opts FlashOptions) (api.Job, error) {
+func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, size int64, opts FlashOptions) (apitype.Job, error) {
 	op := fmt.Sprintf("flash slot %d", slot)
 	path := slotPath(slot) + "/flash"
 	var req *http.Request
@@ -45,7 +45,7 @@ func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, siz
 		q.Set("power_on", strconv.FormatBool(opts.PowerOn))
 		req, err = c.newRequest(ctx, op, http.MethodPost, path+"?"+q.Encode(), image)
 		if err != nil {
-			return api.Job{}, err
+			return apitype.Job{}, err
 		}
 		req.Header.Set("Content-Type", "application/octet-stream")
 		if size >= 0 {
@@ -56,7 +56,7 @@ func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, siz
 		mw := multipart.NewWriter(pw)
 		req, err = c.newRequest(ctx, op, http.MethodPost, path, pr)
 		if err != nil {
-			return api.Job{}, err
+			return apitype.Job{}, err
 		}
 		go func() { pw.CloseWithError(writeMultipart(mw, image, opts)) }()
 		req.Header.Set("Content-Type", mw.FormDataContentType())
@@ -64,12 +64,12 @@ func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, siz
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.send(op, req)
 	if err != nil {
-		return api.Job{}, err
+		return apitype.Job{}, err
 	}
 	defer resp.Body.Close()
-	var job api.Job
+	var job apitype.Job
 	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil {
-		return api.Job{}, fmt.Errorf("%s: decode answer: %w", op, err)
+		return apitype.Job{}, fmt.Errorf("%s: decode answer: %w", op, err)
 	}
 	return job, nil
 }
@@ -103,7 +103,7 @@ func writeMultipart(mw *multipart.Writer, image io.Reader, opts FlashOptions) er
 
 // FlashURL asks bmcd to download and flash an image; it returns the
 // queued job at once.
-func (c *Client) FlashURL(ctx context.Context, slot int, req api.FlashURLRequest) (api.Job, error) {
-	var job api.Job
+func (c *Client) FlashURL(ctx context.Context, slot int, req apitype.FlashURLRequest) (apitype.Job, error) {
+	var job apitype.Job
 	return job, c.do(ctx, fmt.Sprintf("flash slot %d from a URL", slot), http.MethodPost, slotPath(slot)+"/flash", req, &job)
 }

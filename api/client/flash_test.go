@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 func TestFlashUpload(t *testing.T) {
@@ -72,7 +72,7 @@ func TestFlashUpload(t *testing.T) {
 			defer srv.Close()
 			job, err := New(srv.URL, WithToken("tok")).FlashUpload(t.Context(), 2, strings.NewReader("image"), tt.length, tt.opts)
 			require.NoError(t, err)
-			assert.Equal(t, api.Job{ID: 7, Slot: 2, State: "succeeded"}, job)
+			assert.Equal(t, apitype.Job{ID: 7, Slot: 2, State: "succeeded"}, job)
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
@@ -84,9 +84,9 @@ func TestFlashUpload(t *testing.T) {
 
 func TestFlashURL(t *testing.T) {
 	c, reqs := replay(t, http.StatusAccepted, `{"id":8,"slot":1,"state":"queued"}`)
-	job, err := c.FlashURL(t.Context(), 1, api.FlashURLRequest{URL: "https://example.com/os.img.xz", PowerOn: true})
+	job, err := c.FlashURL(t.Context(), 1, apitype.FlashURLRequest{URL: "https://example.com/os.img.xz", PowerOn: true})
 	require.NoError(t, err)
-	assert.Equal(t, api.Job{ID: 8, Slot: 1, State: "queued"}, job)
+	assert.Equal(t, apitype.Job{ID: 8, Slot: 1, State: "queued"}, job)
 	r := reqs()[0]
 	assert.Equal(t, "/api/v1/slots/1/flash", r.path)
 	assert.JSONEq(t, `{"url":"https://example.com/os.img.xz","power_on":true}`, r.body)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"go.bug.st/serial"
 )
 
 // Defaults for the zero fields of [Config].
@@ -24,25 +23,16 @@ const (
 // readBufSize is the size of the reader goroutine's read buffer.
 const readBufSize = 16 << 10
 
-// Port is an open serial port; go.bug.st/serial's Port satisfies it.
+// Port is an open serial port.
 type Port interface {
 	io.ReadWriteCloser
-	SetMode(*serial.Mode) error
+	// SetMode applies complete, valid line settings.
+	SetMode(Mode) error
 }
 
-var _ Port = (serial.Port)(nil)
-
-// OpenFunc opens device with mode. The default is serial.Open.
-type OpenFunc func(device string, mode *serial.Mode) (Port, error)
-
-// serialOpen is the default OpenFunc.
-func serialOpen(device string, mode *serial.Mode) (Port, error) {
-	p, err := serial.Open(device, mode)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
+// OpenFunc opens device with complete, valid line settings. The default
+// opens a serial port (serial.go).
+type OpenFunc func(device string, mode Mode) (Port, error)
 
 // Config describes one console. Zero fields take the documented defaults.
 type Config struct {
@@ -61,7 +51,7 @@ type Config struct {
 	LogPath string
 	// LogMaxBytes caps each log file; default 1 MiB.
 	LogMaxBytes int64
-	// Open opens the device; default serial.Open.
+	// Open opens the device; default a serial port.
 	Open OpenFunc
 	// ReopenMin and ReopenMax bound the exponential backoff between open
 	// attempts; defaults 100 ms and 5 s.
@@ -135,7 +125,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	cfg.ReopenMax = max(cfg.ReopenMax, cfg.ReopenMin)
 	if cfg.Open == nil {
-		cfg.Open = serialOpen
+		cfg.Open = openSerial
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
@@ -228,9 +218,9 @@ func (c *Console) SetMode(change Mode) (Mode, error) {
 		return mode, nil // nothing changes, so nothing to log or mark
 	}
 	if port != nil {
-		if err := port.SetMode(mode.serialMode()); err != nil {
+		if err := port.SetMode(mode); err != nil {
 			// Put back what the port had; a partial change may have stuck.
-			_ = port.SetMode(old.serialMode())
+			_ = port.SetMode(old)
 			return old, fmt.Errorf("console: set mode %s on %s: %w", mode, c.cfg.Device, err)
 		}
 	}

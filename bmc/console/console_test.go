@@ -345,8 +345,8 @@ func TestLostAndReopened(t *testing.T) {
 		var mu sync.Mutex
 		var last Port
 		r.last = func() Port { mu.Lock(); defer mu.Unlock(); return last }
-		open := func(device string, mode *serial.Mode) (Port, error) {
-			p, err := serial.Open(device, mode)
+		open := func(device string, mode Mode) (Port, error) {
+			p, err := openSerial(device, mode)
 			if err != nil {
 				return nil, err
 			}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"go.bug.st/serial"
 )
 
 // Limits and defaults of [Mode].
@@ -36,25 +34,17 @@ type Mode struct {
 	StopBits string // "1", "1.5", "2"
 }
 
-// parities maps Parity names to their letter in the "8N1" notation and to
-// go.bug.st/serial's value.
-var parities = map[string]struct {
-	letter byte
-	serial serial.Parity
-}{
-	"none":  {'N', serial.NoParity},
-	"odd":   {'O', serial.OddParity},
-	"even":  {'E', serial.EvenParity},
-	"mark":  {'M', serial.MarkParity},
-	"space": {'S', serial.SpaceParity},
+// parities maps Parity names to their letter in the "8N1" notation.
+var parities = map[string]byte{
+	"none":  'N',
+	"odd":   'O',
+	"even":  'E',
+	"mark":  'M',
+	"space": 'S',
 }
 
-// stopBits maps StopBits names to go.bug.st/serial's value.
-var stopBits = map[string]serial.StopBits{
-	"1":   serial.OneStopBit,
-	"1.5": serial.OnePointFiveStopBits,
-	"2":   serial.TwoStopBits,
-}
+// stopBits are the StopBits names.
+var stopBits = map[string]bool{"1": true, "1.5": true, "2": true}
 
 // Validate reports whether the set (non-zero) fields of m are acceptable.
 // Its error wraps [ErrInvalidMode] and names the bad field. A zero field
@@ -109,7 +99,7 @@ func (m Mode) String() string {
 		b.WriteByte('?')
 	}
 	if p, ok := parities[m.Parity]; ok {
-		b.WriteByte(p.letter)
+		b.WriteByte(p)
 	} else {
 		b.WriteByte('?')
 	}
@@ -152,7 +142,7 @@ func ParseMode(s string) (Mode, error) {
 		m.DataBits = int(frame[0] - '0')
 		m.Parity = ""
 		for name, p := range parities {
-			if p.letter == frame[1] || p.letter+('a'-'A') == frame[1] {
+			if p == frame[1] || p+('a'-'A') == frame[1] {
 				m.Parity = name
 			}
 		}
@@ -181,14 +171,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// serialMode converts a complete, valid m to go.bug.st/serial's Mode.
-func (m Mode) serialMode() *serial.Mode {
-	return &serial.Mode{
-		BaudRate: m.Baud,
-		DataBits: m.DataBits,
-		Parity:   parities[m.Parity].serial,
-		StopBits: stopBits[m.StopBits],
-	}
 }

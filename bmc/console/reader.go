@@ -63,7 +63,7 @@ func (c *Console) open() (Port, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	port, err := c.cfg.Open(c.cfg.Device, mode.serialMode())
+	port, err := c.cfg.Open(c.cfg.Device, mode)
 	if err != nil {
 		return nil, fmt.Errorf("console: open %s: %w", c.cfg.Device, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.bug.st/serial"
 )
 
 // zeroPort is a Port whose Read returns (0, nil), as go.bug.st/serial does
@@ -19,7 +18,7 @@ type zeroPort struct{}
 func (zeroPort) Read([]byte) (int, error)    { return 0, nil }
 func (zeroPort) Write(p []byte) (int, error) { return len(p), nil }
 func (zeroPort) Close() error                { return nil }
-func (zeroPort) SetMode(*serial.Mode) error  { return nil }
+func (zeroPort) SetMode(Mode) error          { return nil }
 
 var _ Port = zeroPort{}
 
@@ -32,7 +31,7 @@ func TestZeroReadDeviceGone(t *testing.T) {
 	c := newTestConsole(t, Config{
 		Device: dev,
 		Clock:  clock,
-		Open: func(device string, _ *serial.Mode) (Port, error) {
+		Open: func(device string, _ Mode) (Port, error) {
 			if _, err := os.Stat(device); err != nil {
 				return nil, err
 			}

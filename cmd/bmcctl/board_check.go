@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
 )
 
@@ -48,7 +48,7 @@ func newBoardCheck(e *env) *cobra.Command {
 }
 
 // writeCheck prints a report and fails if the check did.
-func (e *env) writeCheck(r api.CheckReport) error {
+func (e *env) writeCheck(r apitype.CheckReport) error {
 	var err error
 	if e.jsonOutput() {
 		err = printJSON(e.stdout, r)

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // result is one in-process bmcctl run.
@@ -75,7 +75,7 @@ func TestLoginThenPowerOn(t *testing.T) {
 
 	r = bmcctl(t, "", "-o", "json", "power", "status", "3")
 	require.Equal(t, 0, r.code, r.stderr)
-	var s api.Slot
+	var s apitype.Slot
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
 	assert.Equal(t, "on", s.Power)
 }
@@ -390,9 +390,9 @@ func TestEventsCommand(t *testing.T) {
 	isolate(t, f.srv.URL)
 	login(t, f)
 	ts := time.Date(2025, 6, 1, 12, 30, 45, 0, time.UTC)
-	f.events = []api.Event{
-		{ID: 1, Time: ts, Type: "power", Slot: &api.Slot{Slot: 3, Power: "on", Policy: "last-state"}},
-		{ID: 2, Time: ts, Type: "slot", Slot: &api.Slot{Slot: 2, Name: "k3s", Power: "off", Policy: "always-on"}},
+	f.events = []apitype.Event{
+		{ID: 1, Time: ts, Type: "power", Slot: &apitype.Slot{Slot: 3, Power: "on", Policy: "last-state"}},
+		{ID: 2, Time: ts, Type: "slot", Slot: &apitype.Slot{Slot: 2, Name: "k3s", Power: "off", Policy: "always-on"}},
 	}
 
 	t.Run("table", func(t *testing.T) {
@@ -410,7 +410,7 @@ func TestEventsCommand(t *testing.T) {
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 		require.Len(t, lines, 2, r.stdout)
 		for i, l := range lines {
-			var e api.Event
+			var e apitype.Event
 			require.NoError(t, json.Unmarshal([]byte(l), &e))
 			assert.Equal(t, f.events[i], e)
 		}
@@ -440,7 +440,7 @@ func TestEventsUntilInterrupted(t *testing.T) {
 	isolate(t, f.srv.URL)
 	login(t, f)
 	f.mu.Lock()
-	f.events = []api.Event{{ID: 1, Time: time.Now(), Type: "power", Slot: &api.Slot{Slot: 1, Power: "on"}}}
+	f.events = []apitype.Event{{ID: 1, Time: time.Now(), Type: "power", Slot: &apitype.Slot{Slot: 1, Power: "on"}}}
 	f.holdEvents = true
 	f.mu.Unlock()
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // Slot completion asks bmcd for the slots, with the cached token. A
@@ -56,7 +56,7 @@ func (e *env) slotCompletions(ctx context.Context, withAll bool) []cobra.Complet
 // slotsForCompletion lists the slots, or reports false. Errors are not
 // shown (they would land in the middle of the command line) and a
 // refused token is left in the cache for the next command to explain.
-func (e *env) slotsForCompletion(ctx context.Context) ([]api.Slot, bool) {
+func (e *env) slotsForCompletion(ctx context.Context) ([]apitype.Slot, bool) {
 	c, err := e.newClient()
 	if err != nil || c.Token == "" {
 		return nil, false
@@ -74,7 +74,7 @@ func (e *env) slotsForCompletion(ctx context.Context) ([]api.Slot, bool) {
 }
 
 // slotDescription is "k3s, CM4, on": what is known of the slot.
-func slotDescription(s api.Slot) string {
+func slotDescription(s apitype.Slot) string {
 	var parts []string
 	for _, p := range []string{s.Name, s.Module, s.Power} {
 		if p != "" {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
 )
 
@@ -65,7 +65,7 @@ func newConsole(e *env) *cobra.Command {
 			if err := consoleFlagsAgree(flags.Changed); err != nil {
 				return err
 			}
-			var m api.ConsoleMode
+			var m apitype.ConsoleMode
 			if flags.Changed("mode") {
 				if m, err = parseConsoleMode(mode); err != nil {
 					return err
@@ -89,7 +89,7 @@ func newConsole(e *env) *cobra.Command {
 				return e.consoleLog(ctx, slot, tail)
 			case flags.Changed("send"):
 				return e.consoleSend(ctx, slot, send, m, force)
-			case m != (api.ConsoleMode{}):
+			case m != (apitype.ConsoleMode{}):
 				return e.consoleSetMode(ctx, slot, m)
 			}
 			if history < -1 {
@@ -174,7 +174,7 @@ const sendFrame = 4096
 // is closed normally once the line is written, so that bmcd has it all.
 // A slot that is off would lose the line: it is refused, unless forced,
 // before anything is changed.
-func (e *env) consoleSend(ctx context.Context, slot int, text string, m api.ConsoleMode, force bool) error {
+func (e *env) consoleSend(ctx context.Context, slot int, text string, m apitype.ConsoleMode, force bool) error {
 	return e.call(ctx, func(ctx context.Context, c *client.Client) error {
 		if !force {
 			s, err := c.Slot(ctx, slot)
@@ -185,7 +185,7 @@ func (e *env) consoleSend(ctx context.Context, slot int, text string, m api.Cons
 				return fmt.Errorf("console: slot %d is off, so the line would be lost: switch it on first ('bmcctl power on %d'), or give --force", slot, slot)
 			}
 		}
-		if m != (api.ConsoleMode{}) {
+		if m != (apitype.ConsoleMode{}) {
 			if _, err := c.SetConsoleMode(ctx, slot, m); err != nil {
 				return err
 			}
@@ -213,7 +213,7 @@ func (e *env) consoleSend(ctx context.Context, slot int, text string, m api.Cons
 }
 
 // consoleSetMode changes the line settings and prints them.
-func (e *env) consoleSetMode(ctx context.Context, slot int, m api.ConsoleMode) error {
+func (e *env) consoleSetMode(ctx context.Context, slot int, m apitype.ConsoleMode) error {
 	return e.call(ctx, func(ctx context.Context, c *client.Client) error {
 		s, err := c.SetConsoleMode(ctx, slot, m)
 		if err != nil {
@@ -227,7 +227,7 @@ func (e *env) consoleSetMode(ctx context.Context, slot int, m api.ConsoleMode) e
 }
 
 // writeConsoleState writes one line: "slot 3 console: /dev/ttyS3, 115200 8N1".
-func writeConsoleState(w io.Writer, s api.ConsoleState) error {
+func writeConsoleState(w io.Writer, s apitype.ConsoleState) error {
 	line := fmt.Sprintf("slot %d console: %s, %s", s.Slot, dash(s.Device), formatConsoleMode(s.Mode))
 	if !s.Open {
 		line += ", not open"
@@ -246,8 +246,8 @@ var (
 )
 
 // parseConsoleMode parses "115200 8N1", "115200", "8N1" or "1500000,8E2".
-func parseConsoleMode(s string) (api.ConsoleMode, error) {
-	var m api.ConsoleMode
+func parseConsoleMode(s string) (apitype.ConsoleMode, error) {
+	var m apitype.ConsoleMode
 	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })
 	if len(fields) == 0 || len(fields) > 2 {
 		return m, usagef("invalid --mode %q: want e.g. \"115200 8N1\"", s)
@@ -259,7 +259,7 @@ func parseConsoleMode(s string) (api.ConsoleMode, error) {
 		}
 		sm := frameRE.FindStringSubmatch(strings.ToUpper(f))
 		if sm == nil || m.DataBits != 0 {
-			return api.ConsoleMode{}, usagef("invalid --mode %q: want a bit rate and/or data bits, parity (N, O, E, M or S) and stop bits, e.g. \"115200 8N1\"", s)
+			return apitype.ConsoleMode{}, usagef("invalid --mode %q: want a bit rate and/or data bits, parity (N, O, E, M or S) and stop bits, e.g. \"115200 8N1\"", s)
 		}
 		m.DataBits = int(sm[1][0] - '0')
 		m.Parity = parities[sm[2][0]]
@@ -269,7 +269,7 @@ func parseConsoleMode(s string) (api.ConsoleMode, error) {
 }
 
 // formatConsoleMode is the inverse of parseConsoleMode: "115200 8N1".
-func formatConsoleMode(m api.ConsoleMode) string {
+func formatConsoleMode(m apitype.ConsoleMode) string {
 	parity := "?"
 	for k, v := range parities {
 		if v == m.Parity {

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
 )
 
@@ -206,7 +206,7 @@ func (s *session) loop(ctx context.Context, writable bool, output <-chan error, 
 var errDetached = errors.New("console: detached")
 
 // banner says what the session is attached to and how to leave.
-func (s *session) banner(h api.ConsoleMessage) {
+func (s *session) banner(h apitype.ConsoleMessage) {
 	var what []string
 	if h.Device != "" {
 		what = append(what, h.Device)
@@ -289,9 +289,9 @@ func (s *session) pump(ctx context.Context) error {
 			continue
 		}
 		switch m := f.Message; m.Type {
-		case api.ConsoleMissed:
+		case apitype.ConsoleMissed:
 			s.note("missed %d bytes", m.Bytes)
-		case api.ConsoleNotice:
+		case apitype.ConsoleNotice:
 			s.note("%s", m.Message)
 		}
 	}

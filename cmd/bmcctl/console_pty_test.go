@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // onPTY is bmcctl running with a pseudo-terminal as its terminal.
@@ -196,7 +196,7 @@ func TestConsoleTerminal(t *testing.T) {
 		p := startOnPTY(t, bin, "console", "3", "--history", "0")
 		p.see("Escape: Ctrl-] q")
 		p.waitRaw()
-		f.endConsoles(api.ConsoleCloseGone)
+		f.endConsoles(apitype.ConsoleCloseGone)
 		assert.Equal(t, 1, p.exit())
 		p.see("bmcctl: console: bmcd is shutting down\r\n")
 		p.restored()

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 const bootLog = "U-Boot 2024.01\r\nStarting kernel ...\r\nnode3 login: "
@@ -137,9 +137,9 @@ func TestConsoleModeCommand(t *testing.T) {
 
 	r = bmcctl(t, "", "-o", "json", "console", "2", "--mode", "8N1", "--baud", "115200")
 	require.Equal(t, 0, r.code, r.stderr)
-	var s api.ConsoleState
+	var s apitype.ConsoleState
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
-	assert.Equal(t, api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}, s.Mode)
+	assert.Equal(t, apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}, s.Mode)
 
 	r = bmcctl(t, "", "console", "2", "--baud", "7")
 	assert.Equal(t, 1, r.code)
@@ -247,9 +247,9 @@ func TestConsoleAttachEnds(t *testing.T) {
 	f.switchOn(1)
 	f.mu.Lock()
 	f.consoleLog[1] = []byte("old output\r\n")
-	f.consoleMessages = []api.ConsoleMessage{
-		{Type: api.ConsoleMissed, Bytes: 1234},
-		{Type: api.ConsoleNotice, Message: "/dev/ttyS1 lost: reopening"},
+	f.consoleMessages = []apitype.ConsoleMessage{
+		{Type: apitype.ConsoleMissed, Bytes: 1234},
+		{Type: apitype.ConsoleNotice, Message: "/dev/ttyS1 lost: reopening"},
 		{Type: "future", Message: "ignored"},
 	}
 	f.mu.Unlock()
@@ -261,9 +261,9 @@ func TestConsoleAttachEnds(t *testing.T) {
 		wantLast string
 	}{
 		{name: "normal closure", close: websocket.StatusNormalClosure, wantLast: "[bmcctl: bmcd closed the console]\n"},
-		{name: "bmcd stopping", close: api.ConsoleCloseGone, wantCode: 1, wantLast: "bmcctl: console: bmcd is shutting down\n"},
-		{name: "too slow", close: api.ConsoleCloseSlow, wantCode: 1, wantLast: "bmcctl: console: dropped: client too slow\n"},
-		{name: "read-only", close: api.ConsoleCloseReadOnly, wantCode: 1, wantLast: "bmcctl: console: session is read-only\n"},
+		{name: "bmcd stopping", close: apitype.ConsoleCloseGone, wantCode: 1, wantLast: "bmcctl: console: bmcd is shutting down\n"},
+		{name: "too slow", close: apitype.ConsoleCloseSlow, wantCode: 1, wantLast: "bmcctl: console: dropped: client too slow\n"},
+		{name: "read-only", close: apitype.ConsoleCloseReadOnly, wantCode: 1, wantLast: "bmcctl: console: session is read-only\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,13 +347,13 @@ func TestEscapeScan(t *testing.T) {
 func TestParseConsoleMode(t *testing.T) {
 	tests := []struct {
 		in   string
-		want api.ConsoleMode
+		want apitype.ConsoleMode
 	}{
-		{in: "115200 8N1", want: api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}},
-		{in: "1500000", want: api.ConsoleMode{Baud: 1500000}},
-		{in: "7e2", want: api.ConsoleMode{DataBits: 7, Parity: "even", StopBits: "2"}},
-		{in: "9600,5O1.5", want: api.ConsoleMode{Baud: 9600, DataBits: 5, Parity: "odd", StopBits: "1.5"}},
-		{in: " 8S1  300 ", want: api.ConsoleMode{Baud: 300, DataBits: 8, Parity: "space", StopBits: "1"}},
+		{in: "115200 8N1", want: apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}},
+		{in: "1500000", want: apitype.ConsoleMode{Baud: 1500000}},
+		{in: "7e2", want: apitype.ConsoleMode{DataBits: 7, Parity: "even", StopBits: "2"}},
+		{in: "9600,5O1.5", want: apitype.ConsoleMode{Baud: 9600, DataBits: 5, Parity: "odd", StopBits: "1.5"}},
+		{in: " 8S1  300 ", want: apitype.ConsoleMode{Baud: 300, DataBits: 8, Parity: "space", StopBits: "1"}},
 	}
 	for _, tt := range tests {
 		got, err := parseConsoleMode(tt.in)
@@ -364,8 +364,8 @@ func TestParseConsoleMode(t *testing.T) {
 		_, err := parseConsoleMode(bad)
 		assert.Error(t, err, bad)
 	}
-	assert.Equal(t, "115200 8M2", formatConsoleMode(api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "mark", StopBits: "2"}))
-	assert.Equal(t, "? ???", formatConsoleMode(api.ConsoleMode{}))
+	assert.Equal(t, "115200 8M2", formatConsoleMode(apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "mark", StopBits: "2"}))
+	assert.Equal(t, "? ???", formatConsoleMode(apitype.ConsoleMode{}))
 }
 
 func TestParseEscape(t *testing.T) {

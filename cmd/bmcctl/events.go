@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
 )
 
@@ -18,7 +18,7 @@ func newEvents(e *env) *cobra.Command {
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.stream(cmd.Context(), func(ctx context.Context, c *client.Client) error {
-				return c.Events(ctx, func(ev api.Event) error {
+				return c.Events(ctx, func(ev apitype.Event) error {
 					if e.jsonOutput() {
 						return printJSONLine(e.stdout, ev)
 					}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // fakeBMCD imitates bmcd's REST API v1 closely enough for the commands:
@@ -29,9 +29,9 @@ type fakeBMCD struct {
 	revoked  int // tokens revoked so far
 	expires  time.Time
 	noLogout bool // answer logout as a bmcd without the endpoint: 404
-	slots    []api.Slot
+	slots    []apitype.Slot
 	requests []string // "METHOD /path" of every request
-	events   []api.Event
+	events   []apitype.Event
 	// holdEvents keeps the event stream open after the events, as bmcd
 	// does, until the client goes.
 	holdEvents bool
@@ -40,9 +40,9 @@ type fakeBMCD struct {
 	// clients wrote (all slots), messages sent after the history, and a
 	// close status sent right after them (0: the session stays open).
 	consoleLog      map[int][]byte
-	consoleMode     map[int]api.ConsoleMode
+	consoleMode     map[int]apitype.ConsoleMode
 	consoleInput    []byte
-	consoleMessages []api.ConsoleMessage
+	consoleMessages []apitype.ConsoleMessage
 	consoleClose    websocket.StatusCode
 	// consoleEnd ends the open sessions with a close status.
 	consoleEnd []chan websocket.StatusCode
@@ -60,20 +60,20 @@ func newFakeBMCD(t *testing.T) *fakeBMCD {
 		expires: time.Now().Add(time.Hour).Truncate(time.Second),
 	}
 	f.consoleLog = map[int][]byte{}
-	f.consoleMode = map[int]api.ConsoleMode{}
+	f.consoleMode = map[int]apitype.ConsoleMode{}
 	for n := 1; n <= 4; n++ {
-		f.slots = append(f.slots, api.Slot{Slot: n, Power: "off", Policy: "last-state"})
-		f.consoleMode[n] = api.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}
+		f.slots = append(f.slots, apitype.Slot{Slot: n, Power: "off", Policy: "last-state"})
+		f.consoleMode[n] = apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { reply(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("POST /api/v1/auth/login", f.login)
 	mux.HandleFunc("POST /api/v1/auth/logout", f.authed(f.logout))
 	mux.HandleFunc("GET /api/v1/board", f.authed(func(w http.ResponseWriter, _ *http.Request) {
-		reply(w, 200, api.BoardInfo{Profile: "sim", Model: "Simulated board", Slots: 4, Capabilities: []string{"reset"}, Version: "test"})
+		reply(w, 200, apitype.BoardInfo{Profile: "sim", Model: "Simulated board", Slots: 4, Capabilities: []string{"reset"}, Version: "test"})
 	}))
 	mux.HandleFunc("GET /api/v1/slots", f.authed(func(w http.ResponseWriter, _ *http.Request) { reply(w, 200, f.slots) }))
-	mux.HandleFunc("GET /api/v1/slots/{n}", f.authed(f.withSlot(func(w http.ResponseWriter, _ *http.Request, s *api.Slot) { reply(w, 200, s) })))
+	mux.HandleFunc("GET /api/v1/slots/{n}", f.authed(f.withSlot(func(w http.ResponseWriter, _ *http.Request, s *apitype.Slot) { reply(w, 200, s) })))
 	mux.HandleFunc("PATCH /api/v1/slots/{n}", f.authed(f.withSlot(f.patch)))
 	mux.HandleFunc("POST /api/v1/slots/{n}/power", f.authed(f.withSlot(f.power)))
 	mux.HandleFunc("POST /api/v1/power", f.authed(f.powerAll))
@@ -113,29 +113,29 @@ func reply(w http.ResponseWriter, status int, v any) {
 }
 
 func replyError(w http.ResponseWriter, status int, code, msg string) {
-	reply(w, status, api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: msg}})
+	reply(w, status, apitype.ErrorBody{Error: apitype.ErrorDetail{Code: code, Message: msg}})
 }
 
 func (f *fakeBMCD) login(w http.ResponseWriter, r *http.Request) {
-	var req api.LoginRequest
+	var req apitype.LoginRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		replyError(w, 400, api.CodeBadRequest, "malformed JSON: "+err.Error())
+		replyError(w, 400, apitype.CodeBadRequest, "malformed JSON: "+err.Error())
 		return
 	}
 	if req.Username != "admin" || req.Password != fakePassword {
-		replyError(w, 401, api.CodeUnauthorized, "invalid user name or password")
+		replyError(w, 401, apitype.CodeUnauthorized, "invalid user name or password")
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	reply(w, 200, api.LoginResponse{Token: f.token, ExpiresAt: f.expires})
+	reply(w, 200, apitype.LoginResponse{Token: f.token, ExpiresAt: f.expires})
 }
 
 // logout revokes the token, as bmcd does: 204, and the token is refused
 // from then on.
 func (f *fakeBMCD) logout(w http.ResponseWriter, _ *http.Request) {
 	if f.noLogout {
-		replyError(w, 404, api.CodeNotFound, "not found")
+		replyError(w, 404, apitype.CodeNotFound, "not found")
 		return
 	}
 	f.revoked++
@@ -148,32 +148,32 @@ func (f *fakeBMCD) authed(h http.HandlerFunc) http.HandlerFunc {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if r.Header.Get("Authorization") != "Bearer "+f.token {
-			replyError(w, 401, api.CodeUnauthorized, "token is unknown or expired: log in again")
+			replyError(w, 401, apitype.CodeUnauthorized, "token is unknown or expired: log in again")
 			return
 		}
 		h(w, r)
 	}
 }
 
-func (f *fakeBMCD) withSlot(h func(http.ResponseWriter, *http.Request, *api.Slot)) http.HandlerFunc {
+func (f *fakeBMCD) withSlot(h func(http.ResponseWriter, *http.Request, *apitype.Slot)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("n"))
 		if err != nil {
-			replyError(w, 400, api.CodeBadRequest, fmt.Sprintf("invalid slot %q: want a slot number", r.PathValue("n")))
+			replyError(w, 400, apitype.CodeBadRequest, fmt.Sprintf("invalid slot %q: want a slot number", r.PathValue("n")))
 			return
 		}
 		if n < 1 || n > len(f.slots) {
-			replyError(w, 404, api.CodeNotFound, fmt.Sprintf("slot %d: no such slot (board has slots 1-%d)", n, len(f.slots)))
+			replyError(w, 404, apitype.CodeNotFound, fmt.Sprintf("slot %d: no such slot (board has slots 1-%d)", n, len(f.slots)))
 			return
 		}
 		h(w, r, &f.slots[n-1])
 	}
 }
 
-func (f *fakeBMCD) power(w http.ResponseWriter, r *http.Request, s *api.Slot) {
-	var req api.PowerRequest
+func (f *fakeBMCD) power(w http.ResponseWriter, r *http.Request, s *apitype.Slot) {
+	var req apitype.PowerRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		replyError(w, 400, api.CodeBadRequest, "malformed JSON: "+err.Error())
+		replyError(w, 400, apitype.CodeBadRequest, "malformed JSON: "+err.Error())
 		return
 	}
 	switch req.Action {
@@ -181,20 +181,20 @@ func (f *fakeBMCD) power(w http.ResponseWriter, r *http.Request, s *api.Slot) {
 		s.Power, s.Requested = req.Action, req.Action
 	case "reset", "cycle":
 		if s.Power != "on" {
-			replyError(w, 409, api.CodeSlotOff, fmt.Sprintf("slot %d is off", s.Slot))
+			replyError(w, 409, apitype.CodeSlotOff, fmt.Sprintf("slot %d is off", s.Slot))
 			return
 		}
 	default:
-		replyError(w, 400, api.CodeBadRequest, fmt.Sprintf("unknown action %q", req.Action))
+		replyError(w, 400, apitype.CodeBadRequest, fmt.Sprintf("unknown action %q", req.Action))
 		return
 	}
 	reply(w, 200, s)
 }
 
 func (f *fakeBMCD) powerAll(w http.ResponseWriter, r *http.Request) {
-	var req api.PowerRequest
+	var req apitype.PowerRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || (req.Action != "on" && req.Action != "off") {
-		replyError(w, 400, api.CodeBadRequest, "bad power request")
+		replyError(w, 400, apitype.CodeBadRequest, "bad power request")
 		return
 	}
 	for i := range f.slots {
@@ -203,12 +203,12 @@ func (f *fakeBMCD) powerAll(w http.ResponseWriter, r *http.Request) {
 	reply(w, 200, f.slots)
 }
 
-func (f *fakeBMCD) patch(w http.ResponseWriter, r *http.Request, s *api.Slot) {
-	var p api.SlotPatch
+func (f *fakeBMCD) patch(w http.ResponseWriter, r *http.Request, s *apitype.Slot) {
+	var p apitype.SlotPatch
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		replyError(w, 400, api.CodeBadRequest, "malformed JSON: "+err.Error())
+		replyError(w, 400, apitype.CodeBadRequest, "malformed JSON: "+err.Error())
 		return
 	}
 	if p.Name != nil {
@@ -242,8 +242,8 @@ func (f *fakeBMCD) stream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeBMCD) consoleState(n int) api.ConsoleState {
-	return api.ConsoleState{
+func (f *fakeBMCD) consoleState(n int) apitype.ConsoleState {
+	return apitype.ConsoleState{
 		Slot: n, Device: fmt.Sprintf("/dev/ttyS%d", n), Mode: f.consoleMode[n], Open: true,
 		BytesRead: int64(len(f.consoleLog[n])), Buffered: len(f.consoleLog[n]), Clients: len(f.consoleEnd),
 	}
@@ -264,26 +264,26 @@ func lastBytes(b []byte, param string) ([]byte, error) {
 	return b, nil
 }
 
-func (f *fakeBMCD) consoleHistory(w http.ResponseWriter, r *http.Request, s *api.Slot) {
+func (f *fakeBMCD) consoleHistory(w http.ResponseWriter, r *http.Request, s *apitype.Slot) {
 	b, err := lastBytes(f.consoleLog[s.Slot], r.URL.Query().Get("tail"))
 	if err != nil {
-		replyError(w, 400, api.CodeBadRequest, "invalid tail")
+		replyError(w, 400, apitype.CodeBadRequest, "invalid tail")
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	_, _ = w.Write(b)
 }
 
-func (f *fakeBMCD) patchConsole(w http.ResponseWriter, r *http.Request, s *api.Slot) {
-	var m api.ConsoleMode
+func (f *fakeBMCD) patchConsole(w http.ResponseWriter, r *http.Request, s *apitype.Slot) {
+	var m apitype.ConsoleMode
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		replyError(w, 400, api.CodeBadRequest, "malformed JSON: "+err.Error())
+		replyError(w, 400, apitype.CodeBadRequest, "malformed JSON: "+err.Error())
 		return
 	}
 	if m.Baud != 0 && (m.Baud < 50 || m.Baud > 4000000) {
-		replyError(w, 400, api.CodeBadRequest, fmt.Sprintf("baud %d: want 50 to 4000000", m.Baud))
+		replyError(w, 400, apitype.CodeBadRequest, fmt.Sprintf("baud %d: want 50 to 4000000", m.Baud))
 		return
 	}
 	cur := f.consoleMode[s.Slot]
@@ -307,7 +307,7 @@ func (f *fakeBMCD) patchConsole(w http.ResponseWriter, r *http.Request, s *api.S
 // session whose node echoes what it is sent, as a shell at a prompt
 // does: Enter (CR) as CR LF, control keys as ^X, Ctrl-C as "^C" and a
 // new line.
-func (f *fakeBMCD) console(w http.ResponseWriter, r *http.Request, s *api.Slot) {
+func (f *fakeBMCD) console(w http.ResponseWriter, r *http.Request, s *apitype.Slot) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		reply(w, 200, f.consoleState(s.Slot))
 		return
@@ -318,7 +318,7 @@ func (f *fakeBMCD) console(w http.ResponseWriter, r *http.Request, s *api.Slot) 
 		history = nil
 	}
 	if err != nil {
-		replyError(w, 400, api.CodeBadRequest, "invalid history")
+		replyError(w, 400, apitype.CodeBadRequest, "invalid history")
 		return
 	}
 	mode := f.consoleMode[n]
@@ -345,7 +345,7 @@ func (f *fakeBMCD) console(w http.ResponseWriter, r *http.Request, s *api.Slot) 
 		}
 		return ws.Write(ctx, typ, data) == nil
 	}
-	if !send(websocket.MessageText, api.ConsoleMessage{Type: api.ConsoleHello, Slot: n, Device: fmt.Sprintf("/dev/ttyS%d", n), Writable: writable, Mode: &mode}) {
+	if !send(websocket.MessageText, apitype.ConsoleMessage{Type: apitype.ConsoleHello, Slot: n, Device: fmt.Sprintf("/dev/ttyS%d", n), Writable: writable, Mode: &mode}) {
 		return
 	}
 	if len(history) > 0 && !send(websocket.MessageBinary, history) {
@@ -387,7 +387,7 @@ func (f *fakeBMCD) console(w http.ResponseWriter, r *http.Request, s *api.Slot) 
 				return
 			}
 			if !writable {
-				_ = ws.Close(api.ConsoleCloseReadOnly, "read-only session")
+				_ = ws.Close(apitype.ConsoleCloseReadOnly, "read-only session")
 				return
 			}
 			f.mu.Lock()
@@ -419,7 +419,7 @@ func echo(keys []byte) []byte {
 }
 
 // endConsoles ends every open console session with code, as bmcd does
-// when it stops (api.ConsoleCloseGone).
+// when it stops (apitype.ConsoleCloseGone).
 func (f *fakeBMCD) endConsoles(code websocket.StatusCode) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
 )
 
@@ -52,10 +52,10 @@ func newFlash(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var job api.Job
+			var job apitype.Job
 			if imageURL != "" {
 				verify := !noVerify
-				job, err = c.FlashURL(cmd.Context(), slot, api.FlashURLRequest{URL: imageURL, SHA256: sum, Verify: &verify, PowerOn: power})
+				job, err = c.FlashURL(cmd.Context(), slot, apitype.FlashURLRequest{URL: imageURL, SHA256: sum, Verify: &verify, PowerOn: power})
 				if err == nil {
 					job, err = e.follow(cmd.Context(), c, job)
 				}
@@ -79,19 +79,19 @@ func newFlash(e *env) *cobra.Command {
 }
 
 // upload streams a local image with a progress line.
-func (e *env) upload(ctx context.Context, c *client.Client, slot int, path, bmapPath string, opts client.FlashOptions) (api.Job, error) {
+func (e *env) upload(ctx context.Context, c *client.Client, slot int, path, bmapPath string, opts client.FlashOptions) (apitype.Job, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return api.Job{}, err
+		return apitype.Job{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return api.Job{}, err
+		return apitype.Job{}, err
 	}
 	if bmapPath != "" {
 		if opts.Bmap, err = os.ReadFile(bmapPath); err != nil {
-			return api.Job{}, err
+			return apitype.Job{}, err
 		}
 	}
 	opts.Name = filepath.Base(path)
@@ -107,7 +107,7 @@ func (e *env) upload(ctx context.Context, c *client.Client, slot int, path, bmap
 }
 
 // follow waits for a job bmcd runs on its own (URL downloads).
-func (e *env) follow(ctx context.Context, c *client.Client, job api.Job) (api.Job, error) {
+func (e *env) follow(ctx context.Context, c *client.Client, job apitype.Job) (apitype.Job, error) {
 	p := e.newProgress(job.Slot, -1)
 	defer p.finish()
 	for !final(job.State) {
@@ -129,7 +129,7 @@ func (e *env) follow(ctx context.Context, c *client.Client, job api.Job) (api.Jo
 func final(state string) bool { return state != "queued" && state != "running" }
 
 // reportJob prints the outcome; a job that did not succeed is an error.
-func (e *env) reportJob(job api.Job) error {
+func (e *env) reportJob(job apitype.Job) error {
 	if e.output == "json" {
 		if err := printJSON(e.stdout, job); err != nil {
 			return err
@@ -180,7 +180,7 @@ type progress struct {
 	start time.Time
 
 	mu  sync.Mutex
-	job api.Job
+	job apitype.Job
 }
 
 func (e *env) newProgress(slot int, total int64) *progress {
@@ -191,7 +191,7 @@ func (e *env) newProgress(slot int, total int64) *progress {
 	return &progress{e: e, slot: slot, total: total, tty: tty, start: time.Now()}
 }
 
-func (p *progress) set(j api.Job) {
+func (p *progress) set(j apitype.Job) {
 	p.mu.Lock()
 	p.job = j
 	p.mu.Unlock()
@@ -199,7 +199,7 @@ func (p *progress) set(j api.Job) {
 
 // watch follows the event stream for this slot's job.
 func (p *progress) watch(ctx context.Context, c *client.Client) {
-	_ = c.Events(ctx, func(ev api.Event) error {
+	_ = c.Events(ctx, func(ev apitype.Event) error {
 		if ev.Job != nil && ev.Job.Slot == p.slot && !final(ev.Job.State) {
 			p.set(*ev.Job)
 		}
@@ -271,7 +271,7 @@ func (p *progress) draw() {
 }
 
 // meter shows done of the phase's total with bmcd's rate and ETA.
-func meter(done int64, jp api.JobProgress) string {
+func meter(done int64, jp apitype.JobProgress) string {
 	pct := float64(done) * 100 / float64(jp.Total)
 	return fmt.Sprintf(" %s %5.1f%% %s/%s %s/s ETA %s", bar(pct), pct, size(done), size(jp.Total),
 		size(int64(jp.Rate)), time.Duration(jp.ETASeconds*float64(time.Second)).Round(time.Second))

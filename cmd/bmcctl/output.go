@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // printJSON writes v indented, for scripts (-o json).
@@ -27,7 +27,7 @@ func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 
 // writeSlots writes the slots table of "bmcctl slots". The PRESENT
 // column is there only when the board senses modules; the slot bmcd runs
 // on is marked with *.
-func writeSlots(w io.Writer, slots []api.Slot) error {
+func writeSlots(w io.Writer, slots []apitype.Slot) error {
 	presence, self := false, false
 	for _, s := range slots {
 		presence = presence || s.Present != nil
@@ -58,7 +58,7 @@ func writeSlots(w io.Writer, slots []api.Slot) error {
 }
 
 // writePowerStatus writes "bmcctl power status": SLOT and POWER.
-func writePowerStatus(w io.Writer, slots []api.Slot) error {
+func writePowerStatus(w io.Writer, slots []apitype.Slot) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SLOT\tPOWER")
 	for _, s := range slots {
@@ -68,7 +68,7 @@ func writePowerStatus(w io.Writer, slots []api.Slot) error {
 }
 
 // writePowerResult writes the slots after a power action, "slot 3: on".
-func writePowerResult(w io.Writer, slots []api.Slot) error {
+func writePowerResult(w io.Writer, slots []apitype.Slot) error {
 	for _, s := range slots {
 		if _, err := fmt.Fprintf(w, "slot %d: %s\n", s.Slot, powerLabel(s)); err != nil {
 			return err
@@ -78,13 +78,13 @@ func writePowerResult(w io.Writer, slots []api.Slot) error {
 }
 
 // writeSlotSettings writes a slot after "bmcctl slot set".
-func writeSlotSettings(w io.Writer, s api.Slot) error {
+func writeSlotSettings(w io.Writer, s apitype.Slot) error {
 	_, err := fmt.Fprintf(w, "slot %d: name %s, module %s, policy %s\n", s.Slot, dash(s.Name), dash(s.Module), dash(s.Policy))
 	return err
 }
 
 // writeBoard writes "bmcctl board".
-func writeBoard(w io.Writer, b api.BoardInfo) error {
+func writeBoard(w io.Writer, b apitype.BoardInfo) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "Model:\t%s\n", dash(b.Model))
 	fmt.Fprintf(tw, "Profile:\t%s\n", dash(b.Profile))
@@ -98,7 +98,7 @@ func writeBoard(w io.Writer, b api.BoardInfo) error {
 }
 
 // writeEvent writes one event as a line, with its time in loc.
-func writeEvent(w io.Writer, ev api.Event, loc *time.Location) error {
+func writeEvent(w io.Writer, ev apitype.Event, loc *time.Location) error {
 	ts := "--:--:--"
 	if !ev.Time.IsZero() {
 		ts = ev.Time.In(loc).Format(time.TimeOnly)
@@ -126,14 +126,14 @@ func writeEvent(w io.Writer, ev api.Event, loc *time.Location) error {
 	return err
 }
 
-func slotLabel(s api.Slot) string {
+func slotLabel(s apitype.Slot) string {
 	if s.Self {
 		return strconv.Itoa(s.Slot) + "*"
 	}
 	return strconv.Itoa(s.Slot)
 }
 
-func powerLabel(s api.Slot) string {
+func powerLabel(s apitype.Slot) string {
 	p := dash(s.Power)
 	if s.Busy {
 		p += " (busy)"

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the output produced")
@@ -34,8 +34,8 @@ func golden(t *testing.T, name string, got []byte) {
 
 func ptr[T any](v T) *T { return &v }
 
-func tp2Slots() []api.Slot {
-	return []api.Slot{
+func tp2Slots() []apitype.Slot {
+	return []apitype.Slot{
 		{Slot: 1, Name: "k3s-server", Module: "CM4", Power: "on", Policy: "always-on", Requested: "on"},
 		{Slot: 2, Name: "worker-1", Module: "RK1", Power: "on", Policy: "last-state", Busy: true},
 		{Slot: 3, Power: "off", Policy: "last-state"},
@@ -43,8 +43,8 @@ func tp2Slots() []api.Slot {
 	}
 }
 
-func tp1Slots() []api.Slot {
-	return []api.Slot{
+func tp1Slots() []apitype.Slot {
+	return []apitype.Slot{
 		{Slot: 1, Name: "bmc-host", Module: "CM3+", Power: "on", Present: ptr(true), Policy: "always-on", Self: true},
 		{Slot: 2, Power: "off", Present: ptr(false), Policy: "always-off"},
 		{Slot: 3, Name: "node3", Power: "on", Present: ptr(true), Policy: "last-state"},
@@ -67,22 +67,22 @@ func TestOutputGolden(t *testing.T) {
 		{name: "power-result", write: func(b *bytes.Buffer) error { return writePowerResult(b, tp2Slots()) }},
 		{name: "slot-set", write: func(b *bytes.Buffer) error { return writeSlotSettings(b, tp2Slots()[2]) }},
 		{name: "board", write: func(b *bytes.Buffer) error {
-			return writeBoard(b, api.BoardInfo{
+			return writeBoard(b, apitype.BoardInfo{
 				Profile: "tp2-v2.4", Model: "Turing Pi 2 (v2.4)", Slots: 4,
 				Capabilities: []string{"reset", "usb-boot", "usb-route"}, Version: "v0.3.0",
 				Warnings: []string{"state file was corrupt and has been replaced by defaults"},
 			})
 		}},
 		{name: "board-minimal", write: func(b *bytes.Buffer) error {
-			return writeBoard(b, api.BoardInfo{Profile: "sim", Model: "Simulated board", Slots: 7, Capabilities: []string{}})
+			return writeBoard(b, apitype.BoardInfo{Profile: "sim", Model: "Simulated board", Slots: 7, Capabilities: []string{}})
 		}},
 		{name: "events", write: func(b *bytes.Buffer) error {
-			events := []api.Event{
-				{ID: 1, Time: at, Type: "power", Slot: &api.Slot{Slot: 3, Power: "on"}},
-				{ID: 2, Time: at.Add(time.Second), Type: "power", Slot: &api.Slot{Slot: 3, Power: "off", Busy: true}},
-				{ID: 3, Time: at.Add(2 * time.Second), Type: "slot", Slot: &api.Slot{Slot: 2, Name: "k3s", Module: "CM4", Policy: "always-on"}},
-				{ID: 4, Time: at.Add(3 * time.Second), Type: "job", Job: &api.Job{ID: 7, Slot: 1, State: "running", Step: "write"}},
-				{ID: 5, Time: at.Add(4 * time.Second), Type: "job", Job: &api.Job{ID: 7, Slot: 1, State: "failed", Step: "verify", Error: "checksum mismatch"}},
+			events := []apitype.Event{
+				{ID: 1, Time: at, Type: "power", Slot: &apitype.Slot{Slot: 3, Power: "on"}},
+				{ID: 2, Time: at.Add(time.Second), Type: "power", Slot: &apitype.Slot{Slot: 3, Power: "off", Busy: true}},
+				{ID: 3, Time: at.Add(2 * time.Second), Type: "slot", Slot: &apitype.Slot{Slot: 2, Name: "k3s", Module: "CM4", Policy: "always-on"}},
+				{ID: 4, Time: at.Add(3 * time.Second), Type: "job", Job: &apitype.Job{ID: 7, Slot: 1, State: "running", Step: "write"}},
+				{ID: 5, Time: at.Add(4 * time.Second), Type: "job", Job: &apitype.Job{ID: 7, Slot: 1, State: "failed", Step: "verify", Error: "checksum mismatch"}},
 				{ID: 6, Type: "future"},
 			}
 			for _, ev := range events {
@@ -93,10 +93,10 @@ func TestOutputGolden(t *testing.T) {
 			return nil
 		}},
 		{name: "events-json", write: func(b *bytes.Buffer) error {
-			if err := printJSONLine(b, api.Event{ID: 1, Time: at, Type: "power", Slot: &api.Slot{Slot: 3, Power: "on", Policy: "last-state"}}); err != nil {
+			if err := printJSONLine(b, apitype.Event{ID: 1, Time: at, Type: "power", Slot: &apitype.Slot{Slot: 3, Power: "on", Policy: "last-state"}}); err != nil {
 				return err
 			}
-			return printJSONLine(b, api.Event{ID: 2, Time: at, Type: "job", Job: &api.Job{ID: 7, Slot: 1, State: "queued", Created: at}})
+			return printJSONLine(b, apitype.Event{ID: 2, Time: at, Type: "job", Job: &apitype.Job{ID: 7, Slot: 1, State: "queued", Created: at}})
 		}},
 	}
 	for _, tt := range tests {

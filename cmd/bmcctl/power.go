@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
 )
 
@@ -82,7 +82,7 @@ func newPowerAction(e *env, action string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.powerAction(cmd.Context(), api.PowerRequest{Action: action, Force: force}, slot, all)
+			return e.powerAction(cmd.Context(), apitype.PowerRequest{Action: action, Force: force}, slot, all)
 		},
 	}
 	switch action {
@@ -109,7 +109,7 @@ func maxArgs(n int) cobra.PositionalArgs {
 	}
 }
 
-func (e *env) powerAction(ctx context.Context, req api.PowerRequest, slot int, all bool) error {
+func (e *env) powerAction(ctx context.Context, req apitype.PowerRequest, slot int, all bool) error {
 	return e.call(ctx, func(ctx context.Context, c *client.Client) error {
 		if all {
 			slots, err := c.PowerAll(ctx, req)
@@ -128,7 +128,7 @@ func (e *env) powerAction(ctx context.Context, req api.PowerRequest, slot int, a
 		if e.jsonOutput() {
 			return printJSON(e.stdout, s)
 		}
-		return writePowerResult(e.stdout, []api.Slot{s})
+		return writePowerResult(e.stdout, []apitype.Slot{s})
 	})
 }
 
@@ -151,6 +151,6 @@ func (e *env) powerStatus(ctx context.Context, slot int, all bool) error {
 		if e.jsonOutput() {
 			return printJSON(e.stdout, s)
 		}
-		return writePowerStatus(e.stdout, []api.Slot{s})
+		return writePowerStatus(e.stdout, []apitype.Slot{s})
 	})
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // TestProgressLine: what bmcd reports of a job it downloads itself (a
@@ -17,14 +17,14 @@ func TestProgressLine(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		p    api.JobProgress
+		p    apitype.JobProgress
 		want []string
 	}{
-		{name: "download of known size", p: api.JobProgress{Phase: "write", BytesIn: 25 << 20, BytesWritten: 60 << 20, Total: 100 << 20, Rate: 5 << 20, ETASeconds: 15},
+		{name: "download of known size", p: apitype.JobProgress{Phase: "write", BytesIn: 25 << 20, BytesWritten: 60 << 20, Total: 100 << 20, Rate: 5 << 20, ETASeconds: 15},
 			want: []string{"write", " 25.0%", "ETA 15s"}},
-		{name: "verify", p: api.JobProgress{Phase: "verify", BytesVerified: 50 << 20, Total: 200 << 20, Rate: 10 << 20, ETASeconds: 15},
+		{name: "verify", p: apitype.JobProgress{Phase: "verify", BytesVerified: 50 << 20, Total: 200 << 20, Rate: 10 << 20, ETASeconds: 15},
 			want: []string{"verify", " 25.0%", "ETA 15s"}},
-		{name: "size unknown", p: api.JobProgress{Phase: "write", BytesIn: 1 << 20, BytesWritten: 3 << 20, Total: -1},
+		{name: "size unknown", p: apitype.JobProgress{Phase: "write", BytesIn: 1 << 20, BytesWritten: 3 << 20, Total: -1},
 			want: []string{"written"}},
 	}
 	for _, tt := range tests {
@@ -33,7 +33,7 @@ func TestProgressLine(t *testing.T) {
 			var out bytes.Buffer
 			e := &env{stderr: &out, loc: time.UTC}
 			p := e.newProgress(2, -1) // bmcd downloads: bmcctl sends nothing
-			p.set(api.Job{Slot: 2, State: "running", Step: "write", Progress: tt.p})
+			p.set(apitype.Job{Slot: 2, State: "running", Step: "write", Progress: tt.p})
 			p.draw()
 			for _, w := range tt.want {
 				assert.Contains(t, out.String(), w)

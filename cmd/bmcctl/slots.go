@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
 )
 
@@ -61,7 +61,7 @@ func newSlotSet(e *env) *cobra.Command {
 			if err != nil {
 				return usagef("invalid slot %q: want a number", args[0])
 			}
-			var p api.SlotPatch
+			var p apitype.SlotPatch
 			flags := cmd.Flags()
 			if flags.Changed("name") {
 				p.Name = &name
@@ -75,7 +75,7 @@ func newSlotSet(e *env) *cobra.Command {
 				}
 				p.Policy = &policy
 			}
-			if p == (api.SlotPatch{}) {
+			if p == (apitype.SlotPatch{}) {
 				return usagef("slot set: nothing to change: give --name, --module or --policy")
 			}
 			return e.call(cmd.Context(), func(ctx context.Context, c *client.Client) error {

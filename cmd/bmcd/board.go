@@ -67,7 +67,7 @@ func openHardware(cfg config, log *slog.Logger) (*hardware, error) {
 	default:
 		return nil, fmt.Errorf("board %q: unknown profile", cfg.Board)
 	}
-	h.flash = hardwareFlash(cfg, log)
+	h.flash = hardwareFlash(cfg, h.board, log)
 	if w, ok := h.board.(hal.ConsoleWiring); ok {
 		h.consoles = w.ConsolePorts()
 	}

@@ -155,7 +155,7 @@ func openCheck(cfg config, active int, log *slog.Logger) (*bmc.Checker, func() e
 	}
 	// A board that cannot be opened is a finding, not the end of the
 	// report: the rest still tells the owner what is there.
-	hw := &hardware{flash: hardwareFlash(cfg, log)}
+	hw := &hardware{flash: hardwareFlash(cfg, nil, log)}
 	failed := func(name string, err error) hal.Prober {
 		return proberFunc(func(context.Context) []hal.Finding {
 			return []hal.Finding{{Name: name, Status: hal.CheckFail, Detail: err.Error()}}
@@ -216,9 +216,7 @@ func newChecker(cfg config, hw *hardware, board *bmc.Board, root fs.FS) *bmc.Che
 		c.USB, c.Firmware, c.Payload = r.Bus, r.Firmware, r.Payload
 		c.FirmwareChips = firmwareChips(cfg)
 	}
-	if cfg.Board == "tp2-v2.5" {
-		c.USBHub = &[2]uint16{0x05e3, 0x0608} // Genesys Logic GL850G, the nodes' hub
-	}
+	c.USBHub = usbLayout(cfg, hw.board).Hub
 	return c
 }
 
@@ -264,4 +262,16 @@ func consolePorts(cfg config, wiring []hal.ConsolePort) []hal.ConsolePort {
 		}
 	}
 	return out
+}
+
+// usbLayout is the board profile's USB topology; a Turing Pi 2 whose
+// lines could not be opened still has its hub on the bus.
+func usbLayout(cfg config, board hal.Board) hal.USBLayout {
+	if t, ok := board.(hal.USBTopology); ok {
+		return t.USBTopology()
+	}
+	if l, err := tp2.USBLayoutOf(cfg.Board); err == nil {
+		return l
+	}
+	return hal.USBLayout{} // tp1, sim: no hub to look for
 }

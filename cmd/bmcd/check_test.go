@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/hal"
 )
 
@@ -55,17 +55,17 @@ func simArgs(dir string) []string {
 	return []string{"--board", "sim", "--state-dir", dir, "--sim-usb-timing", "fast", "--log-level", "error"}
 }
 
-func runCheckJSON(t *testing.T, args ...string) (api.CheckReport, error) {
+func runCheckJSON(t *testing.T, args ...string) (apitype.CheckReport, error) {
 	t.Helper()
 	var out bytes.Buffer
 	err := runCheck(context.Background(), append(args, "--json"), &out, io.Discard)
-	var rep api.CheckReport
+	var rep apitype.CheckReport
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "output: %s", out.String())
 	return rep, err
 }
 
-func findingsByName(rep api.CheckReport) map[string]api.CheckFinding {
-	m := map[string]api.CheckFinding{}
+func findingsByName(rep apitype.CheckReport) map[string]apitype.CheckFinding {
+	m := map[string]apitype.CheckFinding{}
 	for _, f := range rep.Findings {
 		m[f.Name] = f
 	}
@@ -102,7 +102,7 @@ func TestRunCheckSim(t *testing.T) {
 }
 
 // simConsoleOf finds the pseudo-terminal of a slot's console in a report.
-func simConsoleOf(t *testing.T, rep api.CheckReport, slot int) string {
+func simConsoleOf(t *testing.T, rep apitype.CheckReport, slot int) string {
 	t.Helper()
 	prefix := "slot 1 console "
 	for _, f := range rep.Findings {
@@ -136,7 +136,7 @@ func TestFirmwareMissingOnATuringPi2(t *testing.T) {
 	cfg, err := parseConfig([]string{"--board", "tp2-v2.4", "--state-dir", t.TempDir()}, io.Discard)
 	require.NoError(t, err)
 	cfg.Flash.FirmwareDir = t.TempDir() // empty
-	hw := &hardware{flash: hardwareFlash(cfg, slog.New(slog.DiscardHandler))}
+	hw := &hardware{flash: hardwareFlash(cfg, nil, slog.New(slog.DiscardHandler))}
 
 	ws := firmwareWarnings(cfg, hw)
 	require.Len(t, ws, 1)

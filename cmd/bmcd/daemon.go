@@ -39,10 +39,16 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 	if err != nil {
 		return nil, err
 	}
-	closeHW := hw.close
+	consoles, err := openConsoles(cfg, hw.consoles, log)
+	if err != nil {
+		return nil, closeAfter(err, "the board", hw.close)
+	}
+	// Consoles stop before the hardware under them.
+	closeHW := func() error { return errors.Join(consoles.Close(), hw.close()) }
 	board, err := bmc.New(bmc.Config{
 		HW:           hw.board,
 		Flash:        hw.flash,
+		Consoles:     consoles,
 		StateDir:     cfg.StateDir,
 		SelfSlot:     cfg.Power.SelfSlot,
 		StaggerDelay: cfg.Power.Stagger,
@@ -67,17 +73,10 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 			"      (stored as a bcrypt hash in %s):\n\n      %s\n\n",
 			auth.AdminUser, filepath.Join(cfg.StateDir, "auth.json"), generated)
 	}
-	consoles, closeConsoles, err := openConsoles(cfg, hw.consoles, log)
-	if err != nil {
-		return nil, closeAfter(err, "the board", closeHW)
-	}
-	// Consoles stop before the hardware under them.
-	closeHW = func() error { return errors.Join(closeConsoles(), hw.close()) }
 	board.AddWarnings(firmwareWarnings(cfg, hw)...)
 	srv, err := api.New(api.Config{
 		Board:           board,
 		Auth:            authn,
-		Consoles:        consoles,
 		Checker:         newChecker(cfg, hw, board, os.DirFS("/")),
 		Version:         version,
 		BodyIdleTimeout: cfg.HTTP.BodyIdleTimeout,

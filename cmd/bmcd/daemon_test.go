@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // lockedBuffer collects the daemon's stderr while it runs.
@@ -91,7 +91,7 @@ auth:
 		return m != nil
 	}, 20*time.Second, 5*time.Millisecond)
 	d := &testDaemon{url: url}
-	var lr api.LoginResponse
+	var lr apitype.LoginResponse
 	require.Equal(t, 200, d.do(t, "POST", "/api/v1/auth/login", `{"username":"admin","password":"`+testPassword+`"}`, &lr))
 	d.token = lr.Token
 	return d
@@ -186,7 +186,7 @@ func TestLongTransfersOutliveServerTimeouts(t *testing.T) {
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	var job api.Job
+	var job apitype.Job
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&job))
 	took := time.Since(start)
 	require.Equal(t, 200, resp.StatusCode)
@@ -232,18 +232,18 @@ func TestStalledUploadFails(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
-	var job api.Job
+	var job apitype.Job
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&job))
 	assert.Equal(t, "failed", job.State)
 	assert.Contains(t, job.Error, "nothing received for 1s")
 	assert.Empty(t, job.CleanupError)
 
-	var slot api.Slot
+	var slot apitype.Slot
 	require.Equal(t, 200, d.do(t, "GET", "/api/v1/slots/3", "", &slot))
 	assert.Equal(t, "off", slot.Power)
 	// The job lets go of the slot just after it is final.
 	require.Eventually(t, func() bool {
-		var s api.Slot
+		var s apitype.Slot
 		return d.do(t, "GET", "/api/v1/slots/3", "", &s) == 200 && !s.Busy
 	}, 10*time.Second, 5*time.Millisecond)
 }

@@ -20,4 +20,13 @@
 // up with the strap asserted runs its boot ROM until it is powered off,
 // whatever the strap does afterwards, and is on the bus whenever its USB
 // reaches the controller. The board creates the modules' eMMC files.
+//
+// # The whole board
+//
+// [Open] assembles what `bmcd --board sim` runs on: the board with its
+// modules on a simulated USB bus, each slot's UART a pseudo-terminal
+// whose node (package simconsole) boots when the slot is powered and
+// restarts when it is reset ([Nodes]), and the eMMC files, USB device
+// tree and state file under one directory. The board reports its USB
+// topology (hal.USBTopology): on the hub, slots flash at once.
 package sim

@@ -27,16 +27,24 @@ type Opts struct {
 	// across restarts of the process, like a real board keeps its power
 	// while bmcd restarts. It is read by New and written by Close.
 	StatePath string
-	// Observe, if set, is called with every transition, in order, while
-	// the board is locked: it must not call the Board. The simulated
-	// nodes' consoles use it to boot when their slot is powered.
-	Observe func(Transition)
+	// Nodes, if set, run while their slot is powered: they are told of
+	// power as New finds it and as it changes, and of every reset.
+	Nodes Nodes
 	// USB, if set, puts the slots' modules on a simulated USB bus: a
 	// module powered up with its USB boot strap asserted enumerates in
 	// its boot ROM while its USB reaches the controller.
 	USB    *USB
 	Clock  clockwork.Clock
 	Logger *slog.Logger
+}
+
+// Nodes are the software of the simulated compute modules (the consoles
+// of hal/sim/simconsole). The board calls them while it is locked: they
+// must not call the Board.
+type Nodes interface {
+	SetPower(slot int, on bool)
+	// Reset restarts a powered node, as its reset line is released.
+	Reset(slot int)
 }
 
 // Transition is one change of a simulated hardware signal.
@@ -69,12 +77,12 @@ type slotState struct {
 
 // Board is a simulated board. It is safe for concurrent use.
 type Board struct {
-	info    hal.Info
-	path    string
-	observe func(Transition)
-	usbBus  *USB
-	clock   clockwork.Clock
-	log     *slog.Logger
+	info   hal.Info
+	path   string
+	nodes  Nodes
+	usbBus *USB
+	clock  clockwork.Clock
+	log    *slog.Logger
 
 	mu          sync.Mutex
 	slots       []slotState // index slot-1
@@ -113,7 +121,7 @@ func New(opts *Opts) (*Board, error) {
 	b := &Board{
 		info:    hal.Info{Profile: "sim", Model: fmt.Sprintf("Simulated board (%d slots)", n), Slots: n},
 		path:    opts.StatePath,
-		observe: opts.Observe,
+		nodes:   opts.Nodes,
 		usbBus:  opts.USB,
 		modules: map[int]*usbsim.Module{},
 		clock:   opts.Clock,
@@ -135,6 +143,14 @@ func New(opts *Opts) (*Board, error) {
 	}
 	if b.path != "" {
 		b.load()
+	}
+	if b.nodes != nil {
+		// Slots on since the last run boot their node now.
+		for i, s := range b.slots {
+			if s.Power {
+				b.nodes.SetPower(i+1, true)
+			}
+		}
 	}
 	if b.usbBus != nil {
 		if err := b.usbBus.createDisks(b.slots); err != nil {
@@ -224,9 +240,6 @@ func (b *Board) begin(ctx context.Context, op string, slot int) error {
 func (b *Board) recordLocked(slot int, signal, value string) {
 	tr := Transition{At: b.clock.Now(), Slot: slot, Signal: signal, Value: value}
 	b.transitions = append(b.transitions, tr)
-	if b.observe != nil {
-		b.observe(tr)
-	}
 	b.syncBusLocked()
 }
 
@@ -252,6 +265,9 @@ func (b *Board) SetPower(ctx context.Context, slot int, on bool) error {
 	// The module samples its USB boot strap as it powers up.
 	s.bootedUSB = on && s.USBBoot
 	b.recordLocked(slot, "power", onOff(on))
+	if b.nodes != nil {
+		b.nodes.SetPower(slot, on)
+	}
 	return nil
 }
 
@@ -283,6 +299,9 @@ func (b *Board) Reset(ctx context.Context, slot int) error {
 	b.recordLocked(slot, "reset", "asserted")
 	s.bootedUSB = s.Power && s.USBBoot
 	b.recordLocked(slot, "reset", "released")
+	if b.nodes != nil {
+		b.nodes.Reset(slot)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -116,14 +117,37 @@ func TestStateOutlivesTheProcess(t *testing.T) {
 	assert.Equal(t, hal.PowerOff, p)
 }
 
-func TestObserve(t *testing.T) {
+// nodeLog records what the board tells its nodes.
+type nodeLog []string
+
+func (l *nodeLog) SetPower(slot int, on bool) {
+	*l = append(*l, fmt.Sprintf("slot%d power=%t", slot, on))
+}
+func (l *nodeLog) Reset(slot int) { *l = append(*l, fmt.Sprintf("slot%d reset", slot)) }
+
+var _ sim.Nodes = (*nodeLog)(nil)
+
+// TestNodesFollowPower: the nodes learn of the power the board starts
+// with, of each change and of each reset, and of nothing else.
+func TestNodesFollowPower(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	var seen []string
-	b, err := sim.New(&sim.Opts{Observe: func(tr sim.Transition) { seen = append(seen, tr.String()) }})
+	path := filepath.Join(t.TempDir(), "hw.json")
+	before, err := sim.New(&sim.Opts{StatePath: path})
 	require.NoError(t, err)
+	require.NoError(t, before.SetPower(ctx, 3, true))
+	require.NoError(t, before.Close())
+
+	var seen nodeLog
+	b, err := sim.New(&sim.Opts{StatePath: path, Nodes: &seen})
+	require.NoError(t, err)
+	assert.Equal(t, nodeLog{"slot3 power=true"}, seen, "a slot on since the last run boots its node")
 	require.NoError(t, b.SetUSBBoot(ctx, 2, true))
 	require.NoError(t, b.SetPower(ctx, 2, true))
-	assert.Equal(t, []string{"slot2 usb-boot=asserted", "slot2 power=on"}, seen)
+	require.NoError(t, b.SetPower(ctx, 2, true)) // no change
+	require.NoError(t, b.Reset(ctx, 2))
+	require.NoError(t, b.SetPower(ctx, 2, false))
+	assert.Equal(t, nodeLog{"slot3 power=true", "slot2 power=true", "slot2 reset", "slot2 power=false"}, seen)
 }
 
 func TestStateFileIsPrivate(t *testing.T) {

@@ -147,3 +147,12 @@ func (b *Board) InstalledModule(slot int) string {
 	}
 	return b.usbBus.Module.Name
 }
+
+var _ hal.USBTopology = (*Board)(nil)
+
+// USBTopology implements hal.USBTopology: on the hub every slot has its
+// own port and flashes at once; the simulated hub is not a device on the
+// bus, so a check has none to look for.
+func (b *Board) USBTopology() hal.USBLayout {
+	return hal.USBLayout{ParallelFlash: b.usbBus != nil && b.usbBus.Topology == USBHub}
+}

@@ -1,4 +1,4 @@
-package api
+package apitype
 
 // Serial console wire types.
 //

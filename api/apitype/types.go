@@ -1,9 +1,6 @@
-package api
+package apitype
 
 import "time"
-
-// Wire types of REST API v1. They are shared by the server and by
-// api/client, so the two cannot drift apart.
 
 // BoardInfo is the body of GET /api/v1/board.
 type BoardInfo struct {

@@ -1,0 +1,136 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/turingpi-oss/bmcd/hal"
+	"github.com/turingpi-oss/bmcd/hal/sim/simconsole"
+	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
+)
+
+// AssemblyOpts configures a whole simulated board ([Open]).
+type AssemblyOpts struct {
+	// Slots and Absent are Opts'.
+	Slots  int
+	Absent []int
+	// StateDir keeps the simulated hardware across runs: its state, the
+	// slots' eMMC files, and the USB device tree of the current run.
+	StateDir string
+	// Topology is how the slots' USB reaches the controller.
+	Topology USBTopology
+	// Module is the compute module in every slot that is not absent.
+	Module usbsim.Profile
+	// EMMCBytes is the size of a new eMMC file.
+	EMMCBytes int64
+	// FirmwareDir receives the simulated modules' rpiboot firmware.
+	FirmwareDir string
+	Logger      *slog.Logger
+}
+
+// Assembly is a simulated board with its parts: the modules' USB bus and
+// their UARTs, pseudo-terminals whose other end is a node that boots
+// when its slot is powered.
+type Assembly struct {
+	Board *Board
+	// Bus is the simulated USB bus the modules enumerate on.
+	Bus *usbsim.Bus
+	// Consoles are the slots' UARTs.
+	Consoles []hal.ConsolePort
+	// USBPorts are the slots' ports on Bus, as an rpiboot step looks for
+	// them.
+	USBPorts map[int]string
+	// SysRoot and DevRoot are the simulated /sys and /dev in which the
+	// modules' disks appear.
+	SysRoot, DevRoot string
+
+	closers []func() error
+}
+
+// consoleBaud is the simulated nodes' console rate, as a Raspberry Pi
+// module's firmware sets it.
+const consoleBaud = 115200
+
+// Open assembles the simulated board, its USB bus and its nodes' consoles.
+// Close it to stop them and save the hardware state.
+func Open(opts *AssemblyOpts) (*Assembly, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	slots := opts.Slots
+	if slots == 0 {
+		slots = 4
+	}
+	usbRoot := filepath.Join(opts.StateDir, "sim-usb")
+	// The tree describes devices of the last run, which are gone.
+	if err := os.RemoveAll(usbRoot); err != nil {
+		return nil, fmt.Errorf("sim: clear %s: %w", usbRoot, err)
+	}
+	if err := usbsim.WriteFirmware(opts.FirmwareDir); err != nil {
+		return nil, err
+	}
+	a := &Assembly{
+		Bus:      usbsim.New(&usbsim.Opts{Root: usbRoot, Logger: log}),
+		USBPorts: map[int]string{},
+		SysRoot:  filepath.Join(usbRoot, "sys"),
+		DevRoot:  filepath.Join(usbRoot, "dev"),
+	}
+	a.closers = append(a.closers, a.Bus.Close)
+	nodes, err := simconsole.New(&simconsole.Opts{Slots: slots, Logger: log})
+	if err != nil {
+		return nil, a.closeAfter(err)
+	}
+	a.closers = append(a.closers, nodes.Close)
+	a.Board, err = New(&Opts{
+		Slots:     slots,
+		Absent:    opts.Absent,
+		StatePath: filepath.Join(opts.StateDir, "sim-hardware.json"),
+		Nodes:     nodes,
+		USB: &USB{
+			Bus:      a.Bus,
+			Topology: opts.Topology,
+			Module:   opts.Module,
+			Disk: func(slot int) usbsim.Disk {
+				return usbsim.Disk{Path: EMMCPath(opts.StateDir, slot), Size: opts.EMMCBytes}
+			},
+		},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, a.closeAfter(err)
+	}
+	a.closers = append(a.closers, a.Board.Close)
+	for slot := 1; slot <= slots; slot++ {
+		a.Consoles = append(a.Consoles, hal.ConsolePort{Slot: slot, Device: nodes.Device(slot), Baud: consoleBaud})
+		a.USBPorts[slot] = Port(slot)
+	}
+	return a, nil
+}
+
+// EMMCPath is the file holding the eMMC of a simulated slot.
+func EMMCPath(stateDir string, slot int) string {
+	return filepath.Join(stateDir, fmt.Sprintf("sim-emmc-slot%d.img", slot))
+}
+
+// Close saves the board's state and stops the nodes and the bus, last
+// opened first.
+func (a *Assembly) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// closeAfter closes what Open had opened when err happened.
+func (a *Assembly) closeAfter(err error) error {
+	if cerr := a.Close(); cerr != nil {
+		return fmt.Errorf("%w; closing the simulated board also failed: %w", err, cerr)
+	}
+	return err
+}
