@@ -51,4 +51,3 @@ func (b *boot) render(s Seed) (map[string]string, []string, []string, error) {
 	}
 	return files, order, notes, nil
 }
-
