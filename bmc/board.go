@@ -38,8 +38,10 @@ type Config struct {
 	// Flash says how the board flashes; the zero value cannot flash.
 	Flash FlashConfig
 	// Consoles are the slots' serial consoles, handed out by Console;
-	// nil: no slot has one.
+	// nil: no slot has one. Run watches them for first-boot markers.
 	Consoles *Consoles
+	// Prepare holds the board-wide first-boot defaults.
+	Prepare PrepareDefaults
 
 	Clock  clockwork.Clock
 	Logger *slog.Logger
@@ -78,6 +80,11 @@ type SlotStatus struct {
 	// the hardware did what was asked, but a restart would restore from
 	// an older request.
 	Warning string
+	// Prepared is the node the slot's last flash prepared; nil if none.
+	Prepared *Prepared
+	// Address is where to reach the prepared node (see Prepared): the
+	// address its console reported, a configured one, or <hostname>.local.
+	Address string
 }
 
 // Board is the domain view of the board: slots, power, policy, events.
@@ -91,6 +98,8 @@ type Board struct {
 	locks  []chan struct{} // one per slot; holding the token holds the slot
 	jobs   *JobQueue
 	route  flashRoute
+	// markers are the console clients the first-boot marker watch reads.
+	markers *markerWatch
 
 	// writeMu serializes state file writes, each of which writes the
 	// newest state, so an older snapshot never lands after a newer one.
@@ -136,6 +145,9 @@ func New(cfg Config) (*Board, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := cfg.HW.Info().Slots
+	if err := checkPrepareDefaults(cfg.Prepare, n); err != nil {
+		return nil, err
+	}
 	if cfg.SelfSlot != 0 {
 		if err := hal.CheckSlot(cfg.SelfSlot, n); err != nil {
 			return nil, fmt.Errorf("bmc: self slot: %w", err)
@@ -196,6 +208,7 @@ func New(cfg Config) (*Board, error) {
 			return nil, err
 		}
 	}
+	b.markers = newMarkerWatch(cfg.Consoles)
 	go b.writeRequested()
 	return b, nil
 }
@@ -210,6 +223,7 @@ func (b *Board) Close() error {
 		close(b.closed)
 	}
 	b.jobs.stop()
+	b.markers.close()
 	<-b.stopped
 	return b.flush()
 }
@@ -335,7 +349,13 @@ func (b *Board) statusLocked(slot int) SlotStatus {
 	if b.saveErr != nil {
 		warning = fmt.Sprintf("requested power state not saved (%v): after a restart, the restore policy would act on an older request", b.saveErr)
 	}
+	var address string
+	if p := c.Prepared; p != nil {
+		address = b.nodeAddress(slot, p)
+	}
 	return SlotStatus{
+		Prepared:       clonePrepared(c.Prepared),
+		Address:        address,
 		Slot:           slot,
 		Name:           c.Name,
 		Module:         cmp.Or(c.Module, b.installed[slot-1]), // a user's word first
@@ -489,8 +509,11 @@ func (b *Board) flush() error {
 
 // Run measures every slot each PollInterval, so changes bmcd did not make
 // (another node switching power over the Turing Pi 1 I2C bus, a module
-// pulled out) still produce events. It returns when ctx is done.
+// pulled out) still produce events, and watches the slots' consoles for
+// first-boot markers (watchMarkers). It returns when ctx is done.
 func (b *Board) Run(ctx context.Context) error {
+	stop := b.watchMarkers(ctx)
+	defer stop()
 	t := b.clock.NewTicker(b.cfg.PollInterval)
 	defer t.Stop()
 	for {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/turingpi-oss/bmcd/flasher/firstboot"
 	"github.com/turingpi-oss/bmcd/hal"
 )
 
@@ -75,9 +76,17 @@ func (b *Board) flash(slot int, img Image, opts FlashOptions) (Job, <-chan struc
 	if slot == b.cfg.SelfSlot {
 		return Job{}, nil, fmt.Errorf("flash slot %d: %w", slot, ErrSelfSlot)
 	}
+	var seed *firstboot.Seed
+	if opts.Prepare != nil {
+		s, rec, err := b.seedFor(slot, *opts.Prepare)
+		if err != nil {
+			return Job{}, nil, err
+		}
+		seed, opts.Prepare = &s, &rec
+	}
 	job := Job{Slot: slot, Image: img.String(), Options: opts, Progress: FlashProgress{Total: -1}}
 	return b.jobs.submit(job, func(ctx context.Context, r *jobRun) (error, error) {
-		return b.runFlash(ctx, r, slot, img, opts)
+		return b.runFlash(ctx, r, slot, img, opts, seed)
 	})
 }
 
@@ -86,7 +95,7 @@ func (b *Board) Jobs() *JobQueue { return b.jobs }
 
 // runFlash is a flash job's work: it holds the slot, flashes it and puts
 // it back.
-func (b *Board) runFlash(ctx context.Context, r *jobRun, slot int, img Image, opts FlashOptions) (err, cleanupErr error) {
+func (b *Board) runFlash(ctx context.Context, r *jobRun, slot int, img Image, opts FlashOptions, seed *firstboot.Seed) (err, cleanupErr error) {
 	release, err := b.reserve(ctx, slot, fmt.Sprintf("being flashed by job %d", r.ID()))
 	if err != nil {
 		return fmt.Errorf("reserve slot: %w", err), nil
@@ -107,15 +116,22 @@ func (b *Board) runFlash(ctx context.Context, r *jobRun, slot int, img Image, op
 		r.progress(p)
 	}
 	var routed bool
-	err = b.flashSlot(ctx, slot, img, r.step, progress, &routed)
+	err = b.flashSlot(ctx, slot, img, r.step, progress, &routed, func(disk string) error {
+		if seed == nil {
+			return nil
+		}
+		r.step("prepare")
+		return b.prepareDisk(slot, r.ID(), disk, *seed)
+	})
 	return err, b.putBack(slot, err == nil && opts.PowerOn, routed)
 }
 
 // flashSlot is the flash flow up to a written disk; the job's step says
 // where an error comes from, so the error does not. Whatever happens,
 // the caller then puts the slot back with putBack, telling it whether
-// the job holds the USB route to the controller (*routed).
-func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(string), progress func(FlashProgress), routed *bool) error {
+// the job holds the USB route to the controller (*routed). written runs
+// on the disk once the image is written and verified.
+func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(string), progress func(FlashProgress), routed *bool, written func(disk string) error) error {
 	strap := b.hw.(hal.USBBootStrapper) // checked by Flash
 	steps := []struct {
 		name string
@@ -153,10 +169,15 @@ func (b *Board) flashSlot(ctx context.Context, slot int, img Image, step func(st
 		return err
 	}
 	step("write")
+	// The node bmcd prepared before is being overwritten: forget it
+	// first, so no failure below leaves its record on another image.
+	if err := b.setPrepared(slot, nil); err != nil {
+		return err
+	}
 	if err := img.WriteTo(ctx, disk, progress); err != nil {
 		return err
 	}
-	return nil
+	return written(disk)
 }
 
 // toBMC routes slot's USB to the controller and counts the caller among

@@ -30,7 +30,13 @@ type usbRig struct {
 	booter *bmc.RPiBooter
 }
 
-func newUSBRig(t *testing.T, topology sim.USBTopology, parallel bool) *usbRig {
+func newUSBRig(t *testing.T, topology sim.USBTopology, parallel bool, mod ...func(*bmc.Config)) *usbRig {
+	t.Helper()
+	return newUSBRigSize(t, topology, parallel, 4<<20, mod...)
+}
+
+// newUSBRigSize is newUSBRig with eMMCs of diskSize bytes.
+func newUSBRigSize(t *testing.T, topology sim.USBTopology, parallel bool, diskSize int64, mod ...func(*bmc.Config)) *usbRig {
 	t.Helper()
 	root, fw, emmc := t.TempDir(), t.TempDir(), t.TempDir()
 	require.NoError(t, usbsim.WriteFirmware(fw))
@@ -43,7 +49,7 @@ func newUSBRig(t *testing.T, topology sim.USBTopology, parallel bool) *usbRig {
 		Topology: topology,
 		Module:   p,
 		Disk: func(slot int) usbsim.Disk {
-			return usbsim.Disk{Path: filepath.Join(emmc, fmt.Sprintf("slot%d.img", slot)), Size: 4 << 20}
+			return usbsim.Disk{Path: filepath.Join(emmc, fmt.Sprintf("slot%d.img", slot)), Size: diskSize}
 		},
 	}})
 	require.NoError(t, err)
@@ -54,9 +60,9 @@ func newUSBRig(t *testing.T, topology sim.USBTopology, parallel bool) *usbRig {
 		SysRoot:  filepath.Join(root, "sys"),
 		DevRoot:  filepath.Join(root, "dev"),
 	}
-	board := newBoard(t, hw, t.TempDir(), func(c *bmc.Config) {
+	board := newBoard(t, hw, t.TempDir(), append([]func(*bmc.Config){func(c *bmc.Config) {
 		c.Flash = bmc.FlashConfig{Booter: booter, Parallel: parallel, Images: bmc.FlasherImages{}}
-	})
+	}}, mod...)...)
 	return &usbRig{hw: hw, board: board, emmc: emmc, booter: booter}
 }
 

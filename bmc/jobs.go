@@ -51,6 +51,10 @@ type FlashOptions struct {
 	// PowerOn switches the slot on after a successful flash; otherwise it
 	// is left off.
 	PowerOn bool `json:"power_on"`
+	// Prepare, if set, prepares the node for its first boot once the
+	// image is written (step prepare); the job records what was asked
+	// after the board's defaults were applied.
+	Prepare *Prepare `json:"prepare,omitempty"`
 }
 
 // Job is a flash job as reported and as kept in the job history.

@@ -24,6 +24,8 @@ type slotConfig struct {
 	Policy Policy `json:"policy"`
 	// Requested is the last power state a user asked for: "on", "off" or "".
 	Requested string `json:"requested,omitempty"`
+	// Prepared is the node the last flash prepared, nil if it did not.
+	Prepared *Prepared `json:"prepared,omitempty"`
 }
 
 // persistedState is the state file's content.
