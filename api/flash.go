@@ -29,6 +29,10 @@ const maxBmapBytes = 16 << 20
 //   - multipart/form-data: optional fields sha256, verify, power_on and a
 //     "bmap" file, then the "image" file part, streamed.
 //
+// Each form takes the first-boot fields too (JSON: apitype.Prepare; query
+// and multipart: prepare, hostname, user, password_hash, ssh_key, which
+// may repeat, and k3s_prep); the board validates them (400).
+//
 // For uploads the answer comes when the job is final: 200 with the job,
 // whose state says whether it succeeded.
 func (s *Server) flash(c *echo.Context) error {
@@ -63,7 +67,7 @@ func (s *Server) flashURL(c *echo.Context, slot int) error {
 	}
 	// The board checks the URL and the digest (bmc.ErrInvalid: 400).
 	spec := bmc.ImageSpec{Name: req.URL, SHA256: req.SHA256, Verify: req.Verify == nil || *req.Verify}
-	job, err := s.board.FlashURL(slot, req.URL, spec, bmc.FlashOptions{PowerOn: req.PowerOn})
+	job, err := s.board.FlashURL(slot, req.URL, spec, bmc.FlashOptions{PowerOn: req.PowerOn, Prepare: prepareFromAPI(req.Prepare)})
 	if err != nil {
 		return err
 	}
@@ -120,23 +124,31 @@ func (s *Server) flashMultipart(c *echo.Context, slot int, boundary string) erro
 				return newError(http.StatusRequestEntityTooLarge, apitype.CodeTooLarge, fmt.Sprintf("bmap larger than %d bytes", maxBmapBytes))
 			}
 			bmap = data
-		case "sha256", "verify", "power_on", "name":
-			data, err := io.ReadAll(io.LimitReader(part, 1024))
+		case "sha256", "verify", "power_on", "name", "prepare", "hostname", "user", "password_hash", "ssh_key", "k3s_prep":
+			data, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
 			if err != nil {
 				return newError(http.StatusBadRequest, apitype.CodeBadRequest, "read "+name+": "+err.Error())
 			}
-			fields.Set(name, strings.TrimSpace(string(data)))
+			if len(data) > maxFieldBytes {
+				return newError(http.StatusRequestEntityTooLarge, apitype.CodeTooLarge, fmt.Sprintf("field %s larger than %d bytes", name, maxFieldBytes))
+			}
+			fields.Add(name, strings.TrimSpace(string(data)))
 		default:
 			return newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("unknown multipart field %q", name))
 		}
 	}
 }
 
-// flashOptions reads sha256, verify, power_on and name.
+// maxFieldBytes bounds a multipart field (an SSH key line is well below).
+const maxFieldBytes = 16 << 10
+
+// flashOptions reads sha256, verify, power_on, name and the first-boot
+// fields.
 func flashOptions(v url.Values) (bmc.ImageSpec, bmc.FlashOptions, error) {
 	spec := bmc.ImageSpec{Name: v.Get("name"), SHA256: v.Get("sha256"), Verify: true}
 	var opts bmc.FlashOptions
-	for key, dst := range map[string]*bool{"verify": &spec.Verify, "power_on": &opts.PowerOn} {
+	p := apitype.Prepare{Hostname: v.Get("hostname"), User: v.Get("user"), PasswordHash: v.Get("password_hash"), SSHKeys: v["ssh_key"]}
+	for key, dst := range map[string]*bool{"verify": &spec.Verify, "power_on": &opts.PowerOn, "prepare": &p.Prepare, "k3s_prep": &p.K3sPrep} {
 		if raw := v.Get(key); raw != "" {
 			b, err := strconv.ParseBool(raw)
 			if err != nil {
@@ -145,5 +157,14 @@ func flashOptions(v url.Values) (bmc.ImageSpec, bmc.FlashOptions, error) {
 			*dst = b
 		}
 	}
+	opts.Prepare = prepareFromAPI(p)
 	return spec, opts, nil
+}
+
+// prepareFromAPI is nil when the request does not ask for preparation.
+func prepareFromAPI(p apitype.Prepare) *bmc.Prepare {
+	if !p.Asked() {
+		return nil
+	}
+	return &bmc.Prepare{Hostname: p.Hostname, User: p.User, PasswordHash: p.PasswordHash, AuthorizedKeys: p.SSHKeys, K3sPrep: p.K3sPrep}
 }

@@ -80,6 +80,9 @@ func jobFromBMC(j bmc.Job) apitype.Job {
 		Started:  optionalTime(j.Started),
 		Finished: optionalTime(j.Finished),
 	}
+	if p := j.Options.Prepare; p != nil {
+		out.Prepare = &apitype.JobPrepare{Hostname: p.Hostname, User: p.User, SSHKeys: p.AuthorizedKeys, K3sPrep: p.K3sPrep}
+	}
 	return out
 }
 

@@ -139,6 +139,17 @@ func slotFromStatus(st bmc.SlotStatus) apitype.Slot {
 		t := st.PowerChangedAt.UTC()
 		out.PowerChangedAt = &t
 	}
+	if p := st.Prepared; p != nil {
+		out.Node = &apitype.Node{
+			Hostname: p.Hostname, User: p.User, OS: p.Family,
+			HostKey: p.HostKey, Fingerprint: p.Fingerprint,
+			Address: st.Address, Addresses: p.Addrs, AddressesSeen: optionalTime(p.AddrsSeen),
+			Job: p.Job, PreparedAt: p.PreparedAt.UTC(), Warning: p.Warning,
+		}
+		if out.Node.Addresses == nil {
+			out.Node.Addresses = []string{}
+		}
+	}
 	return out
 }
 
