@@ -25,6 +25,29 @@ type FlashOptions struct {
 	NoVerify bool
 	// PowerOn switches the slot on after a successful flash.
 	PowerOn bool
+	// Prepare are the first-boot fields; the zero value flashes the
+	// image as it is.
+	Prepare apitype.Prepare
+}
+
+// prepareFields are the first-boot fields as query or multipart fields.
+func prepareFields(p apitype.Prepare) [][2]string {
+	if !p.Asked() {
+		return nil
+	}
+	f := [][2]string{{"prepare", "true"}}
+	for _, kv := range [][2]string{{"hostname", p.Hostname}, {"user", p.User}, {"password_hash", p.PasswordHash}} {
+		if kv[1] != "" {
+			f = append(f, kv)
+		}
+	}
+	for _, k := range p.SSHKeys {
+		f = append(f, [2]string{"ssh_key", k})
+	}
+	if p.K3sPrep {
+		f = append(f, [2]string{"k3s_prep", "true"})
+	}
+	return f
 }
 
 // FlashUpload streams an image of size bytes (-1 if unknown) to slot and
@@ -43,6 +66,9 @@ func (c *Client) FlashUpload(ctx context.Context, slot int, image io.Reader, siz
 		}
 		q.Set("verify", strconv.FormatBool(!opts.NoVerify))
 		q.Set("power_on", strconv.FormatBool(opts.PowerOn))
+		for _, f := range prepareFields(opts.Prepare) {
+			q.Add(f[0], f[1])
+		}
 		req, err = c.newRequest(ctx, op, http.MethodPost, path+"?"+q.Encode(), image)
 		if err != nil {
 			return apitype.Job{}, err
@@ -79,6 +105,7 @@ func writeMultipart(mw *multipart.Writer, image io.Reader, opts FlashOptions) er
 	if opts.SHA256 != "" {
 		fields = append(fields, [2]string{"sha256", opts.SHA256})
 	}
+	fields = append(fields, prepareFields(opts.Prepare)...)
 	for _, f := range fields {
 		if err := mw.WriteField(f[0], f[1]); err != nil {
 			return err

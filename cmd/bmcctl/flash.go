@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,16 +27,24 @@ func newFlash(e *env) *cobra.Command {
 		sum, bmapPath   string
 		imageURL        string
 		noVerify, power bool
+		prep            apitype.Prepare
+		keyArgs         []string
 	)
 	cmd := &cobra.Command{
-		Use:   "flash --slot N (IMAGE | --url URL) [--sha256 HEX] [--bmap FILE] [--no-verify] [--power-on]",
+		Use:   "flash --slot N (IMAGE | --url URL) [--sha256 HEX] [--bmap FILE] [--no-verify] [--power-on] [--hostname NAME --ssh-key FILE [--user USER] [--password-hash HASH] [--k3s-prep]]",
 		Short: "Write an OS image to a slot's eMMC",
 		Long: "Write an OS image (raw, .gz, .xz, .zst or .bz2; the format is found from its\n" +
 			"content) to the eMMC of the module in a slot, with live progress. The image is\n" +
 			"streamed to bmcd, or bmcd downloads it itself with --url. The slot ends powered\n" +
-			"off, or on with --power-on after a successful flash. Exits non-zero if the job fails.",
-		Example: "  bmcctl flash --slot 1 ubuntu.img.xz\n  bmcctl flash --slot 2 --url https://example.com/os.img.zst --sha256 ab12...",
-		Args:    maxArgs(1),
+			"off, or on with --power-on after a successful flash. Exits non-zero if the job fails.\n\n" +
+			"With --hostname, --ssh-key, --user, --password-hash, --k3s-prep or --prepare, bmcd\n" +
+			"prepares the node for its first boot once the image is written: hostname, user,\n" +
+			"authorized keys and an SSH host key bmcd generates and records (see\n" +
+			"`bmcctl node known-hosts`). The board's config fills fields left out. Images bmcd\n" +
+			"cannot prepare fail the job at step prepare.",
+		Example: "  bmcctl flash --slot 1 ubuntu.img.xz\n  bmcctl flash --slot 2 --url https://example.com/os.img.zst --sha256 ab12...\n" +
+			"  bmcctl flash --slot 2 raspios.img.xz --hostname node2 --ssh-key ~/.ssh/id_ed25519.pub",
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if slot == 0 {
 				return usagef("flash: --slot is required")
@@ -48,6 +57,11 @@ func newFlash(e *env) *cobra.Command {
 					return usagef("flash: --sha256 %q: want 64 hex digits", sum)
 				}
 			}
+			keys, err := readSSHKeys(keyArgs)
+			if err != nil {
+				return err
+			}
+			prep.SSHKeys = keys
 			c, err := e.newClient()
 			if err != nil {
 				return err
@@ -55,12 +69,12 @@ func newFlash(e *env) *cobra.Command {
 			var job apitype.Job
 			if imageURL != "" {
 				verify := !noVerify
-				job, err = c.FlashURL(cmd.Context(), slot, apitype.FlashURLRequest{URL: imageURL, SHA256: sum, Verify: &verify, PowerOn: power})
+				job, err = c.FlashURL(cmd.Context(), slot, apitype.FlashURLRequest{URL: imageURL, SHA256: sum, Verify: &verify, PowerOn: power, Prepare: prep})
 				if err == nil {
 					job, err = e.follow(cmd.Context(), c, job)
 				}
 			} else {
-				job, err = e.upload(cmd.Context(), c, slot, args[0], bmapPath, client.FlashOptions{SHA256: sum, NoVerify: noVerify, PowerOn: power})
+				job, err = e.upload(cmd.Context(), c, slot, args[0], bmapPath, client.FlashOptions{SHA256: sum, NoVerify: noVerify, PowerOn: power, Prepare: prep})
 			}
 			if err != nil {
 				return e.explain(c, err)
@@ -75,7 +89,60 @@ func newFlash(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&bmapPath, "bmap", "", "bmaptool block map of the image: write only mapped blocks")
 	cmd.Flags().BoolVar(&noVerify, "no-verify", false, "skip reading the written image back")
 	cmd.Flags().BoolVar(&power, "power-on", false, "switch the slot on after a successful flash")
+	cmd.Flags().BoolVar(&prep.Prepare, "prepare", false, "prepare the node for its first boot with the board's configured defaults")
+	cmd.Flags().StringVar(&prep.Hostname, "hostname", "", "prepare the node: its hostname (a DNS label)")
+	cmd.Flags().StringArrayVar(&keyArgs, "ssh-key", nil, "prepare the node: an OpenSSH public key file (or key line) to authorize; repeatable")
+	cmd.Flags().StringVar(&prep.User, "user", "", "prepare the node: the login user (default pi)")
+	cmd.Flags().StringVar(&prep.PasswordHash, "password-hash", "", "prepare the node: a crypt(3) hash for the user's password (default: locked)")
+	cmd.Flags().BoolVar(&prep.K3sPrep, "k3s-prep", false, "prepare the node for k3s: memory cgroup, time sync")
 	return cmd
+}
+
+// readSSHKeys reads the public keys --ssh-key names: a key line as it is,
+// else a file of key lines (blank lines and comments skipped).
+func readSSHKeys(args []string) ([]string, error) {
+	var keys []string
+	for _, a := range args {
+		if isKeyLine(a) {
+			keys = append(keys, strings.TrimSpace(a))
+			continue
+		}
+		path := a
+		if rest, ok := strings.CutPrefix(a, "~/"); ok {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return nil, err
+			}
+			path = filepath.Join(home, rest)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usagef("flash: --ssh-key: %v", err)
+		}
+		if strings.Contains(string(data), "PRIVATE KEY") {
+			return nil, usagef("flash: --ssh-key %s is a private key; give the public one (.pub)", a)
+		}
+		n := len(keys)
+		for line := range strings.Lines(string(data)) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				keys = append(keys, line)
+			}
+		}
+		if len(keys) == n {
+			return nil, usagef("flash: --ssh-key %s holds no key", a)
+		}
+	}
+	return keys, nil
+}
+
+// isKeyLine tells a key line from a file name.
+func isKeyLine(s string) bool {
+	for _, p := range []string{"ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"} {
+		if strings.HasPrefix(s, p) && strings.Contains(s, " ") {
+			return true
+		}
+	}
+	return false
 }
 
 // upload streams a local image with a progress line.

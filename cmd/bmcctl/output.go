@@ -28,15 +28,19 @@ func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 
 // column is there only when the board senses modules; the slot bmcd runs
 // on is marked with *.
 func writeSlots(w io.Writer, slots []apitype.Slot) error {
-	presence, self := false, false
+	presence, self, nodes := false, false, false
 	for _, s := range slots {
 		presence = presence || s.Present != nil
 		self = self || s.Self
+		nodes = nodes || s.Node != nil
 	}
 	tw := newTable(w)
 	cols := []string{"SLOT", "NAME", "MODULE", "POWER", "POLICY"}
 	if presence {
 		cols = []string{"SLOT", "NAME", "MODULE", "POWER", "PRESENT", "POLICY"}
+	}
+	if nodes {
+		cols = append(cols, "NODE", "OS", "ADDRESS")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, s := range slots {
@@ -45,16 +49,37 @@ func writeSlots(w io.Writer, slots []apitype.Slot) error {
 			row = append(row, presentLabel(s.Present))
 		}
 		row = append(row, dash(s.Policy))
+		if nodes {
+			row = append(row, nodeColumns(s.Node)...)
+		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, s := range slots {
+		if s.Node != nil && s.Node.Warning != "" {
+			fmt.Fprintf(w, "! slot %d: %s\n", s.Slot, s.Node.Warning)
+		}
 	}
 	if self {
 		_, err := fmt.Fprintln(w, "* the slot bmcd runs on")
 		return err
 	}
 	return nil
+}
+
+// nodeColumns are a prepared node's columns: user@hostname, OS, and the
+// address, "(not seen)" until its console reported one.
+func nodeColumns(n *apitype.Node) []string {
+	if n == nil {
+		return []string{"-", "-", "-"}
+	}
+	addr := n.Address
+	if len(n.Addresses) == 0 {
+		addr += " (not seen)"
+	}
+	return []string{n.User + "@" + n.Hostname, n.OS, addr}
 }
 
 // writePowerStatus writes "bmcctl power status": SLOT and POWER.

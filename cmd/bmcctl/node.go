@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/turingpi-oss/bmcd/api/apitype"
+	"github.com/turingpi-oss/bmcd/api/client"
+)
+
+func newNode(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "node", Short: "The nodes bmcd prepared at flash time"}
+	cmd.AddCommand(newKnownHosts(e))
+	return cmd
+}
+
+func newKnownHosts(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "known-hosts [SLOT...]",
+		Short: "Print ~/.ssh/known_hosts lines for the nodes bmcd prepared",
+		Long: "Print one ~/.ssh/known_hosts line per prepared node (all, or the slots given):\n" +
+			"the node's addresses and names, then the host key bmcd generated when it\n" +
+			"flashed the node, so the first SSH connection is already pinned.",
+		Example:           "  bmcctl node known-hosts >> ~/.ssh/known_hosts\n  bmcctl node known-hosts 2",
+		ValidArgsFunction: e.completeSlots(false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			want := make([]int, 0, len(args))
+			for _, a := range args {
+				n, err := strconv.Atoi(a)
+				if err != nil {
+					return usagef("invalid slot %q: want a number", a)
+				}
+				want = append(want, n)
+			}
+			return e.call(cmd.Context(), func(ctx context.Context, c *client.Client) error {
+				slots, err := c.Slots(ctx)
+				if err != nil {
+					return err
+				}
+				lines, err := knownHosts(slots, want)
+				if err != nil {
+					return err
+				}
+				for _, l := range lines {
+					if _, err := fmt.Fprintln(e.stdout, l); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// knownHosts builds the known_hosts lines of the prepared nodes in the
+// slots wanted (none: every prepared node).
+func knownHosts(slots []apitype.Slot, want []int) ([]string, error) {
+	var lines []string
+	for _, n := range want {
+		i := slices.IndexFunc(slots, func(s apitype.Slot) bool { return s.Slot == n })
+		switch {
+		case i < 0:
+			return nil, fmt.Errorf("slot %d: no such slot (the board has slots 1-%d)", n, len(slots))
+		case slots[i].Node == nil:
+			return nil, fmt.Errorf("slot %d: no node prepared by bmcd (flash it with --hostname and --ssh-key)", n)
+		}
+	}
+	for _, s := range slots {
+		if s.Node == nil || (len(want) > 0 && !slices.Contains(want, s.Slot)) {
+			continue
+		}
+		lines = append(lines, strings.Join(knownHostNames(s.Node), ",")+" "+s.Node.HostKey)
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("no slot holds a node bmcd prepared (flash one with --hostname and --ssh-key)")
+	}
+	return lines, nil
+}
+
+// knownHostNames are the names a node is reached by, in known_hosts form:
+// its reported addresses, the address bmcd would use, its hostname and
+// mDNS name; "[addr]:port" when the port is not 22.
+func knownHostNames(n *apitype.Node) []string {
+	var names []string
+	add := func(a string) {
+		if a = knownHostName(a); a != "" && !slices.Contains(names, a) {
+			names = append(names, a)
+		}
+	}
+	for _, a := range n.Addresses {
+		add(a)
+	}
+	add(n.Address)
+	add(n.Hostname)
+	add(n.Hostname + ".local")
+	return names
+}
+
+func knownHostName(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr // no port
+	}
+	if port == "22" {
+		return host
+	}
+	return "[" + host + "]:" + port
+}
