@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/turingpi-oss/bmcd/api"
+	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/console"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
 	"github.com/turingpi-oss/bmcd/hal/sim"
@@ -75,7 +76,11 @@ type config struct {
 		Ports map[int]consolePortConfig `yaml:"ports"`
 	} `yaml:"console"`
 	HTTP httpConfig `yaml:"http"`
-	Auth struct {
+	// Prepare holds the first-boot defaults for flashes that ask for
+	// preparation (bmcctl flash --prepare, --hostname, --ssh-key …);
+	// checked by the board at start.
+	Prepare prepareConfig `yaml:"prepare"`
+	Auth    struct {
 		AdminPasswordHash string        `yaml:"admin_password_hash"`
 		AdminPassword     string        `yaml:"admin_password"`
 		TokenTTL          time.Duration `yaml:"token_ttl"`
@@ -105,6 +110,25 @@ func (h httpConfig) apply(s *http.Server) {
 	s.ReadTimeout, s.WriteTimeout = 0, 0
 	s.ReadHeaderTimeout = h.ReadHeaderTimeout
 	s.IdleTimeout = h.IdleTimeout
+}
+
+// prepareConfig is the config's prepare section.
+type prepareConfig struct {
+	// AuthorizedKeys are OpenSSH public-key lines put on every prepared node.
+	AuthorizedKeys []string `yaml:"authorized_keys"`
+	// User is the login account (default pi).
+	User string `yaml:"user"`
+	// Hostname is a pattern, {slot} standing for the slot number: node{slot}.
+	Hostname string `yaml:"hostname"`
+	// K3sPrep prepares every node for k3s (memory cgroup, time sync).
+	K3sPrep bool `yaml:"k3s_prep"`
+	// Addresses are the nodes' addresses by slot, used until a node's
+	// console reports its own.
+	Addresses map[int]string `yaml:"addresses"`
+}
+
+func (p prepareConfig) defaults() bmc.PrepareDefaults {
+	return bmc.PrepareDefaults{AuthorizedKeys: p.AuthorizedKeys, User: p.User, Hostname: p.Hostname, K3sPrep: p.K3sPrep, Addresses: p.Addresses}
 }
 
 // consolePortConfig overrides a slot's serial console.

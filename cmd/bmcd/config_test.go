@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/turingpi-oss/bmcd/bmc"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -75,6 +77,10 @@ auth:
 			assert.Equal(t, 2*time.Minute, c.HTTP.IdleTimeout, "default")
 		}},
 		{name: "zero http timeout", args: []string{"--config", file("http0.yaml", "http:\n  idle_timeout: 0s\n")}, wantErr: "want each above zero"},
+		{name: "prepare section", args: []string{"--config", file("prepare.yaml", "prepare:\n  authorized_keys: [\"ssh-ed25519 AAAA me\"]\n  user: admin\n  hostname: node{slot}\n  k3s_prep: true\n  addresses: {2: 10.0.0.12}\n")}, check: func(t *testing.T, c config) {
+			assert.Equal(t, bmc.PrepareDefaults{AuthorizedKeys: []string{"ssh-ed25519 AAAA me"}, User: "admin", Hostname: "node{slot}", K3sPrep: true, Addresses: map[int]string{2: "10.0.0.12"}}, c.Prepare.defaults())
+		}},
+		{name: "prepare typo", args: []string{"--config", file("prepare-typo.yaml", "prepare:\n  hostnam: x\n")}, wantErr: "field hostnam not found"},
 		{name: "unknown board", args: []string{"--board", "tp3"}, wantErr: `board "tp3"`},
 		{name: "unknown key", args: []string{"--config", file("typo.yaml", "bord: sim\n")}, wantErr: "field bord not found"},
 		{name: "bad yaml", args: []string{"--config", file("bad.yaml", "board: [\n")}, wantErr: "bad.yaml"},
@@ -93,4 +99,16 @@ auth:
 			tt.check(t, c)
 		})
 	}
+}
+
+// TestBadPrepareDefaultsStopStart: a prepare section the board refuses
+// (a key that is not a public key) stops bmcd at start, naming it.
+func TestBadPrepareDefaultsStopStart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bmcd.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("board: sim\nlisten: 127.0.0.1:0\nstate_dir: "+filepath.Join(dir, "state")+
+		"\nauth:\n  admin_password: x\nprepare:\n  authorized_keys: [\"-----BEGIN OPENSSH PRIVATE KEY-----\"]\n"), 0o600))
+	err := run(t.Context(), []string{"--config", path}, io.Discard)
+	require.ErrorContains(t, err, "prepare defaults")
+	require.ErrorContains(t, err, "not an OpenSSH public key")
 }

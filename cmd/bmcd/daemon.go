@@ -54,6 +54,7 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 		StaggerDelay: cfg.Power.Stagger,
 		CycleDelay:   cfg.Power.CycleDelay,
 		PollInterval: cfg.Power.PollInterval,
+		Prepare:      cfg.Prepare.defaults(),
 		Logger:       log,
 	})
 	if err != nil {
