@@ -102,6 +102,11 @@ func (b *Board) runFlash(ctx context.Context, r *jobRun, slot int, img Image, op
 	}
 	defer release()
 	r.start()
+	if seed != nil {
+		if err := b.detectFirst(ctx, r.step, slot, img); err != nil {
+			return err, nil // the slot was not touched: nothing to put back
+		}
+	}
 
 	var lastProgress time.Time
 	var lastPhase string

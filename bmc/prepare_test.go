@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -307,4 +309,48 @@ func TestMarkerWatch(t *testing.T) {
 	s1, err := f.board.Slot(ctx, 1)
 	require.NoError(t, err)
 	assert.Nil(t, s1.Prepared)
+}
+
+// TestFlashURLDetectsBeforeTouching: an image bmcd can read twice (a
+// URL) whose OS it cannot prepare fails at step detect, before the slot
+// is touched: the slot stays as it was, on.
+func TestFlashURLDetectsBeforeTouching(t *testing.T) {
+	t.Parallel()
+	unknown, bookworm := imageBytes(t, unknownLayout), imageBytes(t, bookwormLayout)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/unknown.img":
+			_, _ = w.Write(unknown)
+		case "/bookworm.img":
+			_, _ = w.Write(bookworm)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	f := newFlashFixture(t, func(c *bmc.Config) { c.Flash.Images = bmc.FlasherImages{} })
+	require.NoError(t, os.WriteFile(filepath.Join(f.dir, "emmc2"), make([]byte, 16<<20), 0o600))
+	_, err := f.board.Power(context.Background(), 2, bmc.On, bmc.PowerOpts{})
+	require.NoError(t, err)
+	before := len(f.hw.Transitions())
+	prep := &bmc.Prepare{Hostname: "node2", AuthorizedKeys: []string{userKey(t)}}
+
+	job, err := f.board.FlashURL(2, srv.URL+"/unknown.img", bmc.ImageSpec{Verify: true}, bmc.FlashOptions{Prepare: prep})
+	require.NoError(t, err)
+	done := waitJob(t, f.board, job.ID)
+	require.Equal(t, bmc.JobFailed, done.State)
+	assert.Equal(t, "detect", done.Step)
+	assert.Contains(t, done.Error, "unrecognised OS image")
+	assert.Len(t, f.hw.Transitions(), before, "the slot was not touched")
+	p, err := f.hw.PowerState(context.Background(), 2)
+	require.NoError(t, err)
+	assert.Equal(t, hal.PowerOn, p)
+
+	job, err = f.board.FlashURL(2, srv.URL+"/bookworm.img", bmc.ImageSpec{Verify: true}, bmc.FlashOptions{Prepare: prep})
+	require.NoError(t, err)
+	done = waitJob(t, f.board, job.ID)
+	require.Equal(t, bmc.JobSucceeded, done.State, done.Error)
+	_, seed, err := firstboot.ReadSeedPath(filepath.Join(f.dir, "emmc2"))
+	require.NoError(t, err)
+	assert.Equal(t, "node2", seed.Hostname)
 }
