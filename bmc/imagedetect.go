@@ -12,6 +12,8 @@ import (
 // imageDetector is an Image that can be read twice (a file or a URL, not
 // an upload), so its OS can be decided before the slot is touched.
 type imageDetector interface {
+	// CanDetect is false for an image read only once (an upload).
+	CanDetect() bool
 	// DetectOS decides the OS family from the image's first bytes. It
 	// fails with firstboot.ErrBeyondPrefix when they do not suffice.
 	DetectOS(ctx context.Context) (firstboot.Plan, error)
@@ -31,16 +33,9 @@ const (
 // errPrefixDone stops the flasher once the prefix is read.
 var errPrefixDone = errors.New("image prefix read")
 
-// errUndetectable: the image can only be read once (an upload); its OS
-// is decided on the disk after the write.
-var errUndetectable = errors.New("the image is read only once")
-
 // DetectOS implements imageDetector for file and URL sources: it runs the
 // flasher into a prefixTarget, which stops it at the window's end.
 func (i *flasherImage) DetectOS(ctx context.Context) (firstboot.Plan, error) {
-	if !i.detectable() {
-		return firstboot.Plan{}, errUndetectable
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	t := &prefixTarget{blocks: map[int64][]byte{}}
@@ -53,8 +48,8 @@ func (i *flasherImage) DetectOS(ctx context.Context) (firstboot.Plan, error) {
 	return firstboot.Detect(t, 0)
 }
 
-// detectable reports whether the image's source can be read twice.
-func (i *flasherImage) detectable() bool {
+// CanDetect implements imageDetector: file and URL sources can be read twice.
+func (i *flasherImage) CanDetect() bool {
 	switch i.src.(type) {
 	case flasher.URLSource, flasher.FileSource:
 		return true
@@ -140,14 +135,12 @@ func allZero(p []byte) bool {
 // suffice; otherwise step prepare decides on the written disk.
 func (b *Board) detectFirst(ctx context.Context, step func(string), slot int, img Image) error {
 	d, ok := img.(imageDetector)
-	if !ok {
+	if !ok || !d.CanDetect() {
 		return nil
 	}
 	step("detect")
 	plan, err := d.DetectOS(ctx)
 	switch {
-	case errors.Is(err, errUndetectable):
-		return nil
 	case errors.Is(err, firstboot.ErrBeyondPrefix):
 		b.log.Info("bmc: the image's first bytes do not show its OS; deciding after the write", "slot", slot, "image", img.String())
 		return nil
