@@ -100,7 +100,9 @@ func TestPowerNotSavedWarns(t *testing.T) {
 	assert.Contains(t, st.Warning, "after a restart, the restore policy would act on an older request")
 	other, err := b.Slot(ctx, 3)
 	require.NoError(t, err)
-	assert.Equal(t, st.Warning, other.Warning, "the state file holds every slot")
+	// Every slot warns (the state file holds them all); the words may
+	// differ, as the background write may fail in between with its own.
+	assert.Contains(t, other.Warning, "requested power state not saved", "the state file holds every slot")
 
 	require.NoError(t, os.Mkdir(stateDir, 0o700))
 	_, err = b.Power(ctx, 2, bmc.Off, bmc.PowerOpts{})
