@@ -152,7 +152,7 @@ func TestConsoleTerminal(t *testing.T) {
 	bin := buildBMCCTL(t)
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	f.switchOn(3)
 	f.mu.Lock()
 	f.consoleLog[3] = []byte(bootLog)

@@ -27,7 +27,7 @@ func fastDrain(t *testing.T) {
 func TestConsoleLogCommand(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	f.mu.Lock()
 	f.consoleLog[3] = []byte(bootLog + "\x00\xff")
 	f.mu.Unlock()
@@ -49,7 +49,7 @@ func TestConsoleLogCommand(t *testing.T) {
 func TestConsoleSendCommand(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	f.switchOn(3)
 	f.mu.Lock()
 	f.consoleLog[3] = []byte(bootLog)
@@ -82,7 +82,7 @@ func TestConsoleSendCommand(t *testing.T) {
 func TestConsoleOffSlot(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	fastDrain(t)
 
 	t.Run("send refused", func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestConsoleOffSlot(t *testing.T) {
 func TestConsoleModeCommand(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 
 	r := bmcctl(t, "", "console", "2", "--baud", "1500000")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -150,7 +150,7 @@ func TestConsoleModeCommand(t *testing.T) {
 func TestConsoleErrors(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	fastDrain(t)
 	const noSlot = "bmcctl: slot 9: no such slot (board has slots 1-4)\n"
 	for _, args := range [][]string{
@@ -179,7 +179,7 @@ func TestConsoleErrors(t *testing.T) {
 func TestConsoleUsageErrors(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	before := len(f.seen())
 	tests := []struct {
 		args []string
@@ -221,7 +221,7 @@ func TestConsoleAttachPiped(t *testing.T) {
 	// and bmcctl ends shortly after its end, once the node is quiet.
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	fastDrain(t)
 	f.switchOn(3)
 	f.mu.Lock()
@@ -242,7 +242,7 @@ func TestConsoleAttachPiped(t *testing.T) {
 func TestConsoleAttachEnds(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	fastDrain(t)
 	f.switchOn(1)
 	f.mu.Lock()
@@ -285,7 +285,7 @@ func TestConsoleAttachEnds(t *testing.T) {
 func TestConsoleAttachInterrupted(t *testing.T) {
 	f := newFakeBMCD(t)
 	isolate(t, f.srv.URL)
-	login(t, f)
+	loginFake(t, f)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var stdout, stderr lockedBuffer

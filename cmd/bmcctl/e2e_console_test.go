@@ -24,6 +24,7 @@ import (
 )
 
 func TestEndToEndConsole(t *testing.T) {
+	t.Parallel()
 	d := startBMCD(t, t.TempDir())
 	home := t.TempDir()
 	r := bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin")

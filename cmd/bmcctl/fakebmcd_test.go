@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
 
 	"github.com/turingpi-oss/bmcd/api/apitype"
 )
@@ -436,4 +437,11 @@ func (f *fakeBMCD) typed() []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]byte(nil), f.consoleInput...)
+}
+
+// loginFake logs in to f and fails the test if that does not work.
+func loginFake(t *testing.T, f *fakeBMCD) {
+	t.Helper()
+	r := bmcctl(t, fakePassword+"\n", "login", "--password-stdin")
+	require.Equal(t, 0, r.code, r.stderr)
 }
