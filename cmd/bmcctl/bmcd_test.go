@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,8 @@ type testBMCD struct {
 	srv   *httptest.Server
 	board *bmc.Board
 	stop  context.CancelFunc
+	// devices are the slots' console devices, by slot.
+	devices map[int]string
 
 	mu       sync.Mutex
 	requests []string // "METHOD /path" of every request
@@ -76,7 +79,10 @@ func newBMCD(t *testing.T, wrap ...func(http.Handler) http.Handler) *testBMCD {
 		h = w(h)
 	}
 	base, stop := context.WithCancel(context.Background())
-	b := &testBMCD{board: board, stop: stop}
+	b := &testBMCD{board: board, stop: stop, devices: map[int]string{}}
+	for _, p := range hw.Consoles {
+		b.devices[p.Slot] = p.Device
+	}
 	b.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
 		b.requests = append(b.requests, r.Method+" "+r.URL.Path)
@@ -161,3 +167,36 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 
 // Unwrap lets bmcd flush the stream through the wrapper.
 func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// history is slot's console output as bmcd keeps it.
+func (b *testBMCD) history(t *testing.T, slot int) string {
+	t.Helper()
+	c, err := b.board.Console(slot)
+	require.NoError(t, err)
+	return string(c.History(0))
+}
+
+// boot switches slot on and waits for its node's login prompt, after
+// which the node echoes what it receives.
+func (b *testBMCD) boot(t *testing.T, slot int) {
+	t.Helper()
+	b.switchOn(t, slot)
+	b.waitOutput(t, slot, "login: ")
+}
+
+// waitOutput waits until slot's console output ends with want.
+func (b *testBMCD) waitOutput(t *testing.T, slot int, want string) {
+	t.Helper()
+	if !assert.Eventually(t, func() bool { return strings.HasSuffix(b.history(t, slot), want) }, 30*time.Second, 5*time.Millisecond) {
+		h := b.history(t, slot)
+		t.Fatalf("slot %d's console output does not end with %q: ...%q", slot, abbrev(want), abbrev(h[max(0, len(h)-200):]))
+	}
+}
+
+// abbrev shortens s for a failure message.
+func abbrev(s string) string {
+	if len(s) > 200 {
+		return s[:100] + "..." + s[len(s)-100:]
+	}
+	return s
+}
