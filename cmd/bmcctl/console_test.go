@@ -83,6 +83,54 @@ func TestConsoleSendCommand(t *testing.T) {
 	f.waitOutput(t, 3, prompt+kept+"\r\n"+strings.TrimPrefix(kept, "echo ")+"\r\n"+prompt)
 }
 
+// TestConsoleOffSlot: a line sent to a slot that is off would be lost,
+// so --send refuses it (unless forced) before changing anything; an
+// attached session says why nothing appears.
+func TestConsoleOffSlot(t *testing.T) {
+	f := newBMCD(t)
+	isolate(t, f.srv.URL)
+	login(t, f)
+	fastDrain(t)
+
+	t.Run("send refused", func(t *testing.T) {
+		for _, args := range [][]string{{"--send", "root"}, {"--send", "root", "--baud", "9600"}} {
+			r := bmcctl(t, "", append([]string{"console", "2"}, args...)...)
+			assert.Equal(t, 1, r.code, "%v", args)
+			assert.Equal(t, "bmcctl: console: slot 2 is off, so the line would be lost: switch it on first ('bmcctl power on 2'), or give --force\n", r.stderr)
+			assert.Empty(t, r.stdout)
+		}
+		assert.NotContains(t, f.seen(), "GET /api/v1/slots/2/console", "no session opened")
+		assert.NotContains(t, f.seen(), "PATCH /api/v1/slots/2/console", "the line settings are left as they are")
+	})
+
+	t.Run("send forced", func(t *testing.T) {
+		r := bmcctl(t, "", "console", "2", "--send", "root", "--force")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Empty(t, r.stderr)
+		assert.Contains(t, f.seen(), "GET /api/v1/slots/2/console", "sent, to a node that is off")
+		assert.Empty(t, f.history(t, 2), "which does not echo")
+	})
+
+	t.Run("attach says the slot is off", func(t *testing.T) {
+		r := bmcctl(t, "", "console", "2", "--history", "0")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Connected to slot 2 console ("+f.devices[2]+", 115200 8N1).\n"+
+			"[bmcctl: slot 2 is off; output appears when it is switched on]\n"+
+			// bmcd says so too.
+			"[bmcctl: slot 2 is off: nothing answers until it is switched on]\n", r.stderr)
+	})
+
+	t.Run("not for a slot that is on", func(t *testing.T) {
+		f.boot(t, 2)
+		r := bmcctl(t, "", "console", "2", "--history", "0")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Connected to slot 2 console ("+f.devices[2]+", 115200 8N1).\n", r.stderr)
+		r = bmcctl(t, "", "console", "2", "--send", "ls")
+		require.Equal(t, 0, r.code, r.stderr)
+		f.waitOutput(t, 2, "login: ls\r\nPassword: ")
+	})
+}
+
 func TestConsoleModeCommand(t *testing.T) {
 	f := newBMCD(t)
 	isolate(t, f.srv.URL)
@@ -180,20 +228,22 @@ func TestConsoleUsageErrors(t *testing.T) {
 func TestConsoleAttachPiped(t *testing.T) {
 	// Without a terminal, stdin is sent as it is (the escape key too)
 	// and bmcctl ends shortly after its end, once the node is quiet.
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
-	loginFake(t, f)
+	login(t, f)
 	fastDrain(t)
-	f.switchOn(3)
-	f.mu.Lock()
-	f.consoleLog[3] = []byte(bootLog)
-	f.mu.Unlock()
+	f.boot(t, 3)
+	history := f.history(t, 3)
 
-	r := bmcctl(t, "root\r\x1dq\x03", "console", "3")
+	r := bmcctl(t, "root\r\recho \x1dq\r\x03", "console", "3")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, bootLog+"root\r\n^]q^C\r\n", r.stdout, "history, then the node's echo")
-	assert.Equal(t, "Connected to slot 3 console (/dev/ttyS3, 115200 8N1).\n", r.stderr)
-	assert.Equal(t, "root\r\x1dq\x03", string(f.typed()))
+	require.True(t, strings.HasPrefix(r.stdout, history), "history first")
+	echo := r.stdout[len(history):]
+	assert.True(t, strings.HasPrefix(echo, "root\r\nPassword: \r\n"), "the node's echo: %q", echo)
+	// Ctrl-] q went to the node (which shows no control keys but the
+	// Ctrl-C): no escape without a terminal.
+	assert.True(t, strings.HasSuffix(echo, prompt+"echo q\r\nq\r\n"+prompt+"^C\r\n"+prompt), "the node's echo: %q", echo)
+	assert.Equal(t, "Connected to slot 3 console ("+f.devices[3]+", 115200 8N1).\n", r.stderr)
 
 	r = bmcctl(t, "", "console", "3", "--history", "0")
 	require.Equal(t, 0, r.code, r.stderr)
