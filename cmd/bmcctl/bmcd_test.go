@@ -32,6 +32,8 @@ type testBMCD struct {
 	srv   *httptest.Server
 	board *bmc.Board
 	stop  context.CancelFunc
+	// closeConsoles closes the consoles, once, as bmcd does when it stops.
+	closeConsoles func() error
 	// devices are the slots' console devices, by slot.
 	devices map[int]string
 
@@ -60,11 +62,12 @@ func newBMCD(t *testing.T, wrap ...func(http.Handler) http.Handler) *testBMCD {
 		assert.NoError(t, hw.Close())
 		t.Fatal(err)
 	}
+	closeConsoles := sync.OnceValue(consoles.Close)
 	// Last opened, first closed: the board, then the consoles, then the
 	// hardware under them.
 	t.Cleanup(func() {
 		assert.NoError(t, board.Close())
-		assert.NoError(t, consoles.Close())
+		assert.NoError(t, closeConsoles())
 		assert.NoError(t, hw.Close())
 	})
 	// As bmcd does before it serves: the slots' power is measured from
@@ -79,7 +82,7 @@ func newBMCD(t *testing.T, wrap ...func(http.Handler) http.Handler) *testBMCD {
 		h = w(h)
 	}
 	base, stop := context.WithCancel(context.Background())
-	b := &testBMCD{board: board, stop: stop, devices: map[int]string{}}
+	b := &testBMCD{board: board, stop: stop, closeConsoles: closeConsoles, devices: map[int]string{}}
 	for _, p := range hw.Consoles {
 		b.devices[p.Slot] = p.Device
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +18,6 @@ import (
 
 // prompt is the shell's prompt on the simulated node in slot 3.
 const prompt = "root@node3:~$ "
-
-const bootLog = "U-Boot 2024.01\r\nStarting kernel ...\r\nnode3 login: "
 
 // fastDrain shortens the wait after the end of a piped stdin.
 func fastDrain(t *testing.T) {
@@ -250,21 +250,47 @@ func TestConsoleAttachPiped(t *testing.T) {
 	assert.Empty(t, r.stdout, "no history asked for")
 }
 
+// scriptedConsole is a bmcd whose slot 1 is on and whose console
+// sessions send the history and msgs, then end with code: endings that
+// the real server gives only under conditions a test cannot call up (a
+// lost device, a slow client), so this one server is purpose-built.
+func scriptedConsole(t *testing.T, history string, msgs []apitype.ConsoleMessage, code websocket.StatusCode) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/slots/1", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(apitype.Slot{Slot: 1, Power: "on"})
+	})
+	mux.HandleFunc("GET /api/v1/slots/1/console", func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		mode := apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}
+		hello, _ := json.Marshal(apitype.ConsoleMessage{Type: apitype.ConsoleHello, Slot: 1, Device: "/dev/ttyS1", Writable: r.URL.Query().Get("readonly") != "1", Mode: &mode})
+		if ws.Write(r.Context(), websocket.MessageText, hello) != nil || ws.Write(r.Context(), websocket.MessageBinary, []byte(history)) != nil {
+			return
+		}
+		for _, m := range msgs {
+			data, _ := json.Marshal(m)
+			if ws.Write(r.Context(), websocket.MessageText, data) != nil {
+				return
+			}
+		}
+		_ = ws.Close(code, "")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func TestConsoleAttachEnds(t *testing.T) {
-	f := newFakeBMCD(t)
-	isolate(t, f.srv.URL)
-	loginFake(t, f)
-	fastDrain(t)
-	f.switchOn(1)
-	f.mu.Lock()
-	f.consoleLog[1] = []byte("old output\r\n")
-	f.consoleMessages = []apitype.ConsoleMessage{
+	msgs := []apitype.ConsoleMessage{
 		{Type: apitype.ConsoleMissed, Bytes: 1234},
 		{Type: apitype.ConsoleNotice, Message: "/dev/ttyS1 lost: reopening"},
 		{Type: "future", Message: "ignored"},
 	}
-	f.mu.Unlock()
-
 	tests := []struct {
 		name     string
 		close    websocket.StatusCode
@@ -278,9 +304,10 @@ func TestConsoleAttachEnds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.consoleClose = tt.close
-			f.mu.Unlock()
+			srv := scriptedConsole(t, "old output\r\n", msgs, tt.close)
+			isolate(t, srv.URL)
+			fastDrain(t)
+			require.NoError(t, saveToken(srv.URL, cachedToken{Token: anyToken, ExpiresAt: time.Now().Add(time.Hour)}))
 			// Read-only, stdin is not read: the session lasts until bmcd
 			// ends it.
 			r := bmcctl(t, "", "console", "1", "--read-only")
