@@ -14,12 +14,24 @@ declare -A want=(
   [gzip]=gzip
   [bmaptool]=bmap-tools
   [losetup]=mount
+  # flasher/firstboot: images built with sfdisk and mkfs.fat, checked with
+  # fsck.fat, mtools and cloud-init's schema check.
+  [sfdisk]=fdisk
+  [mkfs.fat]=dosfstools
+  [fsck.fat]=dosfstools
+  [mcopy]=mtools
+  [mtype]=mtools
+  [mdir]=mtools
+  [cloud-init]=cloud-init
 )
 
 missing=()
 for cmd in "${!want[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+  # sfdisk, mkfs.fat and fsck.fat live in /usr/sbin, off a user's PATH.
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${want[$cmd]}")
 done
+# One package may provide several commands.
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,6 +1,8 @@
 // Package api is bmcd's HTTP interface: REST API v1 in JSON, the
 // Server-Sent Events stream of board events, and authentication, served
-// with echo v5. It drives the board only through package bmc.
+// with echo v5. It talks to the board only through package bmc: it
+// imports no hal package, and the slots, power states, consoles and
+// errors it serves are bmc's.
 //
 // # Errors
 //

@@ -28,6 +28,9 @@ func newError(status int, code, message string) *apiError {
 }
 
 // classify maps an error from the layers below to its status and code.
+// It is the one place where the domain's errors become statuses: the
+// values a request carries are checked by bmc (bmc.ErrInvalid: 400), not
+// again here.
 func classify(err error) (status int, code string) {
 	var ae *apiError
 	var sc echo.HTTPStatusCoder

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -62,14 +61,8 @@ func (s *Server) flashURL(c *echo.Context, slot int) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := url.Parse(req.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("url %q: want an http or https URL", req.URL))
-	}
-	spec := bmc.ImageSpec{Name: req.URL, Verify: req.Verify == nil || *req.Verify}
-	if spec.SHA256, err = checkSHA256(req.SHA256); err != nil {
-		return err
-	}
+	// The board checks the URL and the digest (bmc.ErrInvalid: 400).
+	spec := bmc.ImageSpec{Name: req.URL, SHA256: req.SHA256, Verify: req.Verify == nil || *req.Verify}
 	job, err := s.board.FlashURL(slot, req.URL, spec, bmc.FlashOptions{PowerOn: req.PowerOn})
 	if err != nil {
 		return err
@@ -84,7 +77,7 @@ func (s *Server) flashUpload(c *echo.Context, slot int, body io.Reader, size int
 		return err
 	}
 	<-done
-	final, err := s.board.Job(job.ID)
+	final, err := s.board.Jobs().Get(job.ID)
 	if err != nil {
 		return err
 	}
@@ -141,12 +134,8 @@ func (s *Server) flashMultipart(c *echo.Context, slot int, boundary string) erro
 
 // flashOptions reads sha256, verify, power_on and name.
 func flashOptions(v url.Values) (bmc.ImageSpec, bmc.FlashOptions, error) {
-	spec := bmc.ImageSpec{Name: v.Get("name"), Verify: true}
+	spec := bmc.ImageSpec{Name: v.Get("name"), SHA256: v.Get("sha256"), Verify: true}
 	var opts bmc.FlashOptions
-	var err error
-	if spec.SHA256, err = checkSHA256(v.Get("sha256")); err != nil {
-		return spec, opts, err
-	}
 	for key, dst := range map[string]*bool{"verify": &spec.Verify, "power_on": &opts.PowerOn} {
 		if raw := v.Get(key); raw != "" {
 			b, err := strconv.ParseBool(raw)
@@ -157,15 +146,4 @@ func flashOptions(v url.Values) (bmc.ImageSpec, bmc.FlashOptions, error) {
 		}
 	}
 	return spec, opts, nil
-}
-
-func checkSHA256(h string) (string, error) {
-	if h == "" {
-		return "", nil
-	}
-	h = strings.ToLower(h)
-	if b, err := hex.DecodeString(h); err != nil || len(b) != 32 {
-		return "", newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("sha256 %q: want 64 hex digits", h))
-	}
-	return h, nil
 }

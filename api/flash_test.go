@@ -156,11 +156,16 @@ func TestFlashBadRequests(t *testing.T) {
 		name, path, contentType, body string
 		status                        int
 		message                       string
+		exact                         bool // the whole message
 	}{
-		{name: "bad sha256", path: "/api/v1/slots/1/flash?sha256=xyz", contentType: "application/octet-stream", body: "x", status: 400, message: "want 64 hex digits"},
+		// The board checks the digest and the URL; api only maps
+		// bmc.ErrInvalid to 400, so the board's words reach the client.
+		{name: "bad sha256", path: "/api/v1/slots/1/flash?sha256=xyz", contentType: "application/octet-stream", body: "x", status: 400, message: `sha256 "xyz": want 64 hex digits`, exact: true},
+		{name: "bad sha256 in multipart", path: "/api/v1/slots/1/flash", contentType: "multipart/form-data; boundary=b", body: "--b\r\nContent-Disposition: form-data; name=\"sha256\"\r\n\r\nABCD\r\n--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.img\"\r\n\r\nx\r\n--b--\r\n", status: 400, message: `sha256 "ABCD": want 64 hex digits`, exact: true},
+		{name: "bad sha256 with url", path: "/api/v1/slots/1/flash", contentType: "application/json", body: `{"url":"https://example.com/a.img","sha256":"ABCD"}`, status: 400, message: `sha256 "ABCD": want 64 hex digits`, exact: true},
 		{name: "bad verify", path: "/api/v1/slots/1/flash?verify=maybe", contentType: "application/octet-stream", body: "x", status: 400, message: `verify="maybe"`},
 		{name: "no such slot", path: "/api/v1/slots/7/flash", contentType: "application/octet-stream", body: "x", status: 404, message: "no such slot"},
-		{name: "url not http", path: "/api/v1/slots/1/flash", contentType: "application/json", body: `{"url":"file:///etc/passwd"}`, status: 400, message: "want an http or https URL"},
+		{name: "url not http", path: "/api/v1/slots/1/flash", contentType: "application/json", body: `{"url":"file:///etc/passwd"}`, status: 400, message: `image URL "file:///etc/passwd": want an http or https URL`, exact: true},
 		{name: "wrong content type", path: "/api/v1/slots/1/flash", contentType: "text/plain", body: "x", status: 415, message: "application/octet-stream"},
 		{name: "multipart without image", path: "/api/v1/slots/1/flash", contentType: "multipart/form-data; boundary=b", body: "--b\r\nContent-Disposition: form-data; name=\"verify\"\r\n\r\ntrue\r\n--b--\r\n", status: 400, message: `no "image" part`},
 		{name: "multipart unknown field", path: "/api/v1/slots/1/flash", contentType: "multipart/form-data; boundary=b", body: "--b\r\nContent-Disposition: form-data; name=\"evil\"\r\n\r\nx\r\n--b--\r\n", status: 400, message: `unknown multipart field "evil"`},
@@ -172,9 +177,13 @@ func TestFlashBadRequests(t *testing.T) {
 			assert.Equal(t, tt.status, resp.StatusCode)
 			var eb apitype.ErrorBody
 			require.NoError(t, jsonDecode(resp.Body, &eb))
-			assert.Contains(t, eb.Error.Message, tt.message)
+			if tt.exact {
+				assert.Equal(t, tt.message, eb.Error.Message)
+			} else {
+				assert.Contains(t, eb.Error.Message, tt.message)
+			}
 			assert.Empty(t, f.hw.Transitions(), "a refused request touches nothing")
-			assert.Empty(t, f.board.Jobs())
+			assert.Empty(t, f.board.Jobs().List())
 		})
 	}
 }
@@ -197,12 +206,12 @@ func TestFlashClientVanishes(t *testing.T) {
 		"\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n"
 	_, err = conn.Write([]byte(head + strings.Repeat("z", 5000)))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return len(f.board.Jobs()) == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return len(f.board.Jobs().List()) == 1 }, 5*time.Second, time.Millisecond)
 	require.NoError(t, conn.Close())
 
 	var job bmc.Job
 	require.Eventually(t, func() bool {
-		job = f.board.Jobs()[0]
+		job = f.board.Jobs().List()[0]
 		return job.State.Final()
 	}, 5*time.Second, time.Millisecond)
 	assert.Equal(t, bmc.JobFailed, job.State)

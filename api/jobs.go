@@ -13,7 +13,7 @@ import (
 )
 
 func (s *Server) listJobs(c *echo.Context) error {
-	jobs := s.board.Jobs()
+	jobs := s.board.Jobs().List()
 	out := make([]apitype.Job, len(jobs))
 	for i, j := range jobs {
 		out[i] = jobFromBMC(j)
@@ -35,7 +35,7 @@ func (s *Server) getJob(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := s.board.Job(id)
+	j, err := s.board.Jobs().Get(id)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (s *Server) cancelJob(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := s.board.CancelJob(id)
+	j, err := s.board.Jobs().Cancel(id)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func TestTextFieldsRefused(t *testing.T) {
 			require.NoError(t, jsonDecode(resp.Body, &eb))
 			assert.Equal(t, apitype.CodeBadRequest, eb.Error.Code)
 			assert.Equal(t, tt.message, eb.Error.Message)
-			assert.Empty(t, f.board.Jobs(), "no job")
+			assert.Empty(t, f.board.Jobs().List(), "no job")
 			assert.Empty(t, f.hw.Transitions(), "no hardware change")
 			for _, s := range f.board.Slots(context.Background()) {
 				assert.Empty(t, s.Name)

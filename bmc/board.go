@@ -89,7 +89,8 @@ type Board struct {
 	log    *slog.Logger
 	events *eventBus
 	locks  []chan struct{} // one per slot; holding the token holds the slot
-	flash  *flashJobs
+	jobs   *JobQueue
+	route  flashRoute
 
 	// writeMu serializes state file writes, each of which writes the
 	// newest state, so an older snapshot never lands after a newer one.
@@ -168,8 +169,25 @@ func New(cfg Config) (*Board, error) {
 			b.installed[i] = mr.InstalledModule(i + 1)
 		}
 	}
-	if err := b.loadFlashJobs(); err != nil {
+	parallel := 1
+	if cfg.Flash.Parallel {
+		parallel = n
+	}
+	publish := func(j Job) { b.events.publish(Event{Time: b.clock.Now(), Type: EventJob, Job: &j}) }
+	jobs, interrupted, jobsWarning, err := openJobQueue(cfg.StateDir, parallel, b.clock, b.log, publish)
+	if err != nil {
 		return nil, err
+	}
+	b.jobs = jobs
+	if jobsWarning != "" {
+		b.log.Error("bmc: " + jobsWarning)
+		b.warnings = append(b.warnings, jobsWarning)
+	}
+	b.recoverInterrupted(interrupted)
+	if jobsWarning != "" || interrupted != nil || len(jobs.jobs) > 0 {
+		if err := jobs.save(); err != nil {
+			return nil, err
+		}
 	}
 	if warning != "" {
 		b.log.Error("bmc: " + warning)
@@ -182,7 +200,7 @@ func New(cfg Config) (*Board, error) {
 	return b, nil
 }
 
-// Close stops the flash jobs, which end interrupted once their slots are
+// Close stops the jobs, which end interrupted once their slots are
 // back in the known state, writes any state not yet written and stops
 // the background writer.
 func (b *Board) Close() error {
@@ -191,35 +209,9 @@ func (b *Board) Close() error {
 	default:
 		close(b.closed)
 	}
-	b.flash.mu.Lock()
-	for _, cancel := range b.flash.cancels {
-		cancel(errStopped)
-	}
-	b.flash.mu.Unlock()
-	b.flash.wg.Wait()
+	b.jobs.stop()
 	<-b.stopped
 	return b.flush()
-}
-
-func (b *Board) loadFlashJobs() error {
-	jobs, nextID, interrupted, warning, err := loadJobs(b.cfg.StateDir, b.clock.Now().UTC())
-	if err != nil {
-		return err
-	}
-	parallel := 1
-	if b.cfg.Flash.Parallel {
-		parallel = len(b.locks)
-	}
-	b.flash = &flashJobs{cfg: b.cfg.Flash, run: make(chan struct{}, parallel), jobs: jobs, nextID: nextID, cancels: map[int64]context.CancelCauseFunc{}}
-	if warning != "" {
-		b.log.Error("bmc: " + warning)
-		b.warnings = append(b.warnings, warning)
-	}
-	b.recoverInterrupted(interrupted)
-	if warning != "" || interrupted != nil || len(jobs) > 0 {
-		return saveJobs(b.cfg.StateDir, jobs, nextID)
-	}
-	return nil
 }
 
 func setDefault(d *time.Duration, def time.Duration) {

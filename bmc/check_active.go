@@ -67,11 +67,11 @@ func (c *Checker) active(ctx context.Context, slot int) []hal.Finding {
 		return []hal.Finding{{Name: name, Status: hal.CheckFail, Detail: "bmcd runs on this slot; choose another"}}
 	}
 	// The USB route is shared: switching it would cut a flash off.
-	if n := b.activeFlashes(); n > 0 {
+	if n := b.jobs.Active(); n > 0 {
 		return []hal.Finding{{Name: name, Status: hal.CheckFail,
 			Detail: fmt.Sprintf("%d flash job(s) queued or running; the check would switch the USB route under them: try again when they are done", n)}}
 	}
-	release, err := b.reserve(ctx, slot, fmt.Sprintf("slot %d is being checked", slot))
+	release, err := b.reserve(ctx, slot, "being checked")
 	if err != nil {
 		return []hal.Finding{{Name: name, Status: hal.CheckFail, Detail: err.Error()}}
 	}
@@ -91,19 +91,6 @@ func (c *Checker) active(ctx context.Context, slot int) []hal.Finding {
 		return out
 	}
 	return append(out, c.usbBoot(ctx, slot, present))
-}
-
-// activeFlashes counts the flash jobs not yet final.
-func (b *Board) activeFlashes() int {
-	b.flash.mu.Lock()
-	defer b.flash.mu.Unlock()
-	n := 0
-	for _, j := range b.flash.jobs {
-		if !j.State.Final() {
-			n++
-		}
-	}
-	return n
 }
 
 // powerCycle switches the slot on, reads it back, and off again.
@@ -133,7 +120,7 @@ func (c *Checker) usbBoot(ctx context.Context, slot int, present *bool) hal.Find
 	b := c.Board
 	f := hal.Finding{Name: fmt.Sprintf("slot %d usb boot", slot)}
 	strap, ok := b.hw.(hal.USBBootStrapper)
-	waiter, wok := b.flash.cfg.Booter.(ROMWaiter)
+	waiter, wok := b.cfg.Flash.Booter.(ROMWaiter)
 	switch {
 	case !ok || !wok:
 		f.Status, f.Detail = hal.CheckSkip, "the board cannot boot a slot from USB"
@@ -141,8 +128,8 @@ func (c *Checker) usbBoot(ctx context.Context, slot int, present *bool) hal.Find
 	case present != nil && !*present:
 		f.Status, f.Detail = hal.CheckSkip, "no module in the slot"
 		return f
-	case b.flash.cfg.Slots != nil && !slices.Contains(b.flash.cfg.Slots, slot):
-		f.Status, f.Detail = hal.CheckSkip, fmt.Sprintf("the controller's USB does not reach this slot (flashable: %v)", b.flash.cfg.Slots)
+	case b.cfg.Flash.Slots != nil && !slices.Contains(b.cfg.Flash.Slots, slot):
+		f.Status, f.Detail = hal.CheckSkip, fmt.Sprintf("the controller's USB does not reach this slot (flashable: %v)", b.cfg.Flash.Slots)
 		return f
 	}
 	d, routed, err := c.bootToROM(ctx, slot, strap, waiter)
@@ -166,14 +153,14 @@ func (c *Checker) bootToROM(ctx context.Context, slot int, strap hal.USBBootStra
 	b := c.Board
 	// Counted among the route's users like a flash job, so a flash on
 	// the v2.5 hub keeps its uplink when the check puts its slot back.
-	if err := b.routeToBMC(ctx, slot); err != nil {
+	if err := b.route.toBMC(ctx, b.hw, slot); err != nil {
 		return d, false, fmt.Errorf("route usb to the controller: %w", err)
 	}
 	if err := strap.SetUSBBoot(ctx, slot, true); err != nil {
 		return d, true, fmt.Errorf("assert usb boot strap: %w", err)
 	}
 	if err := b.hw.SetPower(ctx, slot, true); err != nil {
-		return d, true, fmt.Errorf("power on: %w", err)
+		return d, true, err // names the slot and power on
 	}
 	timeout := c.ROMTimeout
 	if timeout <= 0 {

@@ -12,7 +12,9 @@ var (
 	ErrSelfSlot = errors.New("the slot runs bmcd itself; use force to switch it off")
 	// ErrSlotOff: the action needs a slot that is on (reset).
 	ErrSlotOff = errors.New("the slot is off")
-	// ErrInvalid: a value (action, policy, name) is not acceptable.
+	// ErrInvalid: a value (action, policy, name, image URL or digest) is
+	// not acceptable. bmc checks the values a user sends; package api
+	// parses only the wire format (numbers, booleans) and maps this to 400.
 	ErrInvalid = errors.New("invalid value")
 	// ErrNotFlashable: the board cannot flash this slot.
 	ErrNotFlashable = errors.New("the board cannot flash this slot")

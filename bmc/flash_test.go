@@ -87,7 +87,7 @@ func waitJob(t *testing.T, b *bmc.Board, id int64) bmc.Job {
 	var j bmc.Job
 	require.Eventually(t, func() bool {
 		var err error
-		j, err = b.Job(id)
+		j, err = b.Jobs().Get(id)
 		require.NoError(t, err)
 		return j.State.Final()
 	}, 10*time.Second, time.Millisecond)
@@ -163,7 +163,7 @@ func TestFlashFailuresLeaveKnownState(t *testing.T) {
 		{name: "first hardware step fails", setup: func(f *flashFixture, _ *fakeImage) {
 			// The fault fires on the next operation on slot 2: power off.
 			f.hw.InjectFault(2, errors.New("gpio: line busy"))
-		}, wantStep: "power-off", wantError: "sim: set power slot 2: gpio: line busy"},
+		}, wantStep: "power-off", wantError: "sim: power off slot 2: gpio: line busy", exact: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,19 +194,19 @@ func TestFlashCancel(t *testing.T) {
 
 	_, err = f.board.Power(context.Background(), 1, bmc.Off, bmc.PowerOpts{})
 	require.ErrorIs(t, err, bmc.ErrBusy)
-	assert.Contains(t, err.Error(), "being flashed (job 1)")
+	assert.Equal(t, "power off slot 1: the slot is busy: being flashed by job 1", err.Error(), "the slot is named once")
 	st, err := f.board.Slot(context.Background(), 1)
 	require.NoError(t, err)
 	assert.True(t, st.Busy)
 
-	_, err = f.board.CancelJob(job.ID)
+	_, err = f.board.Jobs().Cancel(job.ID)
 	require.NoError(t, err)
 	done := waitJob(t, f.board, job.ID)
 	assert.Equal(t, bmc.JobCancelled, done.State)
 	assert.Equal(t, "write", done.Step)
 	assertKnownState(t, f, 1, false)
 
-	_, err = f.board.CancelJob(999)
+	_, err = f.board.Jobs().Cancel(999)
 	assert.ErrorIs(t, err, bmc.ErrNoJob)
 }
 
@@ -232,7 +232,7 @@ func TestFlashRefusedBeforeTouchingHardware(t *testing.T) {
 			_, err := f.board.Flash(tt.slot, &fakeImage{}, bmc.FlashOptions{})
 			require.ErrorIs(t, err, tt.wantErr)
 			assert.Empty(t, f.hw.Transitions())
-			assert.Empty(t, f.board.Jobs())
+			assert.Empty(t, f.board.Jobs().List())
 		})
 	}
 }
@@ -259,7 +259,7 @@ func TestFlashQueueOneAtATimeOrParallel(t *testing.T) {
 			} else {
 				assert.Equal(t, 1, maxRunning)
 			}
-			jobs := f.board.Jobs()
+			jobs := f.board.Jobs().List()
 			require.Len(t, jobs, 3)
 			assert.Equal(t, ids[2], jobs[0].ID, "newest first")
 		})
@@ -308,7 +308,7 @@ func TestInterruptedJobIsReportedAndSlotPutBack(t *testing.T) {
 	require.NoError(t, hw.SetUSB(ctx, hal.USBConfig{Slot: 3, Role: hal.USBDevice, Route: hal.RouteBMC}))
 
 	restarted := newBoard(t, hw, crashDir)
-	j, err := restarted.Job(job.ID)
+	j, err := restarted.Jobs().Get(job.ID)
 	require.NoError(t, err)
 	assert.Equal(t, bmc.JobInterrupted, j.State)
 	assert.Contains(t, j.Error, "bmcd stopped while the job was running")
@@ -320,7 +320,7 @@ func TestInterruptedJobIsReportedAndSlotPutBack(t *testing.T) {
 	// The history survives another restart as it is.
 	require.NoError(t, restarted.Close())
 	again := newBoard(t, hw, crashDir)
-	j2, err := again.Job(job.ID)
+	j2, err := again.Jobs().Get(job.ID)
 	require.NoError(t, err)
 	assert.Equal(t, j, j2)
 	close(img.release)
@@ -369,7 +369,7 @@ func TestCloseInterruptsJobs(t *testing.T) {
 	require.NoError(t, f.board.Close())
 
 	for id, was := range map[int64]string{j1.ID: "running", j2.ID: "queued"} {
-		j, err := f.board.Job(id)
+		j, err := f.board.Jobs().Get(id)
 		require.NoError(t, err)
 		assert.Equal(t, bmc.JobInterrupted, j.State, "job %d", id)
 		assert.Equal(t, "bmcd stopped while the job was "+was, j.Error)
@@ -378,7 +378,7 @@ func TestCloseInterruptsJobs(t *testing.T) {
 
 	// The next start reads the same history.
 	again := newBoard(t, f.hw, f.dir)
-	j, err := again.Job(j1.ID)
+	j, err := again.Jobs().Get(j1.ID)
 	require.NoError(t, err)
 	assert.Equal(t, bmc.JobInterrupted, j.State)
 	assert.Equal(t, "bmcd stopped while the job was running", j.Error)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 
 	"github.com/turingpi-oss/bmcd/flasher"
 	"github.com/turingpi-oss/bmcd/flasher/bmap"
@@ -31,12 +30,8 @@ func (f FlasherImages) Upload(r io.Reader, size int64, spec ImageSpec) (Image, e
 	return f.image(flasher.ReaderSource{R: r, Size: size, Name: name}, spec)
 }
 
-// URL implements ImageFactory. Only http and https URLs are accepted.
+// URL implements ImageFactory. Board.FlashURL has checked the URL.
 func (f FlasherImages) URL(rawURL string, spec ImageSpec) (Image, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("image URL %q: want an http or https URL: %w", rawURL, ErrInvalid)
-	}
 	return f.image(flasher.URLSource{URL: rawURL}, spec)
 }
 
@@ -44,8 +39,8 @@ func (f FlasherImages) image(src flasher.Source, spec ImageSpec) (Image, error) 
 	opts := flasher.Options{SkipVerify: !spec.Verify, Logger: f.Logger}
 	if spec.SHA256 != "" {
 		sum, err := hex.DecodeString(spec.SHA256)
-		if err != nil || len(sum) != 32 {
-			return nil, fmt.Errorf("image %s: sha256 %q: want 64 hex digits: %w", src, spec.SHA256, ErrInvalid)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: sha256: %w", src, err) // checked by the Board
 		}
 		opts.SHA256 = sum
 	}

@@ -19,32 +19,45 @@ import (
 	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
 )
 
-func TestFlasherImagesRefuseBadSpecs(t *testing.T) {
-	f := bmc.FlasherImages{}
+func TestFlasherImagesRefuseBadBmap(t *testing.T) {
+	img, err := bmc.FlasherImages{}.Upload(strings.NewReader("x"), 1, bmc.ImageSpec{Bmap: []byte("not a bmap")})
+	require.ErrorIs(t, err, bmc.ErrInvalid)
+	assert.Nil(t, img)
+}
+
+// TestFlashRefusesBadSpecs: the board checks what a user says about an
+// image once, for every image factory, before anything is queued; the
+// message names the value once.
+func TestFlashRefusesBadSpecs(t *testing.T) {
+	t.Parallel()
+	f := newFlashFixture(t, func(c *bmc.Config) { c.Flash.Images = bmc.FlasherImages{} })
+	upload := func(spec bmc.ImageSpec) error {
+		_, _, err := f.board.FlashUpload(1, strings.NewReader("x"), 1, spec, bmc.FlashOptions{})
+		return err
+	}
+	url := func(u string, spec bmc.ImageSpec) error {
+		_, err := f.board.FlashURL(1, u, spec, bmc.FlashOptions{})
+		return err
+	}
 	tests := []struct {
 		name string
-		make func() (bmc.Image, error)
+		err  error
+		want string
 	}{
-		{"sha256 not hex", func() (bmc.Image, error) {
-			return f.Upload(strings.NewReader("x"), 1, bmc.ImageSpec{SHA256: strings.Repeat("zz", 32)})
-		}},
-		{"sha256 too short", func() (bmc.Image, error) {
-			return f.Upload(strings.NewReader("x"), 1, bmc.ImageSpec{SHA256: "abcd"})
-		}},
-		{"bmap not XML", func() (bmc.Image, error) {
-			return f.Upload(strings.NewReader("x"), 1, bmc.ImageSpec{Bmap: []byte("not a bmap")})
-		}},
-		{"URL scheme", func() (bmc.Image, error) { return f.URL("file:///etc/passwd", bmc.ImageSpec{}) }},
-		{"URL without host", func() (bmc.Image, error) { return f.URL("http://", bmc.ImageSpec{}) }},
-		{"URL garbage", func() (bmc.Image, error) { return f.URL("::", bmc.ImageSpec{}) }},
+		{"sha256 not hex", upload(bmc.ImageSpec{SHA256: strings.Repeat("zz", 32)}), `sha256 "` + strings.Repeat("zz", 32) + `": want 64 hex digits`},
+		{"sha256 too short", upload(bmc.ImageSpec{SHA256: "abcd"}), `sha256 "abcd": want 64 hex digits`},
+		{"sha256 of a URL", url("http://host/a.img", bmc.ImageSpec{SHA256: "abcd"}), `sha256 "abcd": want 64 hex digits`},
+		{"URL scheme", url("file:///etc/passwd", bmc.ImageSpec{}), `image URL "file:///etc/passwd": want an http or https URL`},
+		{"URL without host", url("http://", bmc.ImageSpec{}), `image URL "http://": want an http or https URL`},
+		{"URL garbage", url("::", bmc.ImageSpec{}), `image URL "::": want an http or https URL`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := tc.make()
-			require.ErrorIs(t, err, bmc.ErrInvalid)
-			assert.Nil(t, img)
+			require.ErrorIs(t, tc.err, bmc.ErrInvalid)
+			assert.Equal(t, tc.want, tc.err.Error())
 		})
 	}
+	assert.Empty(t, f.board.Jobs().List(), "nothing queued")
 }
 
 func TestFlasherImageWritesAndReports(t *testing.T) {

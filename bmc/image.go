@@ -1,8 +1,11 @@
 package bmc
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/turingpi-oss/bmcd/hal"
 )
@@ -29,29 +32,26 @@ type ImageFactory interface {
 	URL(url string, spec ImageSpec) (Image, error)
 }
 
-func (b *Board) images() (ImageFactory, error) {
-	if b.cfg.Flash.Images == nil || b.cfg.Flash.Booter == nil {
-		return nil, fmt.Errorf("flash: %w", hal.ErrNotSupported)
-	}
-	return b.cfg.Flash.Images, nil
-}
-
 // FlashUpload queues a job that writes an image streamed from r. The
 // returned channel is closed when the job has finished with r (the job
-// is final), so a caller serving an upload knows when to answer.
+// is final), so a caller serving an upload knows when to answer. Bad
+// input fails with ErrInvalid before anything is queued.
 func (b *Board) FlashUpload(slot int, r io.Reader, size int64, spec ImageSpec, opts FlashOptions) (Job, <-chan struct{}, error) {
 	if err := CheckText("image name", spec.Name, MaxImageNameLen); err != nil {
 		return Job{}, nil, err
 	}
-	f, err := b.images()
-	if err != nil {
+	if err := spec.check(); err != nil {
 		return Job{}, nil, err
+	}
+	f := b.cfg.Flash.Images
+	if f == nil || b.cfg.Flash.Booter == nil {
+		return Job{}, nil, fmt.Errorf("flash: %w", hal.ErrNotSupported)
 	}
 	img, err := f.Upload(r, size, spec)
 	if err != nil {
 		return Job{}, nil, err
 	}
-	return b.flashAndWatch(slot, img, opts)
+	return b.flash(slot, img, opts)
 }
 
 // FlashURL queues a job that downloads and writes the image at url.
@@ -61,9 +61,15 @@ func (b *Board) FlashURL(slot int, url string, spec ImageSpec, opts FlashOptions
 			return Job{}, err
 		}
 	}
-	f, err := b.images()
-	if err != nil {
+	if err := checkImageURL(url); err != nil {
 		return Job{}, err
+	}
+	if err := spec.check(); err != nil {
+		return Job{}, err
+	}
+	f := b.cfg.Flash.Images
+	if f == nil || b.cfg.Flash.Booter == nil {
+		return Job{}, fmt.Errorf("flash: %w", hal.ErrNotSupported)
 	}
 	img, err := f.URL(url, spec)
 	if err != nil {
@@ -72,27 +78,23 @@ func (b *Board) FlashURL(slot int, url string, spec ImageSpec, opts FlashOptions
 	return b.Flash(slot, img, opts)
 }
 
-// flashAndWatch queues img and returns a channel closed when the job is final.
-func (b *Board) flashAndWatch(slot int, img Image, opts FlashOptions) (Job, <-chan struct{}, error) {
-	sub := b.Subscribe(0)
-	job, err := b.Flash(slot, img, opts)
-	if err != nil {
-		sub.Close()
-		return Job{}, nil, err
+// checkImageURL accepts the http and https URLs the daemon can download.
+func checkImageURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalidf("image URL %q: want an http or https URL", rawURL)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() { sub.Close() }()
-		for {
-			if j, err := b.Job(job.ID); err != nil || j.State.Final() {
-				return
-			}
-			if _, ok := <-sub.C; !ok {
-				// Dropped for lagging: resubscribe and look again.
-				sub = b.Subscribe(0)
-			}
-		}
-	}()
-	return job, done, nil
+	return nil
+}
+
+// check checks what a user said about an image, for every ImageFactory:
+// the sha256 is 64 hex digits (either case).
+func (s ImageSpec) check() error {
+	if s.SHA256 == "" {
+		return nil
+	}
+	if sum, err := hex.DecodeString(s.SHA256); err != nil || len(sum) != sha256.Size {
+		return invalidf("sha256 %q: want 64 hex digits", s.SHA256)
+	}
+	return nil
 }

@@ -18,7 +18,9 @@ type PowerOpts struct {
 // Power runs action on slot and returns the slot as measured afterwards.
 // It waits up to Config.BusyTimeout for another operation on the same
 // slot to finish, then fails with ErrBusy. Errors name the action and
-// the slot ("reset slot 3: the slot is off").
+// the slot once ("reset slot 3: the slot is off"): a hardware error
+// names them itself, so only an action it does not know is added
+// ("power cycle: tp2: slot 3 power off: …").
 func (b *Board) Power(ctx context.Context, slot int, action Action, opts PowerOpts) (SlotStatus, error) {
 	if err := b.checkSlot(slot); err != nil {
 		return SlotStatus{}, err
@@ -39,7 +41,7 @@ func (b *Board) Power(ctx context.Context, slot int, action Action, opts PowerOp
 	st := b.measure(context.WithoutCancel(ctx), slot)
 	if err != nil {
 		b.log.Warn("bmc: power action not done", "slot", slot, "action", action, "err", err)
-		return st, fmt.Errorf("%s: %w", op, err)
+		return st, err
 	}
 	b.log.Info("bmc: power", "slot", slot, "action", action, "power", st.Power)
 	return st, nil
@@ -90,25 +92,22 @@ func (b *Board) reserve(ctx context.Context, slot int, holder string) (release f
 	}, nil
 }
 
-// runLocked performs the action; the caller holds the slot's lock.
+// runLocked performs the action; the caller holds the slot's lock. Its
+// errors name the action and the slot.
 func (b *Board) runLocked(ctx context.Context, slot int, action Action) error {
+	var err error
 	switch action {
-	case On:
-		if err := b.hw.SetPower(ctx, slot, true); err != nil {
-			return err
-		}
-	case Off:
-		if err := b.hw.SetPower(ctx, slot, false); err != nil {
-			return err
-		}
+	case On, Off:
+		err = b.hw.SetPower(ctx, slot, action == On) // names the slot and on or off
 	case Reset:
-		if err := b.reset(ctx, slot); err != nil {
-			return err
-		}
+		err = b.reset(ctx, slot)
 	case Cycle:
-		if err := b.cycle(ctx, slot); err != nil {
-			return err
+		if err = b.cycle(ctx, slot); err != nil {
+			err = fmt.Errorf("%s: %w", action.verb(), err)
 		}
+	}
+	if err != nil {
+		return err
 	}
 	requested := "on"
 	if action == Off {
@@ -123,33 +122,39 @@ func (b *Board) runLocked(ctx context.Context, slot int, action Action) error {
 func (b *Board) reset(ctx context.Context, slot int) error {
 	power, err := b.hw.PowerState(ctx, slot)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", Reset.verb(), err)
 	}
 	if power != hal.PowerOn {
-		return ErrSlotOff
+		return fmt.Errorf("%s slot %d: %w", Reset.verb(), slot, ErrSlotOff)
 	}
 	if r, ok := b.hw.(hal.Resetter); ok {
-		err := r.Reset(ctx, slot)
+		err := r.Reset(ctx, slot) // names the reset and the slot
 		if !errors.Is(err, hal.ErrNotSupported) {
 			return err
 		}
 	}
-	return b.cycle(ctx, slot)
+	if err := b.cycle(ctx, slot); err != nil {
+		return fmt.Errorf("%s: %w", Reset.verb(), err)
+	}
+	return nil
 }
 
+// cycle switches the slot off and on again. Hardware errors name the
+// slot; the caller names the action.
 func (b *Board) cycle(ctx context.Context, slot int) error {
 	if err := b.hw.SetPower(ctx, slot, false); err != nil {
 		return err
 	}
 	b.measure(ctx, slot) // publish the off half of the cycle
 	if err := b.sleep(ctx, b.cfg.CycleDelay); err != nil {
-		return fmt.Errorf("slot left off: %w", err)
+		return fmt.Errorf("slot %d left off: %w", slot, err)
 	}
 	return b.hw.SetPower(ctx, slot, true)
 }
 
 // PowerAll runs action on every slot and returns them all as measured
-// afterwards, with the errors of the slots that failed joined. Slots are
+// afterwards, with the errors of the slots that failed joined on one
+// line. Slots are
 // switched on one after another, StaggerDelay apart, to limit inrush; off
 // runs on all slots at once. Without force the slot bmcd runs on is left
 // alone by off, cycle and reset. Reset skips slots that are off.
@@ -204,7 +209,7 @@ func (b *Board) staggerOn(ctx context.Context, slots []int, action Action) error
 		}
 		if !first {
 			if err := b.sleep(ctx, b.cfg.StaggerDelay); err != nil {
-				return errors.Join(append(errs, err)...)
+				return joinErrors(append(errs, err)...)
 			}
 		}
 		first = false
@@ -212,7 +217,7 @@ func (b *Board) staggerOn(ctx context.Context, slots []int, action Action) error
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs...)
 }
 
 func (b *Board) parallel(ctx context.Context, slots []int, action Action, opts PowerOpts) error {
@@ -227,7 +232,7 @@ func (b *Board) parallel(ctx context.Context, slots []int, action Action, opts P
 	for range slots {
 		<-done
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs...)
 }
 
 // RestorePower applies each slot's restore policy at start, to the slots
@@ -258,7 +263,7 @@ func (b *Board) RestorePower(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs...)
 }
 
 // restoreOne switches a slot on without recording a user request.
@@ -271,7 +276,7 @@ func (b *Board) restoreOne(ctx context.Context, slot int) error {
 	release()
 	b.measure(ctx, slot)
 	if err != nil {
-		return fmt.Errorf("restore slot %d: %w", slot, err)
+		return fmt.Errorf("restore: %w", err) // the error names the slot
 	}
 	return nil
 }
@@ -290,8 +295,6 @@ func (b *Board) SavePowerDefaults(ctx context.Context) error {
 			return fmt.Errorf("save power defaults: slot %d (bmcd itself) is not on: %w", self, ErrSelfSlot)
 		}
 	}
-	if err := s.SavePowerDefaults(ctx); err != nil {
-		return fmt.Errorf("save power defaults: %w", err)
-	}
-	return nil
+	// The board's error says it was saving power defaults.
+	return s.SavePowerDefaults(ctx)
 }

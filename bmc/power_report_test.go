@@ -48,7 +48,7 @@ func TestRefusedPowerActionLogged(t *testing.T) {
 	require.ErrorIs(t, err, bmc.ErrSlotOff)
 	assert.Equal(t, "reset slot 2: the slot is off", err.Error(), "the action and the slot, once")
 	assert.NotContains(t, log.String(), `msg="bmc: power" `)
-	assert.Contains(t, log.String(), `msg="bmc: power action not done" slot=2 action=reset err="the slot is off"`)
+	assert.Contains(t, log.String(), `msg="bmc: power action not done" slot=2 action=reset err="reset slot 2: the slot is off"`)
 
 	_, err = b.Power(ctx, 2, bmc.On, bmc.PowerOpts{})
 	require.NoError(t, err)

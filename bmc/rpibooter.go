@@ -9,9 +9,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/turingpi-oss/bmcd/flasher"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
 	"github.com/turingpi-oss/bmcd/hal/usb"
+	"github.com/turingpi-oss/bmcd/hal/usb/usbfs"
 )
 
 // RPiBooter is the USBBooter of boards whose slots' USB reaches the
@@ -33,7 +33,7 @@ type RPiBooter struct {
 	// simulated bus writes its own tree.
 	SysRoot, DevRoot string
 	// DiskTimeout bounds the wait for the block device once the module
-	// is mass storage; default flasher.DefaultFindTimeout.
+	// is mass storage; default usbfs.DefaultDiskTimeout.
 	DiskTimeout time.Duration
 	Clock       clockwork.Clock
 	Logger      *slog.Logger
@@ -63,11 +63,11 @@ func (r *RPiBooter) BootToDisk(ctx context.Context, slot int) (string, error) {
 	}
 	wait := r.DiskTimeout
 	if wait <= 0 {
-		wait = flasher.DefaultFindTimeout
+		wait = usbfs.DefaultDiskTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	disk, err := flasher.FindBlockDevice(ctx, r.SysRoot, r.DevRoot, res.Port)
+	disk, err := usbfs.FindDisk(ctx, r.Clock, r.SysRoot, r.DevRoot, res.Port)
 	if err != nil {
 		return "", fmt.Errorf("usb boot slot %d: %s became %04x:%04x but: %w",
 			slot, res.Chip.Module(), res.Device.VendorID, res.Device.ProductID, err)

@@ -91,3 +91,19 @@ func TestRPiBooterErrorSaysEachThingOnce(t *testing.T) {
 	require.ErrorIs(t, err, rpiboot.ErrDeadline)
 	assert.EqualError(t, err, "slot 3: rpiboot: port 1-1.3 (CM4 boot ROM 0a5c:2711): wait for second stage: nothing after 10s: deadline exceeded")
 }
+
+// TestRPiBooterDeviceErrorNamesThePortOnce: a transfer that fails mid-boot
+// is reported by rpiboot, which names the port and the device; the USB
+// layer below names only its operation.
+func TestRPiBooterDeviceErrorNamesThePortOnce(t *testing.T) {
+	t.Parallel()
+	r := newRPiBooterRig(t)
+	m := r.bus.Attach("1-1.3", usbsim.CM4(), usbsim.Disk{Path: filepath.Join(t.TempDir(), "emmc.img"), Size: 8 << 20})
+	m.Inject(usbsim.Fault{Kind: usbsim.FaultVanish, Stage: usbsim.StateROM, Op: usbsim.OpBulkOut})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := r.booter.BootToDisk(ctx, 3)
+	require.Error(t, err)
+	assert.EqualError(t, err, "slot 3: rpiboot: port 1-1.3 (CM4 boot ROM 0a5c:2711): send boot message: bulk chunk 1/1: usbsim: bulk-out: usb: no such device (it disconnected)")
+}

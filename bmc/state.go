@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/turingpi-oss/bmcd/hal/atomicfile"
 )
 
@@ -107,24 +105,6 @@ func saveState(dir string, cfgs []slotConfig) error {
 	}
 	if err := atomicfile.Write(filepath.Join(dir, stateFile), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("bmc: save state: %w", err)
-	}
-	return nil
-}
-
-// checkWritable says what would stop a write of the state file in dir
-// now: the directory gone, or its file system read-only or full. It
-// writes nothing (on a board's SD card a write costs milliseconds), so a
-// power request can afford it.
-func checkWritable(dir string) error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return fmt.Errorf("state dir %s: %w", dir, err)
-	}
-	switch {
-	case st.Flags&unix.ST_RDONLY != 0:
-		return fmt.Errorf("state dir %s: read-only file system", dir)
-	case st.Bavail == 0 || st.Ffree == 0:
-		return fmt.Errorf("state dir %s: no space left on the file system", dir)
 	}
 	return nil
 }

@@ -14,7 +14,9 @@
 // A reader goroutine decompresses into one buffer while the writer
 // writes another and the hasher hashes it; Options.Buffers buffers of
 // Options.BufferSize bytes (default 4 × 4 MiB) are mapped outside the Go
-// heap, page aligned, and unmapped when Flash returns.
+// heap, page aligned, and unmapped when Flash returns. The stages run in
+// an errgroup: the first to fail cancels the others, and its error is
+// the one returned.
 //
 // # Formats
 //
@@ -57,8 +59,6 @@
 // of what was read is compared with the one computed while writing;
 // mismatches fail with ErrVerify.
 //
-// # Finding the disk
-//
-// FindBlockDevice finds, through sysfs, the disk that the USB device on
-// a given port (the compute module in USB mass-storage mode) exports.
+// Finding the disk that a compute module in USB mass-storage mode
+// exports is hal/usb/usbfs's FindDisk, beside the rest of the sysfs code.
 package flasher

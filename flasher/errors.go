@@ -18,9 +18,6 @@ var (
 	// ErrVerify: what was read back from the target differs from what
 	// was written.
 	ErrVerify = errors.New("flasher: read-back verification failed")
-	// ErrNoDisk: no block device, or no single one, belongs to the USB
-	// device.
-	ErrNoDisk = errors.New("flasher: no disk")
 	// ErrMemoryLimit: decoding the image needs a larger window or
 	// dictionary than Options.MaxDecoderMemory allows.
 	ErrMemoryLimit = errors.New("flasher: decoder memory limit exceeded")

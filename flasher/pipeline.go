@@ -9,42 +9,11 @@ import (
 	"hash"
 	"io"
 	"math"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/turingpi-oss/bmcd/flasher/bmap"
 )
-
-// group runs goroutines and keeps the first error, cancelling the rest.
-type group struct {
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
-	once   sync.Once
-	err    error
-}
-
-func (g *group) run(fn func() error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if err := fn(); err != nil {
-			g.once.Do(func() {
-				g.err = err
-				g.cancel()
-			})
-		}
-	}()
-}
-
-// wait waits for the goroutines while reporting progress.
-func (g *group) wait(t *tracker) error {
-	done := make(chan struct{})
-	go func() {
-		g.wg.Wait()
-		close(done)
-	}()
-	t.wait(done)
-	return g.err
-}
 
 // rangeChecks says whether the bmap carries range checksums.
 func (f *flash) rangeChecks() bool {
@@ -54,14 +23,11 @@ func (f *flash) rangeChecks() bool {
 // write streams the image through the buffers to the target: the
 // reader decompresses into one buffer while the writer writes another
 // and the hasher hashes it.
+//
+// The stages run in an errgroup: the first error cancels the others'
+// context and is the one returned.
 func (f *flash) write(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// When the writer or the hasher fails, the reader may be waiting for
-	// the source: closing it lets the reader go.
-	stop := context.AfterFunc(ctx, f.closeSrc)
-	defer stop()
-	g := &group{cancel: cancel}
+	g, ctx := errgroup.WithContext(ctx)
 	toWriter := make(chan *chunk, len(f.bufs))
 	var toHasher chan *chunk
 	if !f.opts.SkipVerify && !f.rangeChecks() {
@@ -70,18 +36,23 @@ func (f *flash) write(ctx context.Context) error {
 	if f.written != nil || f.rangeChecks() {
 		toHasher = make(chan *chunk, len(f.bufs))
 	}
-	g.run(func() error {
+	g.Go(func() error {
 		defer close(toWriter)
 		if toHasher != nil {
 			defer close(toHasher)
 		}
+		// When the writer or the hasher fails, the reader may be
+		// waiting for the source: closing it lets the reader go. The
+		// source stays open once the reader is done.
+		stop := context.AfterFunc(ctx, f.closeSrc)
+		defer stop()
 		return f.produce(ctx, toWriter, toHasher)
 	})
-	g.run(func() error { return f.writer(ctx, toWriter) })
+	g.Go(func() error { return f.writer(ctx, toWriter) })
 	if toHasher != nil {
-		g.run(func() error { return f.hasher(ctx, toHasher) })
+		g.Go(func() error { return f.hasher(ctx, toHasher) })
 	}
-	return g.wait(f.tr)
+	return f.phase(g.Wait)
 }
 
 // alignUp rounds n up to the I/O alignment.
@@ -444,11 +415,9 @@ func (f *flash) verify(ctx context.Context) error {
 	}
 	f.tr.start(PhaseVerify, total)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g := &group{cancel: cancel}
+	g, ctx := errgroup.WithContext(ctx)
 	ch := make(chan *chunk, len(f.bufs))
-	g.run(func() error {
+	g.Go(func() error {
 		defer close(ch)
 		b := &batch{free: f.free, outs: []chan<- *chunk{ch}}
 		for _, e := range extents {
@@ -480,7 +449,7 @@ func (f *flash) verify(ctx context.Context) error {
 	} else {
 		digest = sha256.New()
 	}
-	g.run(func() error {
+	g.Go(func() error {
 		return f.consume(ctx, ch, func(s segment, data []byte) error {
 			f.tr.verified.Add(int64(len(data)))
 			if ranges == nil {
@@ -490,7 +459,7 @@ func (f *flash) verify(ctx context.Context) error {
 			return ranges.add(s, data)
 		})
 	})
-	if err := g.wait(f.tr); err != nil {
+	if err := f.phase(g.Wait); err != nil {
 		return err
 	}
 	if digest != nil {

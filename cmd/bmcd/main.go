@@ -1,6 +1,5 @@
 // Command bmcd is the Turing Pi board-management daemon: it powers the
-// compute-module slots and serves the REST API that bmcctl and the web
-// page use.
+// compute-module slots and serves the REST API that bmcctl uses.
 //
 // Usage:
 //

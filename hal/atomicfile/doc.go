@@ -5,4 +5,9 @@
 //
 // bmcd keeps its state (slot names, power policy, job history) and the
 // simulated board keeps its hardware state this way.
+//
+// It lives in hal, although it is a file utility, because hal is the
+// bottom layer that every package may import (hal/sim needs it, and hal
+// imports no other project package), the top-level layout is fixed with
+// no internal/, and it imports only the standard library.
 package atomicfile

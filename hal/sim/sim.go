@@ -254,7 +254,7 @@ func onOff(on bool) string {
 func (b *Board) SetPower(ctx context.Context, slot int, on bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.begin(ctx, "set power", slot); err != nil {
+	if err := b.begin(ctx, map[bool]string{true: "power on", false: "power off"}[on], slot); err != nil {
 		return err
 	}
 	s := &b.slots[slot-1]
@@ -360,5 +360,8 @@ func (b *Board) Present(ctx context.Context, slot int) (bool, error) {
 // SavePowerDefaults implements hal.PowerDefaultsSaver; the simulated board
 // keeps its state in StatePath already, so this only checks the context.
 func (b *Board) SavePowerDefaults(ctx context.Context) error {
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sim: save power defaults: %w", err)
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/i2c"
 )
 
@@ -31,11 +32,11 @@ var ErrWriteCycle = errors.New("DS4520 did not answer within its EEPROM write ti
 // A write to 0xF4, or to 0xF2 while SEE is clear, starts an EEPROM write
 // cycle during which the chip acknowledges nothing. The transaction after
 // such a write is therefore retried, every pollInterval, until writeTime
-// has passed; sleep does the waiting.
+// has passed on clock.
 type ds4520 struct {
 	bus       i2c.Bus
 	addr      uint16
-	sleep     func(time.Duration)
+	clock     clockwork.Clock
 	writeTime time.Duration
 
 	// cycling is the register whose write may still be in its EEPROM
@@ -82,7 +83,7 @@ func (d *ds4520) tx(w, r []byte) error {
 	}
 	var waited time.Duration
 	for err != nil && waited < d.writeTime {
-		d.sleep(pollInterval)
+		d.clock.Sleep(pollInterval)
 		waited += pollInterval
 		err = d.bus.Tx(d.addr, w, r)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/i2c"
 
 	"github.com/turingpi-oss/bmcd/hal"
@@ -49,9 +50,9 @@ type Opts struct {
 	// or 0xF4 is retried while the chip does not answer; default
 	// DefaultEEPROMWriteTime.
 	EEPROMWriteTime time.Duration
-	// Sleep waits between those retries; default time.Sleep. Tests replace
-	// it to run without waiting and to see when the waits happen.
-	Sleep func(time.Duration)
+	// Clock times the waits between those retries; default the real
+	// clock.
+	Clock clockwork.Clock
 	// Logger receives the rare events worth keeping (EEPROM writes, SEE
 	// changes); default discards them.
 	Logger *slog.Logger
@@ -89,7 +90,7 @@ func New(bus i2c.Bus, opts *Opts) (*Board, error) {
 		opts = &Opts{}
 	}
 	b := &Board{
-		chip: ds4520{bus: bus, addr: opts.Addr, sleep: opts.Sleep, writeTime: opts.EEPROMWriteTime},
+		chip: ds4520{bus: bus, addr: opts.Addr, clock: opts.Clock, writeTime: opts.EEPROMWriteTime},
 		log:  opts.Logger,
 	}
 	if b.chip.addr == 0 {
@@ -98,8 +99,8 @@ func New(bus i2c.Bus, opts *Opts) (*Board, error) {
 	if b.chip.writeTime <= 0 {
 		b.chip.writeTime = DefaultEEPROMWriteTime
 	}
-	if b.chip.sleep == nil {
-		b.chip.sleep = time.Sleep
+	if b.chip.clock == nil {
+		b.chip.clock = clockwork.NewRealClock()
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"periph.io/x/conn/v3/i2c"
@@ -223,23 +224,24 @@ func TestSwitchedOnButEmpty(t *testing.T) {
 // writeCycleBus is a DS4520 whose EEPROM writes take tW (Maxim DS4520
 // datasheet: the chip does not acknowledge while it writes its EEPROM): a
 // write to 0xF4, which is nonvolatile, or to 0xF2 while SEE is clear starts
-// a cycle during which every transaction is refused. Time moves only by
-// sleep. The transactions the chip answers go on to Bus, a Playback that
-// pins the traffic.
+// a cycle during which every transaction is refused. Time is clock's, which
+// a stepper moves. The transactions the chip answers go on to Bus, a
+// Playback that pins the traffic.
 type writeCycleBus struct {
 	i2c.Bus
-	tW time.Duration
+	tW    time.Duration
+	clock clockwork.Clock
 
-	see            bool // SEE as last read or written
-	now, busyUntil time.Duration
-	refused        int
-	onSleep        func()
+	see       bool // SEE as last read or written
+	busyUntil time.Time
+	refused   int
 }
 
 var errNAK = errors.New("bus: NACK")
 
 func (c *writeCycleBus) Tx(addr uint16, w, r []byte) error {
-	if c.now < c.busyUntil {
+	now := c.clock.Now()
+	if now.Before(c.busyUntil) {
 		c.refused++
 		return errNAK
 	}
@@ -251,18 +253,42 @@ func (c *writeCycleBus) Tx(addr uint16, w, r []byte) error {
 		c.see = r[0]&0x01 != 0
 	case len(w) == 2 && w[0] == 0xF4:
 		c.see = w[1]&0x01 != 0
-		c.busyUntil = c.now + c.tW
+		c.busyUntil = now.Add(c.tW)
 	case len(w) == 2 && w[0] == 0xF2 && !c.see:
-		c.busyUntil = c.now + c.tW
+		c.busyUntil = now.Add(c.tW)
 	}
 	return nil
 }
 
-func (c *writeCycleBus) sleep(d time.Duration) {
-	c.now += d
-	if c.onSleep != nil {
-		c.onSleep()
+// stepper runs calls to a board on a fake clock, moving the clock on by
+// one millisecond (the board's poll interval) each time the board waits on
+// it. It waits for the board to block on the clock, never on time.
+type stepper struct {
+	clock *clockwork.FakeClock
+	// onStep, if set, runs before each step.
+	onStep func()
+	// steps counts the steps taken.
+	steps int
+}
+
+func newStepper() *stepper { return &stepper{clock: clockwork.NewFakeClock()} }
+
+// run calls call in a goroutine and steps the clock until it returns.
+func (s *stepper) run(call func() error) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- call()
+	}()
+	for s.clock.BlockUntilContext(ctx, 1) == nil {
+		if s.onStep != nil {
+			s.onStep()
+		}
+		s.clock.Advance(time.Millisecond)
+		s.steps++
 	}
+	return <-done
 }
 
 func TestEEPROMWriteCycle(t *testing.T) {
@@ -308,10 +334,15 @@ func TestEEPROMWriteCycle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pb := &i2ctest.Playback{Ops: tc.ops, DontPanic: true}
-			chip := &writeCycleBus{Bus: pb, tW: tc.tW}
-			b, err := tp1.New(chip, &tp1.Opts{Sleep: chip.sleep})
+			st := newStepper()
+			chip := &writeCycleBus{Bus: pb, tW: tc.tW, clock: st.clock}
+			var b *tp1.Board
+			err := st.run(func() (err error) {
+				b, err = tp1.New(chip, &tp1.Opts{Clock: st.clock})
+				return err
+			})
 			require.NoError(t, err)
-			err = tc.call(b)
+			err = st.run(func() error { return tc.call(b) })
 			if tc.wantErr != "" {
 				require.ErrorIs(t, err, tp1.ErrWriteCycle)
 				require.ErrorIs(t, err, errNAK)
@@ -329,21 +360,24 @@ func TestEEPROMWriteCycle(t *testing.T) {
 // straight to 0xF2 without checking 0xF4 again.
 func TestSetPowerAfterSave(t *testing.T) {
 	ctx := context.Background()
-	b, pb := newBoard(t, &tp1.Opts{Sleep: func(time.Duration) {}},
+	st := newStepper()
+	b, pb := newBoard(t, &tp1.Opts{Clock: st.clock},
 		rd(0xF2, 0x02), rd(0xF4, 0x01), wr(0xF4, 0x00), wr(0xF2, 0x02), wr(0xF4, 0x01),
 		rd(0xF2, 0x02), wr(0xF2, 0x06),
 	)
-	require.NoError(t, b.SavePowerDefaults(ctx))
-	require.NoError(t, b.SetPower(ctx, 2, true))
+	require.NoError(t, st.run(func() error { return b.SavePowerDefaults(ctx) }))
+	require.NoError(t, st.run(func() error { return b.SetPower(ctx, 2, true) }))
 	require.NoError(t, pb.Close())
 }
 
 func TestSavePowerDefaultsRefusesAllOff(t *testing.T) {
 	for _, v := range []byte{0x00, 0x01} {
 		t.Run(fmt.Sprintf("0xF2=0x%02X", v), func(t *testing.T) {
-			b, pb := newBoard(t, &tp1.Opts{Sleep: func(time.Duration) { t.Error("slept") }}, rd(0xF2, v))
-			err := b.SavePowerDefaults(context.Background())
+			st := newStepper()
+			b, pb := newBoard(t, &tp1.Opts{Clock: st.clock}, rd(0xF2, v))
+			err := st.run(func() error { return b.SavePowerDefaults(context.Background()) })
 			require.ErrorIs(t, err, tp1.ErrUnsafeDefault)
+			assert.Zero(t, st.steps, "waited for a write cycle")
 			require.NoError(t, pb.Close())
 		})
 	}
@@ -371,9 +405,10 @@ func TestSavePowerDefaultsFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pb := &i2ctest.Playback{Ops: append([]i2ctest.IO{rd(0xF4, 0x01)}, tc.ops...), DontPanic: true}
-			b, err := tp1.New(&failingBus{Bus: pb, failAt: tc.failAt, times: tc.times, err: errBus}, &tp1.Opts{Sleep: func(time.Duration) {}})
+			st := newStepper()
+			b, err := tp1.New(&failingBus{Bus: pb, failAt: tc.failAt, times: tc.times, err: errBus}, &tp1.Opts{Clock: st.clock})
 			require.NoError(t, err)
-			err = b.SavePowerDefaults(ctx)
+			err = st.run(func() error { return b.SavePowerDefaults(ctx) })
 			require.ErrorIs(t, err, errBus)
 			assert.ErrorContains(t, err, "tp1: save power defaults")
 			require.NoError(t, pb.Close())
@@ -388,12 +423,13 @@ func TestSavePowerDefaultsFailures(t *testing.T) {
 			rd(0xF4, 0x00), wr(0xF4, 0x01), // SetPower restores SRAM mode
 			rd(0xF2, 0x02), wr(0xF2, 0x06),
 		}, DontPanic: true}
-		b, err := tp1.New(&failingBus{Bus: pb, failAt: 5, times: 26, err: errBus}, &tp1.Opts{Sleep: func(time.Duration) {}})
+		st := newStepper()
+		b, err := tp1.New(&failingBus{Bus: pb, failAt: 5, times: 26, err: errBus}, &tp1.Opts{Clock: st.clock})
 		require.NoError(t, err)
-		err = b.SavePowerDefaults(ctx)
+		err = st.run(func() error { return b.SavePowerDefaults(ctx) })
 		require.ErrorIs(t, err, errBus)
 		assert.ErrorContains(t, err, "set SEE again")
-		require.NoError(t, b.SetPower(ctx, 2, true))
+		require.NoError(t, st.run(func() error { return b.SetPower(ctx, 2, true) }))
 		require.NoError(t, pb.Close())
 	})
 
@@ -403,10 +439,12 @@ func TestSavePowerDefaultsFailures(t *testing.T) {
 			rd(0xF4, 0x01),
 			rd(0xF2, 0x02), rd(0xF4, 0x01), wr(0xF4, 0x00), wr(0xF2, 0x02), wr(0xF4, 0x01),
 		}, DontPanic: true}
-		chip := &writeCycleBus{Bus: pb, tW: 10 * time.Millisecond, onSleep: cancel}
-		b, err := tp1.New(chip, &tp1.Opts{Sleep: chip.sleep})
+		st := newStepper()
+		st.onStep = cancel
+		chip := &writeCycleBus{Bus: pb, tW: 10 * time.Millisecond, clock: st.clock}
+		b, err := tp1.New(chip, &tp1.Opts{Clock: st.clock})
 		require.NoError(t, err)
-		require.NoError(t, b.SavePowerDefaults(ctx))
+		require.NoError(t, st.run(func() error { return b.SavePowerDefaults(ctx) }))
 		assert.Positive(t, chip.refused)
 		require.NoError(t, pb.Close())
 	})

@@ -19,6 +19,11 @@ const Slots = 4
 // Lines are the board's GPIO lines and supplies. Arrays are indexed by
 // slot-1. See the package documentation's line map for what each one is
 // on each revision.
+//
+// The lines are outputs, typed gpio.PinOut: bmcd only drives them, and a
+// Read on a kernel line would turn it into an input (on nodeN-en,
+// switching the node off). Where the board needs a level back it asks the
+// line for the level it knows (see drivenLine), never the pin.
 type Lines struct {
 	// ActiveLow says how the node lines En and RPIBoot are driven.
 	// False (what Open uses): they are the kernel's named lines, which the
@@ -29,15 +34,15 @@ type Lines struct {
 	ActiveLow bool
 
 	// En are nodeN-en: the module's enable.
-	En [Slots]gpio.PinIO
+	En [Slots]gpio.PinOut
 	// RPIBoot are nodeN-rpiboot: the USB boot strap.
-	RPIBoot [Slots]gpio.PinIO
+	RPIBoot [Slots]gpio.PinOut
 	// USBOTGDev are nodeN-usbotg-dev, active high: High makes the node a
 	// USB device, Low a host (never inverted). v2.4 only: the v2.5 device
 	// tree names node1-usbotg-dev (PD19) too, but the vendor's bmcd never
 	// drives it there (its UsbHub has no such line), and neither does
 	// this package.
-	USBOTGDev [Slots]gpio.PinIO
+	USBOTGDev [Slots]gpio.PinOut
 
 	// Power are the slots' 5 V regulators (nodeN-power).
 	Power [Slots]Regulator
@@ -49,10 +54,10 @@ type Lines struct {
 
 	// USBSel1 (PG1), USBOE1 (PG2), USBSel2 (PG0) and USBOE2 (PG3) drive
 	// the v2.4 USB multiplexer that picks the slot.
-	USBSel1, USBOE1, USBSel2, USBOE2 gpio.PinIO
+	USBSel1, USBOE1, USBSel2, USBOE2 gpio.PinOut
 	// USBRoute sends the slot's USB to the board's connector (Low) or to
 	// the BMC (High): USB_SWITCH PG5 on v2.4, PG2 on v2.5.
-	USBRoute gpio.PinIO
+	USBRoute gpio.PinOut
 	// USBVBUS powers the v2.4 USB-A port (PG4, active low; the kernel's
 	// usb-port-power regulator).
 	USBVBUS Regulator
@@ -62,7 +67,7 @@ type Lines struct {
 	// NODE1_SOURCE_SWITCH_V2_5, gpio_definitions.rs). Both Low is the
 	// vendor's default (node1_usb false); both High its "alternative
 	// port" for node 1.
-	Node1USBOutput, Node1USBSource gpio.PinIO
+	Node1USBOutput, Node1USBSource gpio.PinOut
 }
 
 // Opts configures a board. The zero value, or nil, is usable: a real
@@ -143,7 +148,7 @@ type required struct {
 	missing []string
 }
 
-func (r *required) pin(name string, p gpio.PinIO) {
+func (r *required) pin(name string, p gpio.PinOut) {
 	if p == nil {
 		r.missing = append(r.missing, name)
 	}
@@ -224,12 +229,12 @@ func (b *board) SetUSBBoot(ctx context.Context, slot int, asserted bool) error {
 }
 
 // set asserts or deasserts a node line.
-func (b *board) set(p gpio.PinIO, name string, asserted bool) error {
+func (b *board) set(p gpio.PinOut, name string, asserted bool) error {
 	return b.out(p, name, assertLevel(asserted, b.lines.ActiveLow))
 }
 
 // out drives a line and names it in the error.
-func (b *board) out(p gpio.PinIO, name string, l gpio.Level) error {
+func (b *board) out(p gpio.PinOut, name string, l gpio.Level) error {
 	if err := p.Out(l); err != nil {
 		return fmt.Errorf("set %s: %w", name, err)
 	}

@@ -23,12 +23,13 @@ func (b *board) Probe(ctx context.Context) []hal.Finding {
 }
 
 // ProbeLines reports the level of each of lines and the state of each
-// supply, reading only: Read and Enabled, never Out or SetEnabled. A v2.4
-// is told from a v2.5 by its multiplexer lines. Missing lines fail.
+// supply, reading only the levels the lines know and Enabled, never Out
+// or SetEnabled. A v2.4 is told from a v2.5 by its multiplexer lines.
+// Missing lines fail.
 func ProbeLines(ctx context.Context, lines Lines) []hal.Finding {
 	v24 := lines.USBSel1 != nil
 	var out []hal.Finding
-	node := func(name string, p gpio.PinIO, meaning string) {
+	node := func(name string, p gpio.PinOut, meaning string) {
 		out = append(out, lineFinding(name, p, lines.ActiveLow, meaning))
 	}
 	for i := range Slots {
@@ -54,7 +55,7 @@ func ProbeLines(ctx context.Context, lines Lines) []hal.Finding {
 	}
 	mux := []struct {
 		name string
-		pin  gpio.PinIO
+		pin  gpio.PinOut
 	}{{"usb-sel1", lines.USBSel1}, {"usb-oe1", lines.USBOE1}, {"usb-sel2", lines.USBSel2}, {"usb-oe2", lines.USBOE2}}
 	var code [4]gpio.Level
 	known := true
@@ -79,7 +80,7 @@ func ProbeLines(ctx context.Context, lines Lines) []hal.Finding {
 
 // level reads a line without reconfiguring it; ok is false when its
 // level is not known or the line is missing.
-func level(p gpio.PinIO) (gpio.Level, bool) {
+func level(p gpio.PinOut) (gpio.Level, bool) {
 	if p == nil {
 		return gpio.Low, false
 	}
@@ -96,7 +97,7 @@ type lineInspector interface {
 }
 
 // inspectLine reads a line without reconfiguring it.
-func inspectLine(p gpio.PinIO) (l gpio.Level, ok bool, note string, held bool) {
+func inspectLine(p gpio.PinOut) (l gpio.Level, ok bool, note string, held bool) {
 	if in, ok := p.(lineInspector); ok {
 		return in.inspect()
 	}
@@ -108,7 +109,7 @@ func inspectLine(p gpio.PinIO) (l gpio.Level, ok bool, note string, held bool) {
 
 // lineFinding describes a line's level and what the level means where it
 // asserts (meaning, "" for none).
-func lineFinding(name string, p gpio.PinIO, activeLow bool, meaning string) hal.Finding {
+func lineFinding(name string, p gpio.PinOut, activeLow bool, meaning string) hal.Finding {
 	f := hal.Finding{Name: name}
 	if _, missing := p.(*missingPin); missing || p == nil {
 		f.Status, f.Detail = hal.CheckFail, "line not found"

@@ -59,7 +59,7 @@ func TestProbeUnknownAndMissing(t *testing.T) {
 	r := newRig(t, false)
 	lines := r.lines
 	// A kernel line not driven since start: its level is not known.
-	lines.En[0] = &drivenLine{PinIO: r.pins[enName(1)]}
+	lines.En[0] = &drivenLine{PinOut: r.pins[enName(1)]}
 	lines.RPIBoot[1] = nil
 	r.regs[powerName(3)].failRead = errors.New("read node3-power: permission denied")
 	got := findings(ProbeLines(context.Background(), lines))

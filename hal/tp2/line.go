@@ -16,24 +16,26 @@ func isAsserted(l gpio.Level, activeLow bool) bool {
 	return bool(l) != activeLow
 }
 
-// drivenLeveler is implemented by lines that know the level they drive
-// without reading the pin (drivenLine). ok is false while the level is not
-// known.
+// drivenLeveler is implemented by lines that know their level without
+// reading the pin: the level a drivenLine last drove, or what a read-only
+// check line measured. ok is false while the level is not known.
 type drivenLeveler interface {
 	drivenLevel() (l gpio.Level, ok bool)
 }
 
-// readLevel returns a line's level: the level it drives where the line
-// knows it, else what the pin reads.
-func readLevel(p gpio.PinIO) (gpio.Level, bool) {
+// readLevel returns a line's level where the line knows it (see
+// drivenLeveler). The lines are gpio.PinOut, which has no Read: a line
+// that does not know its level is reported unknown, never read in place.
+func readLevel(p gpio.PinOut) (gpio.Level, bool) {
 	if d, ok := p.(drivenLeveler); ok {
 		return d.drivenLevel()
 	}
-	return p.Read(), true
+	return gpio.Low, false
 }
 
-// drivenLine wraps a kernel output line so that reading it back never
-// touches the pin. Open wraps every line in one:
+// drivenLine wraps a kernel output line so that the board can learn its
+// level without touching the pin. Open wraps every line in one, because
+// reading the pin itself is wrong twice over:
 //
 //   - periph's gpioioctl.GPIOLine.Read (host/v3 v3.8.5, gpio.go) turns a
 //     line last used as an output into an input with a pull-up before
@@ -46,7 +48,7 @@ func readLevel(p gpio.PinIO) (gpio.Level, bool) {
 // the level last written successfully is the level on the line. Before the
 // first write, or after a failed one, the level is unknown.
 type drivenLine struct {
-	gpio.PinIO
+	gpio.PinOut
 
 	mu    sync.Mutex
 	level gpio.Level
@@ -55,22 +57,22 @@ type drivenLine struct {
 
 // Out drives the line and remembers the level once the write succeeded.
 func (d *drivenLine) Out(l gpio.Level) error {
-	err := d.PinIO.Out(l)
+	err := d.PinOut.Out(l)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.level, d.known = l, err == nil
 	return err
 }
 
-// Read returns the level last driven, Low while unknown; it never reads
-// the pin. The board uses drivenLevel, which tells the two apart.
-func (d *drivenLine) Read() gpio.Level {
-	l, _ := d.drivenLevel()
-	return l
-}
-
+// drivenLevel returns the level last driven; ok is false before the first
+// write and after a failed one.
 func (d *drivenLine) drivenLevel() (gpio.Level, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.level, d.known
 }
+
+var (
+	_ gpio.PinOut   = (*drivenLine)(nil)
+	_ drivenLeveler = (*drivenLine)(nil)
+)

@@ -59,7 +59,7 @@ func Open(rev string, opts *Opts) (hal.Board, error) {
 		return nil, err
 	}
 	var errs []error
-	named := func(name string) gpio.PinIO {
+	named := func(name string) gpio.PinOut {
 		for _, c := range gpioioctl.Chips {
 			if l := c.ByName(name); l != nil {
 				return kernelLine(c, l)
@@ -68,7 +68,7 @@ func Open(rev string, opts *Opts) (hal.Board, error) {
 		errs = append(errs, fmt.Errorf("line %s not found (device tree not for this board, or host.Init not run)", name))
 		return nil
 	}
-	raw := func(pin string) gpio.PinIO {
+	raw := func(pin string) gpio.PinOut {
 		l, err := socLine(soc, pin)
 		if err != nil {
 			errs = append(errs, err)
@@ -142,8 +142,8 @@ func Open(rev string, opts *Opts) (hal.Board, error) {
 
 // kernelLine is line l of chip as Open uses it: requested on first write
 // with that level (reqLine), read back from what was written (drivenLine).
-func kernelLine(chip *gpioioctl.GPIOChip, l *gpioioctl.GPIOLine) gpio.PinIO {
-	return &drivenLine{PinIO: &reqLine{PinIO: l, chip: cdevChip{path: chip.Path()}, offset: l.Number()}}
+func kernelLine(chip *gpioioctl.GPIOChip, l *gpioioctl.GPIOLine) gpio.PinOut {
+	return &drivenLine{PinOut: &reqLine{PinOut: l, chip: cdevChip{path: chip.Path()}, offset: l.Number()}}
 }
 
 // socChip finds the T113's pin controller (gpiochip0, labelled after its

@@ -383,7 +383,7 @@ func TestPowerState(t *testing.T) {
 		activeLow bool
 		regOn     bool
 		regErr    error
-		en        func(r *rig) gpio.PinIO // nil: the rig's line
+		en        func(r *rig) gpio.PinOut // nil: the rig's line
 		enLevel   gpio.Level
 		want      hal.PowerState
 		wantErr   bool
@@ -397,11 +397,11 @@ func TestPowerState(t *testing.T) {
 		{name: "regulator unreadable", activeLow: true, regErr: errBoom, enLevel: gpio.Low, want: hal.PowerUnknown, wantErr: true},
 		{
 			name: "enable never driven, regulator on", regOn: true, want: hal.PowerOn,
-			en: func(r *rig) gpio.PinIO { return &drivenLine{PinIO: r.pins["node2-en"]} },
+			en: func(r *rig) gpio.PinOut { return &drivenLine{PinOut: r.pins["node2-en"]} },
 		},
 		{
 			name: "enable never driven, regulator off", want: hal.PowerOff,
-			en: func(r *rig) gpio.PinIO { return &drivenLine{PinIO: r.pins["node2-en"]} },
+			en: func(r *rig) gpio.PinOut { return &drivenLine{PinOut: r.pins["node2-en"]} },
 		},
 	}
 	for _, tt := range tests {

@@ -73,11 +73,12 @@ func lineNote(note string, err error) string {
 	return fmt.Sprintf("%s; level not readable: %v", note, err)
 }
 
-// roPin is a gpio.PinIO that only reads; see OpenReadOnly.
+// roPin is a line of a board opened for a check: it refuses Out and tells
+// its measured level through inspect and drivenLevel; see OpenReadOnly.
 type roPin struct {
-	gpio.PinIO // gpio.INVALID: every method not overridden fails
-	name       string
-	read       func() (l gpio.Level, ok bool, note string, held bool)
+	gpio.PinOut // gpio.INVALID: every method not overridden fails
+	name        string
+	read        func() (l gpio.Level, ok bool, note string, held bool)
 }
 
 func (p *roPin) Name() string   { return p.name }
@@ -85,13 +86,6 @@ func (p *roPin) String() string { return p.name }
 
 // Out implements gpio.PinOut by refusing.
 func (p *roPin) Out(gpio.Level) error { return fmt.Errorf("set %s: %w", p.name, ErrReadOnly) }
-
-// Read returns the level, Low when it cannot be read; the board uses
-// inspect and drivenLevel, which tell the two apart.
-func (p *roPin) Read() gpio.Level {
-	l, _, _, _ := p.read()
-	return l
-}
 
 func (p *roPin) inspect() (gpio.Level, bool, string, bool) { return p.read() }
 
@@ -102,6 +96,7 @@ func (p *roPin) drivenLevel() (gpio.Level, bool) {
 }
 
 var (
+	_ gpio.PinOut   = (*roPin)(nil)
 	_ lineInspector = (*roPin)(nil)
 	_ drivenLeveler = (*roPin)(nil)
 )

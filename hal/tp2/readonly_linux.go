@@ -34,7 +34,7 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 	if err != nil {
 		return nil, err
 	}
-	named := func(name string) gpio.PinIO {
+	named := func(name string) gpio.PinOut {
 		for _, c := range gpioioctl.Chips {
 			if l := c.ByName(name); l != nil {
 				return roKernelLine(c.Path(), uint32(l.Number()), name)
@@ -42,7 +42,7 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 		}
 		return nil // reported as "line not found" by the probe
 	}
-	raw := func(pin string) gpio.PinIO {
+	raw := func(pin string) gpio.PinOut {
 		off, err := pinOffset(pin)
 		if err != nil || off >= soc.LineCount() {
 			return nil
@@ -66,9 +66,9 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 		}
 	}
 	// A probe reports missing lines; the constructors refuse nil ones.
-	fill := func(p *gpio.PinIO, name string) {
+	fill := func(p *gpio.PinOut, name string) {
 		if *p == nil {
-			*p = &missingPin{roPin{PinIO: gpio.INVALID, name: name}}
+			*p = &missingPin{roPin{PinOut: gpio.INVALID, name: name}}
 		}
 	}
 	if !v24 {
@@ -98,7 +98,7 @@ func OpenReadOnly(rev string, opts *Opts) (hal.Board, error) {
 		fill(&lines.RPIBoot[i], rpibootName(i+1))
 		fill(&lines.USBOTGDev[i], otgName(i+1))
 	}
-	for _, p := range []*gpio.PinIO{&lines.USBSel1, &lines.USBOE1, &lines.USBSel2, &lines.USBOE2, &lines.USBRoute} {
+	for _, p := range []*gpio.PinOut{&lines.USBSel1, &lines.USBOE1, &lines.USBSel2, &lines.USBOE2, &lines.USBRoute} {
 		fill(p, "usb mux or route line")
 	}
 	fillRegulators(&lines)
@@ -132,8 +132,8 @@ func mustOffset(pin string) uint32 {
 }
 
 // roKernelLine is a read-only view of line offset of the chip at path.
-func roKernelLine(path string, offset uint32, name string) gpio.PinIO {
-	return &roPin{PinIO: gpio.INVALID, name: name, read: func() (gpio.Level, bool, string, bool) {
+func roKernelLine(path string, offset uint32, name string) gpio.PinOut {
+	return &roPin{PinOut: gpio.INVALID, name: name, read: func() (gpio.Level, bool, string, bool) {
 		note, held, err := kernelLineInfo(path, offset)
 		if err != nil || held {
 			return gpio.Low, false, lineNote(note, err), held

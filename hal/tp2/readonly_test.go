@@ -38,9 +38,10 @@ func TestDescribeLine(t *testing.T) {
 // level through an roPin, each supply is an roRegulator, and node 1's
 // enable is held by a running bmcd.
 func roLines(r *rig) Lines {
-	ro := func(p gpio.PinIO) gpio.PinIO {
-		return &roPin{PinIO: gpio.INVALID, name: p.Name(), read: func() (gpio.Level, bool, string, bool) {
-			return p.Read(), true, "output, free", false
+	ro := func(p gpio.PinOut) gpio.PinOut {
+		return &roPin{PinOut: gpio.INVALID, name: p.Name(), read: func() (gpio.Level, bool, string, bool) {
+			l, ok := readLevel(p)
+			return l, ok, "output, free", false
 		}}
 	}
 	l := r.lines
@@ -48,10 +49,10 @@ func roLines(r *rig) Lines {
 		l.En[i], l.RPIBoot[i], l.USBOTGDev[i] = ro(l.En[i]), ro(l.RPIBoot[i]), ro(l.USBOTGDev[i])
 		l.Power[i] = roRegulator{l.Power[i]}
 	}
-	l.En[0] = &roPin{PinIO: gpio.INVALID, name: enName(1), read: func() (gpio.Level, bool, string, bool) {
+	l.En[0] = &roPin{PinOut: gpio.INVALID, name: enName(1), read: func() (gpio.Level, bool, string, bool) {
 		return gpio.Low, false, `output, held by "bmcd@812"`, true
 	}}
-	l.RPIBoot[3] = &missingPin{roPin{PinIO: gpio.INVALID, name: rpibootName(4)}}
+	l.RPIBoot[3] = &missingPin{roPin{PinOut: gpio.INVALID, name: rpibootName(4)}}
 	l.USBSel1, l.USBOE1, l.USBSel2, l.USBOE2 = ro(l.USBSel1), ro(l.USBOE1), ro(l.USBSel2), ro(l.USBOE2)
 	l.USBRoute = ro(l.USBRoute)
 	l.USBVBUS = GPIORegulator{Pin: ro(r.pins["usb-vbus"]), ActiveLow: true}

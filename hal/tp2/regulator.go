@@ -77,7 +77,7 @@ func (r SysfsRegulator) Enabled(_ context.Context) (bool, error) {
 // tree does not claim it, or the USB-A VBUS on PG4).
 type GPIORegulator struct {
 	// Pin is the enable line.
-	Pin gpio.PinIO
+	Pin gpio.PinOut
 	// ActiveLow: the supply is on while the line is Low (PG4).
 	ActiveLow bool
 }

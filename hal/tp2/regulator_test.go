@@ -78,7 +78,7 @@ func TestGPIORegulator(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &gpiotest.Pin{N: "PG4", L: !tt.level}
-			r := GPIORegulator{Pin: p, ActiveLow: tt.activeLow}
+			r := GPIORegulator{Pin: &drivenLine{PinOut: p}, ActiveLow: tt.activeLow}
 			require.NoError(t, r.SetEnabled(ctx, tt.on))
 			assert.Equal(t, tt.level, p.Read())
 			got, err := r.Enabled(ctx)
@@ -88,7 +88,7 @@ func TestGPIORegulator(t *testing.T) {
 	}
 
 	t.Run("a line never driven cannot be read back", func(t *testing.T) {
-		r := GPIORegulator{Pin: &drivenLine{PinIO: &gpiotest.Pin{N: "PD3"}}}
+		r := GPIORegulator{Pin: &drivenLine{PinOut: &gpiotest.Pin{N: "PD3"}}}
 		_, err := r.Enabled(ctx)
 		assert.ErrorIs(t, err, errUnknownLevel)
 		require.NoError(t, r.SetEnabled(ctx, true))

@@ -31,18 +31,18 @@ type outputLine interface {
 // (its direction_output does not touch the latch, BMC-Firmware
 // tp2bmc/patches/linux/0001-regulator-fixed-perserve-boot-state.patch).
 //
-// The embedded PinIO (periph's line, for its name and number) is never
-// driven or read; Read here reports the level last written, Low before
-// the first write.
+// The embedded PinOut (periph's line, for its name and number) is never
+// driven. reqLine has no Read; drivenLine, which wraps it, knows the level.
 type reqLine struct {
-	gpio.PinIO
+	gpio.PinOut
 	chip   outputRequester
 	offset int
 
-	mu    sync.Mutex
-	line  outputLine
-	level gpio.Level
+	mu   sync.Mutex
+	line outputLine
 }
+
+var _ gpio.PinOut = (*reqLine)(nil)
 
 // Out requests the line on first use, then writes l.
 func (r *reqLine) Out(l gpio.Level) error {
@@ -55,16 +55,5 @@ func (r *reqLine) Out(l gpio.Level) error {
 		}
 		r.line = line
 	}
-	if err := r.line.Set(l); err != nil {
-		return err
-	}
-	r.level = l
-	return nil
-}
-
-// Read returns the level last written; it never touches the line.
-func (r *reqLine) Read() gpio.Level {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.level
+	return r.line.Set(l)
 }

@@ -54,13 +54,13 @@ func kernelRig(t *testing.T) (*rig, *kernelChip) {
 	r := newRig(t, false) // the kernel's named lines
 	chip := &kernelChip{log: r.log, names: map[int]string{}, held: map[int]bool{}}
 	n := 0
-	line := func(p gpio.PinIO) gpio.PinIO {
+	line := func(p gpio.PinOut) gpio.PinOut {
 		if p == nil {
 			return nil
 		}
 		n++
 		chip.names[n] = p.Name()
-		return &drivenLine{PinIO: &reqLine{PinIO: &gpiotest.Pin{N: p.Name()}, chip: chip, offset: n}}
+		return &drivenLine{PinOut: &reqLine{PinOut: &gpiotest.Pin{N: p.Name()}, chip: chip, offset: n}}
 	}
 	l := &r.lines
 	for i := range Slots {

@@ -56,6 +56,12 @@ func (p *recPin) Out(l gpio.Level) error {
 	return p.Pin.Out(l)
 }
 
+// drivenLevel reports the level on the fake pin, which a test may set
+// directly, as a line whose level is measured (like a check's roPin).
+func (p *recPin) drivenLevel() (gpio.Level, bool) { return p.Pin.Read(), true }
+
+var _ drivenLeveler = (*recPin)(nil)
+
 // fakeReg is a fake supply that records each switch as "name=on/off".
 type fakeReg struct {
 	name string

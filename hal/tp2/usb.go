@@ -82,7 +82,7 @@ func (b *BoardV24) setUSB(ctx context.Context, cfg hal.USBConfig) error {
 	code := muxCode(cfg.Slot)
 	for i, p := range []struct {
 		name string
-		pin  gpio.PinIO
+		pin  gpio.PinOut
 	}{{"usb-sel1", l.USBSel1}, {"usb-oe1", l.USBOE1}, {"usb-sel2", l.USBSel2}, {"usb-oe2", l.USBOE2}} {
 		if err := b.out(p.pin, p.name, code[i]); err != nil {
 			return err

@@ -39,7 +39,7 @@ func NewV25(lines Lines, opts *Opts) (*BoardV25, error) {
 		return nil, err
 	}
 	// Drop what v2.5 does not have, so nothing can drive it by mistake.
-	lines.USBOTGDev = [Slots]gpio.PinIO{}
+	lines.USBOTGDev = [Slots]gpio.PinOut{}
 	lines.USBSel1, lines.USBOE1, lines.USBSel2, lines.USBOE2 = nil, nil, nil, nil
 	lines.USBVBUS = nil
 	b := newBoard(hal.Info{Profile: "tp2-v2.5", Model: "Turing Pi 2 (v2.5)", Slots: Slots}, lines, opts)

@@ -70,4 +70,11 @@
 //
 // Other errnos (ENOTTY, EINVAL, EACCES, ENOMEM...) are returned as the
 // errno alone. Ioctls interrupted by a signal (EINTR) are retried.
+//
+// # Finding a disk
+//
+// [FindDisk] finds the block device that the USB device on a port
+// exports once it is mass storage (a compute module after USB boot):
+// <sysRoot>/block/sdX links to a directory below the USB device's. It is
+// the one sysfs disk lookup of the project; bmc calls it after rpiboot.
 package usbfs

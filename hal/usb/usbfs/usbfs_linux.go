@@ -124,6 +124,8 @@ func readFull(fd int, buf []byte) (int, error) {
 
 // Device is an open usbfs node. Its methods may be called concurrently;
 // Close waits for the transfers in flight.
+// Errors of its methods name the operation, not the device: whoever
+// opened it names it.
 type Device struct {
 	info  usb.DeviceInfo
 	log   *slog.Logger
@@ -171,7 +173,7 @@ func (d *Device) doLocked(req uintptr, arg unsafe.Pointer) (int, error) {
 // with usb.ErrBusy.
 func (d *Device) Claim(iface int) error {
 	if iface < 0 || iface > 255 {
-		return fmt.Errorf("usbfs: claim interface %d on %s: not an interface number", iface, d.info)
+		return fmt.Errorf("usbfs: claim interface %d: not an interface number", iface)
 	}
 	ifno := uint32(iface)
 	_, err := d.do(usbdevfsClaimInterface, unsafe.Pointer(&ifno))
@@ -179,7 +181,7 @@ func (d *Device) Claim(iface int) error {
 		err = d.disconnectClaim(ifno)
 	}
 	if err != nil {
-		return fmt.Errorf("usbfs: claim interface %d on %s: %w", iface, d.info, err)
+		return fmt.Errorf("usbfs: claim interface %d: %w", iface, err)
 	}
 	d.claimMu.Lock()
 	d.claimed[iface] = true
@@ -214,7 +216,7 @@ func (d *Device) disconnectClaim(ifno uint32) error {
 // Release releases interface iface.
 func (d *Device) Release(iface int) error {
 	if iface < 0 || iface > 255 {
-		return fmt.Errorf("usbfs: release interface %d on %s: not an interface number", iface, d.info)
+		return fmt.Errorf("usbfs: release interface %d: not an interface number", iface)
 	}
 	ifno := uint32(iface)
 	_, err := d.do(usbdevfsReleaseInterface, unsafe.Pointer(&ifno))
@@ -224,7 +226,7 @@ func (d *Device) Release(iface int) error {
 		d.claimMu.Unlock()
 	}
 	if err != nil {
-		return fmt.Errorf("usbfs: release interface %d on %s: %w", iface, d.info, err)
+		return fmt.Errorf("usbfs: release interface %d: %w", iface, err)
 	}
 	return nil
 }
@@ -233,7 +235,7 @@ func (d *Device) Release(iface int) error {
 // waits forever; others are rounded up to the millisecond.
 func (d *Device) Control(reqType, req uint8, value, index uint16, data []byte, timeout time.Duration) (int, error) {
 	if len(data) > 0xffff {
-		return 0, fmt.Errorf("usbfs: control type 0x%02x request 0x%02x on %s: %d bytes, more than wLength can say", reqType, req, d.info, len(data))
+		return 0, fmt.Errorf("usbfs: control type 0x%02x request 0x%02x: %d bytes, more than wLength can say", reqType, req, len(data))
 	}
 	ct := &ctrlTransfer{
 		RequestType: reqType,
@@ -246,7 +248,7 @@ func (d *Device) Control(reqType, req uint8, value, index uint16, data []byte, t
 	}
 	n, err := d.transfer(unsafe.Pointer(ct), usbdevfsControl, ct.Data)
 	if err != nil {
-		return 0, fmt.Errorf("usbfs: control type 0x%02x request 0x%02x on %s: %w", reqType, req, d.info, err)
+		return 0, fmt.Errorf("usbfs: control type 0x%02x request 0x%02x: %w", reqType, req, err)
 	}
 	return n, nil
 }
@@ -255,10 +257,10 @@ func (d *Device) Control(reqType, req uint8, value, index uint16, data []byte, t
 // caller splits large data. A timeout of 0 or less waits forever.
 func (d *Device) BulkOut(ep uint8, data []byte, timeout time.Duration) (int, error) {
 	if ep&0x80 != 0 {
-		return 0, fmt.Errorf("usbfs: bulk out ep 0x%02x on %s: an IN endpoint", ep, d.info)
+		return 0, fmt.Errorf("usbfs: bulk out ep 0x%02x: an IN endpoint", ep)
 	}
 	if uint64(len(data)) > 0xffffffff {
-		return 0, fmt.Errorf("usbfs: bulk out ep 0x%02x on %s: %d bytes in one transfer", ep, d.info, len(data))
+		return 0, fmt.Errorf("usbfs: bulk out ep 0x%02x: %d bytes in one transfer", ep, len(data))
 	}
 	bt := &bulkTransfer{
 		Ep:      uint32(ep),
@@ -268,7 +270,7 @@ func (d *Device) BulkOut(ep uint8, data []byte, timeout time.Duration) (int, err
 	}
 	n, err := d.transfer(unsafe.Pointer(bt), usbdevfsBulk, bt.Data)
 	if err != nil {
-		return 0, fmt.Errorf("usbfs: bulk out ep 0x%02x on %s: %w", ep, d.info, err)
+		return 0, fmt.Errorf("usbfs: bulk out ep 0x%02x: %w", ep, err)
 	}
 	return n, nil
 }
@@ -292,7 +294,7 @@ func (d *Device) transfer(arg unsafe.Pointer, req uintptr, buf unsafe.Pointer) (
 func (d *Device) ClearHalt(ep uint8) error {
 	e := uint32(ep)
 	if _, err := d.do(usbdevfsClearHalt, unsafe.Pointer(&e)); err != nil {
-		return fmt.Errorf("usbfs: clear halt ep 0x%02x on %s: %w", ep, d.info, err)
+		return fmt.Errorf("usbfs: clear halt ep 0x%02x: %w", ep, err)
 	}
 	return nil
 }
@@ -319,11 +321,11 @@ func (d *Device) Close() error {
 	for _, iface := range ifaces {
 		ifno := uint32(iface)
 		if _, err := d.doLocked(usbdevfsReleaseInterface, unsafe.Pointer(&ifno)); err != nil && !errors.Is(err, usb.ErrNoDevice) {
-			errs = append(errs, fmt.Errorf("usbfs: release interface %d on %s: %w", iface, d.info, err))
+			errs = append(errs, fmt.Errorf("usbfs: release interface %d: %w", iface, err))
 		}
 	}
 	if err := syscall.Close(d.fd); err != nil {
-		errs = append(errs, fmt.Errorf("usbfs: close %s: %w", d.info, err))
+		errs = append(errs, fmt.Errorf("usbfs: close: %w", err))
 	}
 	d.fd = -1
 	return errors.Join(errs...)

@@ -218,7 +218,7 @@ func TestDeviceIoctls(t *testing.T) {
 				{req: usbdevfsClaimInterface, err: syscall.EBUSY},
 				{req: usbdevfsDisconnectClaim, err: syscall.EBUSY},
 			},
-			wantErr: "usbfs: claim interface 1 on 0a5c:2711 at port 1-1.2 (bus 001 device 005): detach kernel driver: usb: interface busy (EBUSY: device or resource busy)",
+			wantErr: "usbfs: claim interface 1: detach kernel driver: usb: interface busy (EBUSY: device or resource busy)",
 			wantIs:  []error{usb.ErrBusy, syscall.EBUSY},
 		},
 		{
@@ -245,7 +245,7 @@ func TestDeviceIoctls(t *testing.T) {
 			name:    "claim of a device that is gone",
 			call:    func(d *Device) (int, error) { return 0, d.Claim(0) },
 			steps:   []step{{req: usbdevfsClaimInterface, err: syscall.ENODEV}},
-			wantErr: "usbfs: claim interface 0 on 0a5c:2711 at port 1-1.2 (bus 001 device 005): usb: no such device",
+			wantErr: "usbfs: claim interface 0: usb: no such device",
 			wantIs:  []error{usb.ErrNoDevice, syscall.ENODEV},
 		},
 		{
@@ -261,12 +261,12 @@ func TestDeviceIoctls(t *testing.T) {
 		{
 			name:    "control longer than wLength can say",
 			call:    func(d *Device) (int, error) { return d.Control(0x40, 0, 0, 0, make([]byte, 1<<16), time.Second) },
-			wantErr: "usbfs: control type 0x40 request 0x00 on 0a5c:2711 at port 1-1.2 (bus 001 device 005): 65536 bytes",
+			wantErr: "usbfs: control type 0x40 request 0x00: 65536 bytes",
 		},
 		{
 			name:    "bulk out to an IN endpoint",
 			call:    func(d *Device) (int, error) { return d.BulkOut(0x82, tail, time.Second) },
-			wantErr: "usbfs: bulk out ep 0x82 on 0a5c:2711 at port 1-1.2 (bus 001 device 005): an IN endpoint",
+			wantErr: "usbfs: bulk out ep 0x82: an IN endpoint",
 		},
 		{
 			name:    "claim of a negative interface",
@@ -327,7 +327,7 @@ func TestErrnoMapping(t *testing.T) {
 			d := newTestDevice(t, k)
 			n, err := d.BulkOut(0x01, []byte{1}, time.Second)
 			assert.Zero(t, n)
-			assert.EqualError(t, err, "usbfs: bulk out ep 0x01 on 0a5c:2711 at port 1-1.2 (bus 001 device 005): "+tt.wantMsg)
+			assert.EqualError(t, err, "usbfs: bulk out ep 0x01: "+tt.wantMsg)
 			assert.ErrorIs(t, err, tt.errno, "the errno stays visible")
 			for _, s := range sentinels {
 				assert.Equal(t, s == tt.want, errors.Is(err, s), "errors.Is(err, %v)", s)
@@ -362,7 +362,7 @@ func TestClose(t *testing.T) {
 				{req: usbdevfsReleaseInterface},
 				{req: usbdevfsReleaseInterface, err: syscall.EINVAL},
 			},
-			wantErr: "usbfs: release interface 1 on 0a5c:2711 at port 1-1.2 (bus 001 device 005): invalid argument",
+			wantErr: "usbfs: release interface 1: invalid argument",
 		},
 	}
 	for _, tt := range tests {
@@ -385,7 +385,7 @@ func TestClose(t *testing.T) {
 			assert.NoError(t, d.Close(), "second Close")
 			_, err = d.BulkOut(0x01, []byte{1}, time.Second)
 			assert.ErrorIs(t, err, os.ErrClosed)
-			assert.ErrorContains(t, err, "usbfs: bulk out ep 0x01 on 0a5c:2711")
+			assert.ErrorContains(t, err, "usbfs: bulk out ep 0x01: ")
 			assert.ErrorIs(t, d.Claim(0), os.ErrClosed)
 			assert.Equal(t, len(k.steps), k.calls, "no ioctl after Close")
 		})
@@ -544,7 +544,7 @@ func TestRegularFile(t *testing.T) {
 	require.NoError(t, err)
 	defer dev.Close()
 	buf := make([]byte, 4)
-	const on = " on 0a5c:2711 at port 1-1.2 (bus 001 device 005): inappropriate ioctl for device"
+	const on = ": inappropriate ioctl for device"
 	tests := []struct {
 		name    string
 		call    func() error

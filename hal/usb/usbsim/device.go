@@ -79,12 +79,12 @@ func (d *device) op(k OpKind) Op {
 	return Op{Port: d.info.Port, Address: d.info.Address, VendorID: d.info.VendorID, ProductID: d.info.ProductID, Kind: k}
 }
 
-// finish records op and returns its result, wrapping err with the device
-// and the operation.
+// finish records op and returns its result, wrapping err with the
+// operation; not with the device: whoever opened it names it.
 func (d *device) finish(op Op, n int, err error) (int, error) {
 	op.N = n
 	if err != nil {
-		err = fmt.Errorf("usbsim: %s %s: %w", d.info.Port, op.Kind, err)
+		err = fmt.Errorf("usbsim: %s: %w", op.Kind, err)
 	}
 	op.Err = err
 	d.bus.record(d.m, op)

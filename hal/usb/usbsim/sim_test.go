@@ -719,6 +719,6 @@ func TestTranscript(t *testing.T) {
 	_, err = h.read(4, time.Second)
 	require.ErrorIs(t, err, usb.ErrTimeout)
 	last := m.Transcript()[4]
-	assert.Contains(t, last.String(), `error="usbsim: 1-1.2 control-in: usb: transfer timed out": read before the upload is complete`)
+	assert.Contains(t, last.String(), `error="usbsim: control-in: usb: transfer timed out": read before the upload is complete`)
 	assert.True(t, errors.Is(last.Err, usb.ErrTimeout))
 }

@@ -1,7 +1,8 @@
-package flasher
+package usbfs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,13 +10,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
-// DefaultFindTimeout bounds FindBlockDevice when its context has no
-// deadline.
-const DefaultFindTimeout = 30 * time.Second
+// DefaultDiskTimeout bounds FindDisk when its context has no deadline.
+const DefaultDiskTimeout = 30 * time.Second
 
-// findInterval is how often FindBlockDevice looks at sysfs.
+// ErrNoDisk is returned by FindDisk when no block device, or no single
+// one, belongs to the USB device.
+var ErrNoDisk = errors.New("usbfs: no disk")
+
+// findInterval is how often FindDisk looks at sysfs.
 const findInterval = 100 * time.Millisecond
 
 // emmcVendor says whether a SCSI vendor string is that of the compute
@@ -36,30 +42,32 @@ func (d disk) String() string {
 
 func (d disk) ready() bool { return d.sectors > 0 && d.node }
 
-// FindBlockDevice returns the path of the block device that belongs to
+// FindDisk returns the path of the block device that belongs to
 // the USB device at physical port path port (e.g. "1-1.2"), as
 // <devRoot>/sdX. It finds it through sysfs (sysRoot is normally "/sys",
 // devRoot "/dev"): <sysRoot>/block/sdX links to a directory below the
 // USB device's, whose name is the port and which holds idVendor. It
 // polls until such a disk exists, has a size above zero and a node in
-// devRoot, up to ctx's deadline, or DefaultFindTimeout if ctx has none.
+// devRoot, up to ctx's deadline, or DefaultDiskTimeout if ctx has none;
+// clock (the real one if nil) times the polls.
 //
 // A USB device may export several disks (the mass-storage gadget exports
 // eMMC and NVMe as LUNs): the one whose SCSI vendor is "mmcblk0" or
 // "RPi-MSD-" is preferred. Without such a one, a single disk is
 // returned once two polls in a row agree, so that LUNs still appearing
 // are not missed; several are an error. Failures wrap ErrNoDisk.
-func FindBlockDevice(ctx context.Context, sysRoot, devRoot, port string) (string, error) {
+func FindDisk(ctx context.Context, clock clockwork.Clock, sysRoot, devRoot, port string) (string, error) {
 	if port == "" || strings.ContainsAny(port, `/\`) {
 		return "", fmt.Errorf("find disk: %w: bad USB port %q", ErrNoDisk, port)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultFindTimeout)
+		ctx, cancel = context.WithTimeout(ctx, DefaultDiskTimeout)
 		defer cancel()
 	}
-	tk := time.NewTicker(findInterval)
-	defer tk.Stop()
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
 	var prev []string
 	for {
 		disks, err := scanDisks(sysRoot, devRoot, port)
@@ -99,7 +107,7 @@ func FindBlockDevice(ctx context.Context, sysRoot, devRoot, port string) (string
 				seen = "not ready: " + list(disks)
 			}
 			return "", fmt.Errorf("find disk on USB port %s: %w (%s): %w", port, ErrNoDisk, seen, context.Cause(ctx))
-		case <-tk.C:
+		case <-clock.After(findInterval):
 		}
 	}
 }

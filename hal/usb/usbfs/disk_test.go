@@ -1,4 +1,4 @@
-package flasher
+package usbfs
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -63,7 +63,40 @@ func addFakeDisk(t *testing.T, sysRoot, devRoot string, d fakeDisk) {
 	}
 }
 
-func TestFindBlockDevice(t *testing.T) {
+// findStepping runs FindDisk on a fake clock. Each time FindDisk waits
+// for its next poll, the next of between (if any) changes the tree, then
+// the clock moves on to that poll; at the poll numbered maxPolls, ctx is
+// cancelled instead. It returns what FindDisk returned and how many times
+// FindDisk looked. It waits on the clock's sleepers, never on time.
+func findStepping(t *testing.T, sys, dev, port string, maxPolls int, between ...func()) (string, int, error) {
+	t.Helper()
+	clock := clockwork.NewFakeClock()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	waiting, returned := context.WithCancel(t.Context())
+	var got string
+	var err error
+	go func() {
+		defer returned()
+		got, err = FindDisk(ctx, clock, sys, dev, port)
+	}()
+	polls := 1
+	for ; clock.BlockUntilContext(waiting, 1) == nil; polls++ {
+		if polls == maxPolls {
+			cancel()
+			break
+		}
+		if polls <= len(between) {
+			between[polls-1]()
+		}
+		clock.Advance(findInterval)
+	}
+	<-waiting.Done()
+	return got, polls, err
+}
+
+func TestFindDisk(t *testing.T) {
+	t.Parallel()
 	const gib = 1 << 21 // sectors
 	tests := []struct {
 		name  string
@@ -100,10 +133,9 @@ func TestFindBlockDevice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			sys, dev := fakeSys(t, tt.disks...)
-			ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
-			defer cancel()
-			got, err := FindBlockDevice(ctx, sys, dev, tt.port)
+			got, _, err := findStepping(t, sys, dev, tt.port, 5)
 			if tt.err != "" {
 				require.ErrorIs(t, err, ErrNoDisk)
 				assert.Contains(t, err.Error(), tt.err)
@@ -115,44 +147,40 @@ func TestFindBlockDevice(t *testing.T) {
 	}
 }
 
-// TestFindBlockDeviceWaits: the disk appears, then gets its size, then
-// its node, while FindBlockDevice polls.
-func TestFindBlockDeviceWaits(t *testing.T) {
+// TestFindDiskWaits: the disk appears, then gets its size, then its
+// node, one poll apart; FindDisk returns it at the poll that sees it
+// complete.
+func TestFindDiskWaits(t *testing.T) {
+	t.Parallel()
 	sys, dev := fakeSys(t)
 	d := fakeDisk{name: "sdc", port: "1-1.4", vendor: "mmcblk0", sectors: 0, noNode: true}
-	go func() {
-		time.Sleep(150 * time.Millisecond)
-		addFakeDisk(t, sys, dev, d)
-		time.Sleep(150 * time.Millisecond)
-		_ = os.WriteFile(filepath.Join(sys, "block/sdc/size"), []byte("4096\n"), 0o644)
-		time.Sleep(150 * time.Millisecond)
-		_ = os.WriteFile(filepath.Join(dev, "sdc"), nil, 0o644)
-	}()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	got, err := FindBlockDevice(ctx, sys, dev, "1-1.4")
+	got, polls, err := findStepping(t, sys, dev, "1-1.4", 10,
+		func() { addFakeDisk(t, sys, dev, d) },
+		func() {
+			require.NoError(t, os.WriteFile(filepath.Join(sys, "block/sdc/size"), []byte("4096\n"), 0o644))
+		},
+		func() { require.NoError(t, os.WriteFile(filepath.Join(dev, "sdc"), nil, 0o644)) },
+	)
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dev, "sdc"), got)
-	assert.GreaterOrEqual(t, time.Since(start), 450*time.Millisecond)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, 4, polls, "found at the first poll after the node appeared")
 }
 
-// TestFindBlockDeviceLateLUN: a non-eMMC LUN shows up first; the eMMC
-// LUN right after must still win.
-func TestFindBlockDeviceLateLUN(t *testing.T) {
+// TestFindDiskLateLUN: a non-eMMC LUN shows up first; the eMMC LUN
+// appearing at the next poll must still win.
+func TestFindDiskLateLUN(t *testing.T) {
+	t.Parallel()
 	sys, dev := fakeSys(t, fakeDisk{name: "sda", port: "1-1.2", vendor: "nvme0n1", sectors: 100})
-	go func() {
-		time.Sleep(30 * time.Millisecond)
+	got, _, err := findStepping(t, sys, dev, "1-1.2", 10, func() {
 		addFakeDisk(t, sys, dev, fakeDisk{name: "sdb", port: "1-1.2", lun: 1, vendor: "mmcblk0", sectors: 100})
-	}()
-	got, err := FindBlockDevice(t.Context(), sys, dev, "1-1.2")
+	})
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dev, "sdb"), got)
 }
 
-func TestFindBlockDeviceNoSysfs(t *testing.T) {
-	_, err := FindBlockDevice(t.Context(), t.TempDir(), t.TempDir(), "1-1")
+func TestFindDiskNoSysfs(t *testing.T) {
+	t.Parallel()
+	_, err := FindDisk(t.Context(), clockwork.NewFakeClock(), t.TempDir(), t.TempDir(), "1-1")
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "no such file"), err.Error())
 }
