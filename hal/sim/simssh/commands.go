@@ -43,7 +43,10 @@ func Commands() map[string]Command {
 		"id":       id,
 		"whoami":   func(n Node, _ []string, out, _ io.Writer) uint32 { fmt.Fprintln(out, n.User); return 0 },
 		"cat":      cat,
-		"echo":     func(_ Node, args []string, out, _ io.Writer) uint32 { fmt.Fprintln(out, strings.Join(args, " ")); return 0 },
+		"echo": func(_ Node, args []string, out, _ io.Writer) uint32 {
+			fmt.Fprintln(out, strings.Join(args, " "))
+			return 0
+		},
 	}
 }
 
