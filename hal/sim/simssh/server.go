@@ -22,6 +22,9 @@ const handshakeTimeout = 30 * time.Second
 // ErrNoKeys means a Config names no authorized key: no one could log in.
 var ErrNoKeys = errors.New("no authorized keys")
 
+// ErrNoHostKey means a Config holds no ed25519 host key.
+var ErrNoHostKey = errors.New("no ed25519 host key")
+
 // Config is what the node's sshd knows from its seed.
 type Config struct {
 	Node Node
@@ -50,6 +53,9 @@ type Server struct {
 
 // Listen starts the server on addr ("127.0.1.2:2202"; port 0 picks one).
 func Listen(addr string, c Config) (*Server, error) {
+	if len(c.HostKey) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("simssh: host key: %w", ErrNoHostKey)
+	}
 	signer, err := ssh.NewSignerFromKey(c.HostKey)
 	if err != nil {
 		return nil, fmt.Errorf("simssh: host key: %w", err)

@@ -153,11 +153,22 @@ func TestCloseEndsSessions(t *testing.T) {
 	}
 }
 
-func TestListenRefusesNoKeys(t *testing.T) {
+func TestListenBadConfig(t *testing.T) {
 	t.Parallel()
-	hostPriv, _ := newKey(t)
-	_, err := simssh.Listen("127.0.0.1:0", simssh.Config{Node: simssh.Node{User: "pi"}, HostKey: hostPriv})
-	if !errors.Is(err, simssh.ErrNoKeys) {
-		t.Fatalf("err = %v, want ErrNoKeys", err)
+	hostPriv, user := newKey(t)
+	for _, tc := range []struct {
+		name string
+		cfg  simssh.Config
+		want error
+	}{
+		{"no authorized key", simssh.Config{Node: simssh.Node{User: "pi"}, HostKey: hostPriv}, simssh.ErrNoKeys},
+		{"no host key", simssh.Config{Node: simssh.Node{User: "pi"}, AuthorizedKeys: []string{authorized(user)}}, simssh.ErrNoHostKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := simssh.Listen("127.0.0.1:0", tc.cfg); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
 	}
 }
