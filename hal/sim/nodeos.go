@@ -2,10 +2,12 @@ package sim
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
+	"syscall"
 
 	"github.com/turingpi-oss/bmcd/hal/sim/simconsole"
 	"github.com/turingpi-oss/bmcd/hal/sim/simssh"
@@ -59,12 +61,20 @@ func (o *nodeOS) boot(slot int) (simconsole.OS, error) {
 		o.log.Debug("sim: node boots an unprepared image", "slot", slot)
 		return simconsole.OS{}, nil
 	}
-	srv, err := simssh.Listen(o.addr(slot).String(), simssh.Config{
+	cfg := simssh.Config{
 		Node:           simssh.Node{Hostname: s.Hostname, User: s.User},
 		HostKey:        s.HostKey,
 		AuthorizedKeys: s.AuthorizedKeys,
 		Logger:         o.log.With("slot", slot),
-	})
+	}
+	addr := o.addr(slot)
+	srv, err := simssh.Listen(addr.String(), cfg)
+	if errors.Is(err, syscall.EADDRINUSE) && addr.Port() != 0 {
+		// Another program (or another simulated board) has the port: the
+		// node takes any other, which its marker line tells.
+		o.log.Info("sim: SSH port in use, the node takes another", "slot", slot, "addr", addr)
+		srv, err = simssh.Listen(netip.AddrPortFrom(addr.Addr(), 0).String(), cfg)
+	}
 	if err != nil {
 		return simconsole.OS{Hostname: s.Hostname}, fmt.Errorf("sim: slot %d: start sshd: %w", slot, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -97,4 +98,52 @@ func TestNodeSeed(t *testing.T) {
 			assert.Error(t, err, "nothing listens after power off")
 		})
 	}
+}
+
+// TestNodeSSHPortInUse: when another program holds the slot's SSH port,
+// the node listens on another port of its address and its marker says
+// which.
+func TestNodeSSHPortInUse(t *testing.T) {
+	t.Parallel()
+	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, userKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	user, err := ssh.NewSignerFromKey(userKey)
+	require.NoError(t, err)
+	hostSigner, err := ssh.NewSignerFromKey(hostKey)
+	require.NoError(t, err)
+	hostPub := hostSigner.PublicKey()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	taken := busy.Addr().(*net.TCPAddr).AddrPort()
+
+	dir := t.TempDir()
+	a, err := sim.Open(&sim.AssemblyOpts{
+		StateDir: dir, Module: usbsim.CM4(), EMMCBytes: 1 << 20, FirmwareDir: filepath.Join(dir, "firmware"),
+		Seed: func(string) (sim.NodeSeed, bool, error) {
+			return sim.NodeSeed{Hostname: "seeded2", User: "pi", HostKey: hostKey,
+				AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(user.PublicKey()))},
+				Marker:         func(a netip.AddrPort) string { return "MARKER " + a.String() },
+			}, true, nil
+		},
+		SSHAddr: func(int) netip.AddrPort { return taken },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, a.Close()) })
+	out := readConsole(t, a.Consoles[1].Device)
+	require.NoError(t, a.Board.SetPower(context.Background(), 2, true))
+	require.Eventually(t, func() bool { return strings.Contains(out(), " login: ") }, 10*time.Second, 5*time.Millisecond)
+	_, line, ok := strings.Cut(out(), "\r\nMARKER ")
+	require.True(t, ok, "no marker in %q", out())
+	addrText, _, _ := strings.Cut(line, "\r\n")
+	addr, err := netip.ParseAddrPort(addrText)
+	require.NoError(t, err)
+	assert.Equal(t, taken.Addr(), addr.Addr())
+	assert.NotEqual(t, taken.Port(), addr.Port())
+	c, err := ssh.Dial("tcp", addr.String(), &ssh.ClientConfig{User: "pi", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)},
+		HostKeyCallback: ssh.FixedHostKey(hostPub)})
+	require.NoError(t, err)
+	c.Close()
 }
