@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -34,10 +35,11 @@ var (
 // simSlot is the slot the tests prepare, as in the README's recipe.
 const simSlot = 2
 
-// openPreparedSim writes img to slot 2's eMMC file and opens a simulated
-// board whose nodes read their seeds with readSimSeed and listen for SSH
-// on host, on a port the kernel picks.
-func openPreparedSim(t *testing.T, img string, host netip.Addr) (*sim.Assembly, string) {
+// openPreparedSim writes img to slot 2's eMMC file and opens the
+// simulated board as bmcd does (openSim), its nodes listening for SSH on
+// their default addresses (another port of it when taken, as by a
+// parallel test).
+func openPreparedSim(t *testing.T, img string) (*hardware, string) {
 	t.Helper()
 	state := t.TempDir()
 	b, err := os.ReadFile(img)
@@ -47,29 +49,30 @@ func openPreparedSim(t *testing.T, img string, host netip.Addr) (*sim.Assembly, 
 	if err := os.WriteFile(sim.EMMCPath(state, simSlot), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := sim.Open(&sim.AssemblyOpts{
-		StateDir:    state,
-		EMMCBytes:   int64(len(b)),
-		FirmwareDir: filepath.Join(state, "firmware"),
-		Seed:        readSimSeed,
-		SSHAddr:     func(int) netip.AddrPort { return netip.AddrPortFrom(host, 0) },
-	})
+	cfg := defaultConfig()
+	cfg.StateDir = state
+	cfg.Flash.FirmwareDir = filepath.Join(state, "firmware")
+	cfg.Sim.EMMCMiB = int64(len(b)) >> 20
+	if err := cfg.complete(); err != nil {
+		t.Fatal(err)
+	}
+	hw, err := openSim(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := a.Close(); err != nil {
+		if err := hw.close(); err != nil {
 			t.Error(err)
 		}
 	})
-	return a, state
+	return hw, state
 }
 
 // consoleLines reads a slot's console, line by line, as bmcd's console reader
 // does; lines ends when the console closes.
-func consoleLines(t *testing.T, a *sim.Assembly, slot int) <-chan string {
+func consoleLines(t *testing.T, hw *hardware, slot int) <-chan string {
 	t.Helper()
-	f, err := os.OpenFile(a.Consoles[slot-1].Device, os.O_RDWR, 0)
+	f, err := os.OpenFile(hw.consoles[slot-1].Device, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +103,9 @@ func scanConsole(data []byte, atEOF bool) (int, []byte, error) {
 
 // bootToLogin powers slot on and returns its console lines up to the login
 // prompt.
-func bootToLogin(t *testing.T, a *sim.Assembly, slot int, lines <-chan string) []string {
+func bootToLogin(t *testing.T, hw *hardware, slot int, lines <-chan string) []string {
 	t.Helper()
-	if err := a.Board.SetPower(context.Background(), slot, true); err != nil {
+	if err := hw.board.SetPower(context.Background(), slot, true); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -164,7 +167,7 @@ func TestOpenSSHLogsIntoPreparedSimNode(t *testing.T) {
 	t.Parallel()
 	sshBin := fbt.RequireTool(t, "ssh", "openssh-client")
 	keygen := fbt.RequireTool(t, "ssh-keygen", "openssh-client")
-	for i, tc := range []struct {
+	for _, tc := range []struct {
 		name   string
 		layout fbt.Layout
 	}{
@@ -191,9 +194,9 @@ func TestOpenSSHLogsIntoPreparedSimNode(t *testing.T) {
 			if _, err := firstboot.ApplyPath(img, firstboot.Seed{Hostname: "rack1-node2", AuthorizedKeys: []string{pub}, HostKey: hk, InstanceID: id}); err != nil {
 				t.Fatal(err)
 			}
-			a, _ := openPreparedSim(t, img, netip.AddrFrom4([4]byte{127, 0, 10, byte(1 + i)}))
-			lines := consoleLines(t, a, simSlot)
-			boot := bootToLogin(t, a, simSlot, lines)
+			hw, _ := openPreparedSim(t, img)
+			lines := consoleLines(t, hw, simSlot)
+			boot := bootToLogin(t, hw, simSlot, lines)
 
 			if got := boot[len(boot)-1]; got != "rack1-node2 login: " {
 				t.Fatalf("login prompt %q", got)
@@ -205,7 +208,7 @@ func TestOpenSSHLogsIntoPreparedSimNode(t *testing.T) {
 					m, found = mm, found+1
 				}
 			}
-			if found != 1 || m.Hostname != "rack1-node2" || m.Fingerprint != hk.Fingerprint() || len(m.Addrs) != 1 || m.Port == 0 {
+			if found != 1 || m.Hostname != "rack1-node2" || m.Fingerprint != hk.Fingerprint() || len(m.Addrs) != 1 || m.Addrs[0] != sim.DefaultSSHAddr(simSlot).Addr() || m.Port == 0 {
 				t.Fatalf("%d markers, last %+v; boot log %q", found, m, boot)
 			}
 			addr := m.SSHAddrs()[0]
@@ -250,7 +253,7 @@ func TestOpenSSHLogsIntoPreparedSimNode(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cl.Close()
-			if err := a.Board.SetPower(context.Background(), simSlot, false); err != nil {
+			if err := hw.board.SetPower(context.Background(), simSlot, false); err != nil {
 				t.Fatal(err)
 			}
 			_ = cl.Wait() // returns once the node closed the connection
@@ -288,8 +291,8 @@ func hostPublic(t *testing.T, hk firstboot.HostKey) ssh.PublicKey {
 func TestUnpreparedSimNodeBootsWithoutSSH(t *testing.T) {
 	t.Parallel()
 	img := fbt.Build(t, simBookworm)
-	a, state := openPreparedSim(t, img, netip.AddrFrom4([4]byte{127, 0, 10, 9}))
-	boot := bootToLogin(t, a, simSlot, consoleLines(t, a, simSlot))
+	hw, state := openPreparedSim(t, img)
+	boot := bootToLogin(t, hw, simSlot, consoleLines(t, hw, simSlot))
 	if got := boot[len(boot)-1]; got != "node2 login: " {
 		t.Fatalf("login prompt %q", got)
 	}
