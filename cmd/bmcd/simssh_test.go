@@ -134,13 +134,14 @@ func sshKey(t *testing.T, keygen, name string) (string, string) {
 
 // runSSH runs the OpenSSH client against addr with only the given key and
 // known_hosts file, host keys strictly checked.
-func runSSH(sshBin string, addr netip.AddrPort, key, knownHosts string, cmd ...string) (string, string, int, error) {
+func runSSH(sshBin string, addr netip.AddrPort, key, knownHosts, stdin string, cmd ...string) (string, string, int, error) {
 	args := []string{"-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
 		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "GlobalKnownHostsFile=/dev/null",
 		"-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "ConnectTimeout=30",
 		"-i", key, "-p", strconv.Itoa(int(addr.Port())),
 		"pi@" + addr.Addr().String()}
 	c := exec.Command(sshBin, append(args, cmd...)...)
+	c.Stdin = strings.NewReader(stdin)
 	var out, errOut strings.Builder
 	c.Stdout, c.Stderr = &out, &errOut
 	err := c.Run()
@@ -224,22 +225,28 @@ func TestOpenSSHLogsIntoPreparedSimNode(t *testing.T) {
 			}
 
 			for _, c := range []struct {
-				name, key, knownHosts, cmd string
-				status                     int
-				out, errOut                string
+				name, key, knownHosts, stdin string
+				cmd                          []string
+				status                       int
+				out, errOut                  string
 			}{
-				{"hostname", key, pinned, "hostname", 0, "rack1-node2\n", ""},
-				{"machine", key, pinned, "uname -m", 0, "aarch64\n", ""},
-				{"user", key, pinned, "id -un", 0, "pi\n", ""},
-				{"unknown command", key, pinned, "k3s", 127, "", "sh: 1: k3s: not found"},
-				{"wrong key", wrongKey, pinned, "hostname", 255, "", "Permission denied (publickey)"},
-				{"changed host key", key, changed, "hostname", 255, "", "Host key verification failed"},
+				{"hostname", key, pinned, "", []string{"hostname"}, 0, "rack1-node2\n", ""},
+				{"machine", key, pinned, "", []string{"uname -m"}, 0, "aarch64\n", ""},
+				{"user", key, pinned, "", []string{"id -un"}, 0, "pi\n", ""},
+				{"unknown command", key, pinned, "", []string{"k3s"}, 127, "", "sh: 1: k3s: not found"},
+				{"login shell on a pty", key, pinned, "hostname\rexit\r", []string{"-tt"}, 0, "hostname\r\nrack1-node2\r\n", ""},
+				{"wrong key", wrongKey, pinned, "", []string{"hostname"}, 255, "", "Permission denied (publickey)"},
+				{"changed host key", key, changed, "", []string{"hostname"}, 255, "", "Host key verification failed"},
 			} {
-				out, errOut, status, err := runSSH(sshBin, addr, c.key, c.knownHosts, c.cmd)
+				out, errOut, status, err := runSSH(sshBin, addr, c.key, c.knownHosts, c.stdin, c.cmd...)
 				if err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
-				if status != c.status || out != c.out || !strings.Contains(errOut, c.errOut) {
+				outOK := out == c.out
+				if c.cmd[0] == "-tt" { // the banner and prompts surround the answer
+					outOK = strings.Contains(out, c.out)
+				}
+				if status != c.status || !outOK || !strings.Contains(errOut, c.errOut) {
 					t.Errorf("%s: status %d out %q stderr %q; want %d %q %q", c.name, status, out, errOut, c.status, c.out, c.errOut)
 				}
 			}
@@ -257,7 +264,7 @@ func TestOpenSSHLogsIntoPreparedSimNode(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = cl.Wait() // returns once the node closed the connection
-			if _, errOut, status, err := runSSH(sshBin, addr, key, pinned, "true"); err != nil || status != 255 || !strings.Contains(errOut, "Connection refused") {
+			if _, errOut, status, err := runSSH(sshBin, addr, key, pinned, "", "true"); err != nil || status != 255 || !strings.Contains(errOut, "Connection refused") {
 				t.Fatalf("ssh to a node that is off: status %d, %q, %v", status, errOut, err)
 			}
 		})

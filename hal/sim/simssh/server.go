@@ -1,18 +1,22 @@
 package simssh
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
 )
 
 // handshakeTimeout bounds a client's key exchange and authentication, so a
@@ -194,9 +198,12 @@ func (s *Server) serve(c net.Conn) {
 	}
 }
 
-// session answers a session's requests until its exec request has run.
+// session answers a session's requests: one exec request runs a command,
+// a shell request runs the shell (with line editing when a pty was
+// requested first). Later requests (window-change, signal) are refused.
 func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
+	pty := false
 	for req := range reqs {
 		switch req.Type {
 		case "exec":
@@ -206,33 +213,94 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				continue
 			}
 			_ = req.Reply(true, nil)
-			status := s.run(p.Command, ch)
-			_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+			status, _ := s.run(p.Command, ch, ch.Stderr())
+			exitStatus(ch, status)
 			return
+		case "pty-req":
+			pty = true
+			_ = req.Reply(true, nil)
 		case "shell":
-			_ = req.Reply(false, nil) // no interactive shell on a simulated node
+			_ = req.Reply(true, nil)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				exitStatus(ch, s.shell(ch, pty))
+				ch.Close()
+			}()
+			for req := range reqs {
+				_ = req.Reply(false, nil)
+			}
+			<-done
+			return
 		default:
-			// env, pty-req and the like: refused, the command still runs.
+			// env and the like: refused, as a locked-down sshd does.
 			_ = req.Reply(false, nil)
 		}
 	}
 }
 
-// run runs one command line from the table. Arguments are split at
-// white space; there is no quoting, no pipes and no redirection.
-func (s *Server) run(line string, ch ssh.Channel) uint32 {
+func exitStatus(ch ssh.Channel, status uint32) {
+	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+}
+
+// shell reads command lines until exit or end of input and returns the
+// last command's status. With a pty it is a login shell at a prompt, with
+// echo and line editing (x/term's terminal); without, it reads commands
+// from its input as sh does from a pipe.
+func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
+	var status uint32
+	if !pty {
+		sc := bufio.NewScanner(ch)
+		for sc.Scan() {
+			var done bool
+			if status, done = s.run(sc.Text(), ch, ch.Stderr()); done {
+				break
+			}
+		}
+		return status
+	}
+	t := term.NewTerminal(ch, s.node.User+"@"+s.node.Hostname+":~$ ")
+	fmt.Fprintf(t, "Linux %s %s %s\n\nThis node is simulated by bmcd: only a few commands work.\n", s.node.Hostname, kernelRelease, machine)
+	for {
+		line, err := t.ReadLine()
+		if err != nil { // end of input (Ctrl-D) or the connection closed
+			return status
+		}
+		var done bool
+		if status, done = s.run(line, t, t); done {
+			return status
+		}
+	}
+}
+
+// run runs one command line from the table and reports whether it was
+// exit or logout. Arguments are split at white space; there is no
+// quoting, no pipes and no redirection.
+func (s *Server) run(line string, stdout, stderr io.Writer) (status uint32, exit bool) {
 	args := strings.Fields(line)
 	if len(args) == 0 {
-		return 0
+		return 0, false
+	}
+	switch args[0] {
+	case "exit", "logout":
+		if len(args) > 1 {
+			n, err := strconv.ParseUint(args[1], 10, 8)
+			if err != nil {
+				fmt.Fprintf(stderr, "sh: 1: exit: Illegal number: %s\n", args[1])
+				return 2, true
+			}
+			return uint32(n), true
+		}
+		return 0, true
 	}
 	cmd, ok := s.commands[args[0]]
 	if !ok {
-		fmt.Fprintf(ch.Stderr(), "sh: 1: %s: not found\n", args[0])
-		return 127
+		fmt.Fprintf(stderr, "sh: 1: %s: not found\n", args[0])
+		return 127, false
 	}
 	var out, errw bytes.Buffer
-	status := cmd(s.node, args[1:], &out, &errw)
-	_, _ = ch.Write(out.Bytes())
-	_, _ = ch.Stderr().Write(errw.Bytes())
-	return status
+	status = cmd(s.node, args[1:], &out, &errw)
+	_, _ = stdout.Write(out.Bytes())
+	_, _ = stderr.Write(errw.Bytes())
+	return status, false
 }

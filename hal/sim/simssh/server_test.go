@@ -172,3 +172,67 @@ func TestListenBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestShell: a shell without a pty reads commands from its input, as sh
+// from a pipe; with a pty it prompts and echoes. exit n is the status.
+func TestShell(t *testing.T) {
+	t.Parallel()
+	_, user := newKey(t)
+	srv, host := start(t, user)
+	c, err := dial(srv, "pi", user, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		name   string
+		pty    bool
+		input  string
+		out    []string // in this order
+		status int
+	}{
+		{"pipe", false, "hostname\nuname -m\nexit 3\nhostname\n", []string{"node2\naarch64\n"}, 3},
+		{"pty", true, "hostname\rexit\r", []string{"pi@node2:~$ ", "hostname\r\nnode2\r\n", "pi@node2:~$ exit\r\n"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sess, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Close()
+			if tc.pty {
+				if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out bytes.Buffer
+			sess.Stdin, sess.Stdout = strings.NewReader(tc.input), &out
+			err = sess.Shell()
+			if err == nil {
+				err = sess.Wait()
+			}
+			status := 0
+			var exit *ssh.ExitError
+			if errors.As(err, &exit) {
+				status = exit.ExitStatus()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			if !tc.pty && got != tc.out[0] {
+				t.Fatalf("output %q, want %q", got, tc.out[0])
+			}
+			rest := got
+			for _, w := range tc.out {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output %q lacks %q in order", got, w)
+				}
+				rest = rest[i+len(w):]
+			}
+			if status != tc.status {
+				t.Fatalf("status %d, want %d", status, tc.status)
+			}
+		})
+	}
+}
