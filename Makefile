@@ -2,6 +2,7 @@
 #
 #   make run     build and start bmcd on the simulated board
 #   make test    install what the tests need, lint, run every test
+#   make bench-soak  the long soak runs that make test leaves out
 #   make cross   static binaries for linux/arm (GOARM=7) and linux/arm64
 
 SHELL   := /bin/bash
@@ -15,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run run-state test deps lint unit cross bench bench-api bench-console bench-flash reset-password clean
+.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-flash bench-soak reset-password clean
 
 all: build
 
@@ -50,7 +51,7 @@ reset-password:
 	rm -f $(RUN_DIR)/state/auth.json $(RUN_DIR)/state/sessions.json
 
 # test: everything CI runs. .ci/run calls this.
-test: deps lint unit
+test: deps lint unit test-e2e
 
 deps:
 	@bash .ci/deps.sh
@@ -63,8 +64,14 @@ lint:
 	$(GOBIN)/staticcheck ./...
 	$(GO) mod tidy -diff
 
+# unit: every test but the end-to-end ones, which test-e2e runs once.
+E2E := ^TestEndToEnd
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -skip '$(E2E)' ./...
+
+# test-e2e: the real bmcd and bmcctl binaries over loopback, in parallel.
+test-e2e:
+	$(GO) test -race -count=1 -run '$(E2E)' ./cmd/bmcctl/
 
 cross:
 	@mkdir -p $(DIST)
@@ -99,6 +106,12 @@ bench-console:
 bench-api:
 	$(GO) test -run '^$$' -bench BenchmarkPowerRoundTrip -benchmem ./api/
 	$(GO) test -run TestPowerLatencyReport -v -count=1 ./api/ -latency-report
+
+# bench-soak: twenty flashes in a row through one bmcd, which must hold no
+# more memory, file descriptors or threads after the last than after the
+# fifth.
+bench-soak:
+	$(GO) test -count=1 -v -run '^TestEndToEndTwentyFlashes$$' ./cmd/bmcctl/ -soak
 
 clean:
 	rm -rf $(BIN) $(DIST)

@@ -23,6 +23,10 @@ declare -A want=(
   [mtype]=mtools
   [mdir]=mtools
   [cloud-init]=cloud-init
+  # The simulated nodes' SSH server is checked with the real OpenSSH
+  # client; the marker script's fingerprint comes from ssh-keygen.
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
 )
 
 missing=()

@@ -101,9 +101,11 @@ func TestMain(m *testing.M) {
 // TestFlashRoundTrip writes every format from every kind of source and
 // checks the disk holds the image, the rest untouched.
 func TestFlashRoundTrip(t *testing.T) {
+	t.Parallel()
 	img := makeImage(imageSize, 1)
 	for _, fc := range formatCases {
 		t.Run(fc.name, func(t *testing.T) {
+			t.Parallel()
 			data := fc.encode(t, img)
 			sum := sha256.Sum256(data)
 			for i, sk := range sourceKinds {
@@ -160,9 +162,11 @@ func checkHoles(t *testing.T, path string, img []byte, m *bmap.Map, fill byte) {
 }
 
 func TestFlashBmap(t *testing.T) {
+	t.Parallel()
 	img, _, m := bmapImage(t)
 	for _, fc := range formatCases {
 		t.Run(fc.name, func(t *testing.T) {
+			t.Parallel()
 			data := fc.encode(t, img)
 			for i, sk := range sourceKinds[:3] {
 				for _, verify := range []bool{true, false} {

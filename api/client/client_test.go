@@ -51,6 +51,7 @@ func replay(t *testing.T, status int, body string) (*Client, func() []seen) {
 }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	h := &http.Client{}
 	c := New("http://bmc:8080/", WithToken("t"), WithHTTPClient(h), WithUserAgent("ua/1"))
 	assert.Equal(t, &Client{BaseURL: "http://bmc:8080", Token: "t", HTTPClient: h, UserAgent: "ua/1"}, c)
@@ -58,6 +59,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestMethods(t *testing.T) {
+	t.Parallel()
 	on := true
 	name, policy := "k3s", "always-on"
 	slot3 := `{"slot":3,"name":"node3","power":"on","policy":"last-state","busy":false}`
@@ -179,6 +181,7 @@ func TestMethods(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	c, reqs := replay(t, http.StatusOK, `{"token":"new","expires_at":"2030-01-01T00:00:00Z"}`)
 	c.Token = ""
@@ -202,6 +205,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	c, reqs := replay(t, http.StatusNoContent, "")
 	require.NoError(t, c.Logout(t.Context()))
 	assert.Empty(t, c.Token, "a revoked token is not sent again")
@@ -221,6 +225,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestUserAgent(t *testing.T) {
+	t.Parallel()
 	var ua string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ua = r.UserAgent()
@@ -232,6 +237,7 @@ func TestUserAgent(t *testing.T) {
 }
 
 func TestAPIErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		status    int
@@ -306,6 +312,7 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestBadAnswer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body, want string
 	}{
@@ -325,6 +332,7 @@ func TestBadAnswer(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
@@ -344,6 +352,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestDeadline(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -369,6 +378,7 @@ func TestDeadline(t *testing.T) {
 }
 
 func TestRequestBodyIsJSON(t *testing.T) {
+	t.Parallel()
 	// The server decodes strictly: the client must not send fields the
 	// wire types do not have, and must omit unset patch fields.
 	c, reqs := replay(t, http.StatusOK, `{}`)

@@ -112,6 +112,7 @@ func (s *consoleServer) wait(t *testing.T) {
 }
 
 func TestDialConsole(t *testing.T) {
+	t.Parallel()
 	s := &consoleServer{history: []byte("U-Boot 2024.01\r\nlogin: ")}
 	c := newConsoleServer(t, s)
 	ctx := t.Context()
@@ -155,6 +156,7 @@ func TestDialConsole(t *testing.T) {
 }
 
 func TestDialConsoleOptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts ConsoleOptions
@@ -180,6 +182,7 @@ func TestDialConsoleOptions(t *testing.T) {
 }
 
 func TestConsoleMessages(t *testing.T) {
+	t.Parallel()
 	s := &consoleServer{script: func(ctx context.Context, ws *websocket.Conn) {
 		_ = ws.Write(ctx, websocket.MessageBinary, []byte("a"))
 		_ = ws.Write(ctx, websocket.MessageText, []byte(`{"type":"missed","bytes":1234}`))
@@ -212,6 +215,7 @@ func TestConsoleMessages(t *testing.T) {
 }
 
 func TestConsoleClosed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		code   websocket.StatusCode
@@ -283,6 +287,7 @@ func TestConsoleClosed(t *testing.T) {
 }
 
 func TestConsoleCloseWhileReading(t *testing.T) {
+	t.Parallel()
 	// bmcctl reads in one goroutine and closes from another on detach:
 	// that must be quick and must unblock the reader.
 	s := &consoleServer{}
@@ -311,6 +316,7 @@ func TestConsoleCloseWhileReading(t *testing.T) {
 }
 
 func TestConsoleCloseReportsRefusal(t *testing.T) {
+	t.Parallel()
 	// bmcd bounds the frames it reads; a frame over the bound is refused
 	// with 1009, which Close must not hide.
 	s := &consoleServer{script: func(ctx context.Context, ws *websocket.Conn) {
@@ -329,6 +335,7 @@ func TestConsoleCloseReportsRefusal(t *testing.T) {
 }
 
 func TestDialConsoleErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("not logged in", func(t *testing.T) {
 		s := &consoleServer{}
 		c := newConsoleServer(t, s)
@@ -414,6 +421,7 @@ func TestDialConsoleErrors(t *testing.T) {
 }
 
 func TestDialConsoleTLS(t *testing.T) {
+	t.Parallel()
 	// https becomes wss, through the client's own HTTP client (which
 	// trusts the test certificate).
 	s := &consoleServer{done: make(chan struct{})}
@@ -433,6 +441,7 @@ func TestDialConsoleTLS(t *testing.T) {
 }
 
 func TestConsoleLog(t *testing.T) {
+	t.Parallel()
 	var gotQuery, gotAccept string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		assert.Equal(t, "/api/v1/slots/2/console/log", r.URL.Path)
@@ -462,6 +471,7 @@ func TestConsoleLog(t *testing.T) {
 }
 
 func TestConsoleStateAndMode(t *testing.T) {
+	t.Parallel()
 	state := `{"slot":3,"device":"/dev/ttyS3","mode":{"baud":1500000,"data_bits":8,"parity":"none","stop_bits":"1"},"open":true,"reopens":1,"bytes_read":42,"buffered":42,"clients":2}`
 	want := apitype.ConsoleState{Slot: 3, Device: "/dev/ttyS3", Mode: apitype.ConsoleMode{Baud: 1500000, DataBits: 8, Parity: "none", StopBits: "1"}, Open: true, Reopens: 1, BytesRead: 42, Buffered: 42, Clients: 2}
 

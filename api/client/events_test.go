@@ -61,6 +61,7 @@ func powerEvent(id uint64, slot int, power string) string {
 }
 
 func TestEvents(t *testing.T) {
+	t.Parallel()
 	var s streamServer
 	c := s.start(t, func(w io.Writer, _ int) bool {
 		_, _ = io.WriteString(w, ": bmcd events\n\n"+powerEvent(1, 3, "on")+": ping\n\n")
@@ -85,6 +86,7 @@ func TestEvents(t *testing.T) {
 }
 
 func TestEventsEnd(t *testing.T) {
+	t.Parallel()
 	stop := errors.New("enough")
 	tests := []struct {
 		name    string
@@ -137,6 +139,7 @@ func TestEventsEnd(t *testing.T) {
 }
 
 func TestEventsLagged(t *testing.T) {
+	t.Parallel()
 	var s streamServer
 	c := s.start(t, func(w io.Writer, conn int) bool {
 		switch conn {
@@ -175,6 +178,7 @@ func TestEventsLagged(t *testing.T) {
 }
 
 func TestEventsRefused(t *testing.T) {
+	t.Parallel()
 	t.Run("no token", func(t *testing.T) {
 		var s streamServer
 		c := s.start(t, func(io.Writer, int) bool { return false })

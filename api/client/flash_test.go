@@ -16,6 +16,7 @@ import (
 )
 
 func TestFlashUpload(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		opts   FlashOptions
@@ -83,6 +84,7 @@ func TestFlashUpload(t *testing.T) {
 }
 
 func TestFlashURL(t *testing.T) {
+	t.Parallel()
 	c, reqs := replay(t, http.StatusAccepted, `{"id":8,"slot":1,"state":"queued"}`)
 	job, err := c.FlashURL(t.Context(), 1, apitype.FlashURLRequest{URL: "https://example.com/os.img.xz", PowerOn: true})
 	require.NoError(t, err)

@@ -23,6 +23,7 @@ func parseAll(t testing.TB, in string) ([]Message, error) {
 }
 
 func TestParseSSE(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in string
 		want     []Message
@@ -62,6 +63,7 @@ func TestParseSSE(t *testing.T) {
 }
 
 func TestParseSSEErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("callback error stops", func(t *testing.T) {
 		stop := errors.New("stop")
 		calls := 0

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,23 +48,23 @@ func bmcctl(t *testing.T, stdin string, args ...string) result {
 }
 
 // login logs in to f and fails the test if that does not work.
-func login(t *testing.T, f *fakeBMCD) {
+func login(t *testing.T, f *testBMCD) {
 	t.Helper()
-	r := bmcctl(t, fakePassword+"\n", "login", "--password-stdin")
+	r := bmcctl(t, testPassword+"\n", "login", "--password-stdin")
 	require.Equal(t, 0, r.code, r.stderr)
 }
 
 func TestLoginThenPowerOn(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 
-	r := bmcctl(t, fakePassword+"\n", "login", "--password-stdin")
+	r := bmcctl(t, testPassword+"\n", "login", "--password-stdin")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stderr)
 	assert.Regexp(t, `^Logged in to `+f.srv.URL+`; token valid until \d{4}-\d\d-\d\d \d\d:\d\d \S+\n$`, r.stdout)
 	tok, err := loadToken(f.srv.URL)
 	require.NoError(t, err)
-	assert.Equal(t, fakeToken, tok)
+	assert.NotEmpty(t, tok, "bmcd's token is kept")
 
 	r = bmcctl(t, "", "power", "on", "3")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -81,7 +83,7 @@ func TestLoginThenPowerOn(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 
@@ -96,11 +98,11 @@ func TestCommands(t *testing.T) {
 		{name: "power off all", args: []string{"power", "off", "all"}, wantStdout: "slot 1: off\nslot 2: off\nslot 3: off\nslot 4: off\n"},
 		{name: "power on 2", args: []string{"power", "on", "2"}, wantStdout: "slot 2: on\n"},
 		{name: "reset 2", args: []string{"power", "reset", "2"}, wantStdout: "slot 2: on\n"},
-		{name: "reset of a slot that is off", args: []string{"power", "reset", "1", "--force"}, wantCode: 1, wantStderr: "bmcctl: slot 1 is off\n"},
-		{name: "out of range slot is bmcd's call", args: []string{"power", "on", "9"}, wantCode: 1, wantStderr: "bmcctl: slot 9: no such slot (board has slots 1-4)\n"},
-		{name: "status of a missing slot", args: []string{"power", "status", "0"}, wantCode: 1, wantStderr: "bmcctl: slot 0: no such slot (board has slots 1-4)\n"},
+		{name: "reset of a slot that is off", args: []string{"power", "reset", "1", "--force"}, wantCode: 1, wantStderr: "bmcctl: reset slot 1: the slot is off\n"},
+		{name: "out of range slot is bmcd's call", args: []string{"power", "on", "9"}, wantCode: 1, wantStderr: "bmcctl: slot 9: no such slot (the board has slots 1-4)\n"},
+		{name: "status of a missing slot", args: []string{"power", "status", "0"}, wantCode: 1, wantStderr: "bmcctl: slot 0: no such slot (the board has slots 1-4)\n"},
 		{name: "slot set", args: []string{"slot", "set", "2", "--name", "k3s", "--module", "CM4", "--policy", "always-on"}, wantStdout: "slot 2: name k3s, module CM4, policy always-on\n"},
-		{name: "board", args: []string{"board"}, wantStdout: "Model:         Simulated board\nProfile:       sim\nSlots:         4\nCapabilities:  reset\nbmcd:          test\n"},
+		{name: "board", args: []string{"board"}, wantStdout: "Model:         Simulated board (4 slots)\nProfile:       sim\nSlots:         4\nCapabilities:  reset, usb-boot, usb-route, presence, save-power-defaults\nbmcd:          test\n"},
 		{name: "version", args: []string{"version"}, wantStdout: "dev\n"},
 		{name: "json slots", args: []string{"-o", "json", "slots"}},
 	}
@@ -122,11 +124,11 @@ func TestCommands(t *testing.T) {
 		r := bmcctl(t, "", "slots")
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Equal(t, strings.Join([]string{
-			"SLOT  NAME  MODULE  POWER  POLICY",
-			"1     -     -       off    last-state",
-			"2     k3s   CM4     on     always-on",
-			"3     -     -       off    last-state",
-			"4     -     -       off    last-state",
+			"SLOT  NAME  MODULE  POWER  PRESENT  POLICY",
+			"1     -     CM4     off    yes      always-off",
+			"2     k3s   CM4     on     yes      always-on",
+			"3     -     CM4     off    yes      always-off",
+			"4     -     CM4     off    yes      always-off",
 			"",
 		}, "\n"), r.stdout)
 	})
@@ -135,7 +137,7 @@ func TestCommands(t *testing.T) {
 // TestJSONSlotsHasEveryField: -o json shows every field of a slot, the
 // empty and false ones too, as README lists them.
 func TestJSONSlotsHasEveryField(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	want := []string{"slot", "name", "module", "power", "present", "policy", "requested", "self", "busy", "power_changed_at"}
@@ -160,7 +162,7 @@ func TestJSONSlotsHasEveryField(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	before := len(f.seen())
@@ -205,7 +207,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestNotLoggedIn(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	want := "bmcctl: not logged in to " + f.srv.URL + ": run 'bmcctl login'\n"
 
@@ -233,8 +235,8 @@ func TestNotLoggedIn(t *testing.T) {
 	})
 
 	t.Run("an expired token is not sent", func(t *testing.T) {
-		require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Millisecond)}))
-		time.Sleep(5 * time.Millisecond)
+		login(t, f)
+		plantToken(t, f.srv.URL, cachedToken{Token: f.token(t), ExpiresAt: time.Now().Add(-time.Second)})
 		r := bmcctl(t, "", "slots")
 		assert.Equal(t, want, r.stderr)
 	})
@@ -242,7 +244,7 @@ func TestNotLoggedIn(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		r := bmcctl(t, "guess\n", "login", "--password-stdin")
 		assert.Equal(t, 1, r.code)
-		assert.Equal(t, "bmcctl: log in to "+f.srv.URL+": invalid user name or password\n", r.stderr)
+		assert.Equal(t, "bmcctl: log in to "+f.srv.URL+": auth: wrong user name or password\n", r.stderr)
 		assert.Empty(t, r.stdout)
 	})
 
@@ -254,19 +256,19 @@ func TestNotLoggedIn(t *testing.T) {
 }
 
 func TestLoginSources(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	tests := []struct {
 		name, env, stdin string
 		args             []string
 		wantCode         int
 	}{
-		{name: "stdin without a terminal", stdin: fakePassword + "\n"},
-		{name: "CRLF and no final newline", stdin: fakePassword + "\r\n"},
-		{name: "no newline", stdin: fakePassword},
-		{name: "BMC_PASSWORD", env: fakePassword},
-		{name: "--password-stdin wins over BMC_PASSWORD", env: "wrong", stdin: fakePassword + "\n", args: []string{"--password-stdin"}},
-		{name: "only the first line", stdin: fakePassword + "\nmore\n"},
-		{name: "user", stdin: fakePassword + "\n", args: []string{"--user", "root"}, wantCode: 1},
+		{name: "stdin without a terminal", stdin: testPassword + "\n"},
+		{name: "CRLF and no final newline", stdin: testPassword + "\r\n"},
+		{name: "no newline", stdin: testPassword},
+		{name: "BMC_PASSWORD", env: testPassword},
+		{name: "--password-stdin wins over BMC_PASSWORD", env: "wrong", stdin: testPassword + "\n", args: []string{"--password-stdin"}},
+		{name: "only the first line", stdin: testPassword + "\nmore\n"},
+		{name: "user", stdin: testPassword + "\n", args: []string{"--user", "root"}, wantCode: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,9 +281,10 @@ func TestLoginSources(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
+	old := f.token(t)
 	r := bmcctl(t, "", "logout")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "Logged out of "+f.srv.URL+"; bmcd revoked the token\n", r.stdout)
@@ -292,7 +295,7 @@ func TestLogout(t *testing.T) {
 	assert.False(t, has, "the token is forgotten")
 
 	// The old token, had anyone kept it, no longer works.
-	require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Hour)}))
+	require.NoError(t, saveToken(f.srv.URL, cachedToken{Token: old, ExpiresAt: time.Now().Add(time.Hour)}))
 	r = bmcctl(t, "", "slots")
 	assert.Equal(t, 1, r.code)
 	assert.Equal(t, "bmcctl: not logged in to "+f.srv.URL+": run 'bmcctl login'\n", r.stderr)
@@ -303,6 +306,9 @@ func TestLogout(t *testing.T) {
 	assert.Equal(t, "Not logged in to "+f.srv.URL+"\n", r.stdout)
 	assert.Len(t, f.seen(), before, "nothing to revoke, nothing sent")
 }
+
+// anyToken is a token where bmcd never gets to check it.
+const anyToken = "tok-1"
 
 func TestLogoutFailures(t *testing.T) {
 	expires := time.Date(2099, 1, 2, 3, 4, 0, 0, time.UTC)
@@ -321,15 +327,18 @@ func TestLogoutFailures(t *testing.T) {
 		wantStderr string // with URL for the address
 	}{
 		{name: "token already refused", token: "revoked", wantStdout: "; bmcd no longer accepted the token\n"},
-		{name: "bmcd without logout", old: true, token: fakeToken, wantCode: 1,
+		{name: "bmcd without logout", old: true, token: anyToken, wantCode: 1,
 			wantStderr: "bmcctl: token forgotten here but not revoked on bmcd (it stays valid until EXPIRES): bmcd at URL cannot revoke tokens (it is older than this bmcctl)\n"},
-		{name: "bmcd unreachable", down: true, token: fakeToken, wantCode: 1,
+		{name: "bmcd unreachable", down: true, token: anyToken, wantCode: 1,
 			wantStderr: "bmcctl: token forgotten here but not revoked on bmcd (it stays valid until EXPIRES): cannot reach bmcd at URL: connection refused\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeBMCD(t)
-			f.noLogout = tt.old
+			var wrap []func(http.Handler) http.Handler
+			if tt.old {
+				wrap = append(wrap, withoutLogout)
+			}
+			f := newBMCD(t, wrap...)
 			url := f.srv.URL
 			if tt.down {
 				url = unreachable
@@ -352,14 +361,14 @@ func TestLogoutFailures(t *testing.T) {
 	}
 
 	t.Run("expired token", func(t *testing.T) {
-		f := newFakeBMCD(t)
+		f := newBMCD(t)
 		isolate(t, f.srv.URL)
 		// Written as a cache left from long ago: saveToken drops
 		// expired entries.
 		path, err := tokenPath()
 		require.NoError(t, err)
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
-		old, err := json.Marshal(map[string]cachedToken{f.srv.URL: {Token: fakeToken, ExpiresAt: time.Now().Add(-time.Hour)}})
+		old, err := json.Marshal(map[string]cachedToken{f.srv.URL: {Token: anyToken, ExpiresAt: time.Now().Add(-time.Hour)}})
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(path, old, 0o600))
 		r := bmcctl(t, "", "logout")
@@ -373,11 +382,11 @@ func TestLogoutFailures(t *testing.T) {
 }
 
 func TestHostKeysTheToken(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, "")
 	// The same daemon named three ways shares one cache entry.
 	host := strings.TrimPrefix(f.srv.URL, "http://")
-	r := bmcctl(t, fakePassword+"\n", "--host", host, "login")
+	r := bmcctl(t, testPassword+"\n", "--host", host, "login")
 	require.Equal(t, 0, r.code, r.stderr)
 	for _, h := range []string{host, f.srv.URL, f.srv.URL + "/", "HTTP://" + host} {
 		r := bmcctl(t, "", "--host", h, "power", "status", "1")
@@ -385,36 +394,95 @@ func TestHostKeysTheToken(t *testing.T) {
 	}
 }
 
+// TestEventsCommand: events shows what happens on the board as it
+// happens, one line (or JSON object) per event, until bmcd ends the stream.
 func TestEventsCommand(t *testing.T) {
-	f := newFakeBMCD(t)
-	isolate(t, f.srv.URL)
-	login(t, f)
-	ts := time.Date(2025, 6, 1, 12, 30, 45, 0, time.UTC)
-	f.events = []apitype.Event{
-		{ID: 1, Time: ts, Type: "power", Slot: &apitype.Slot{Slot: 3, Power: "on", Policy: "last-state"}},
-		{ID: 2, Time: ts, Type: "slot", Slot: &apitype.Slot{Slot: 2, Name: "k3s", Power: "off", Policy: "always-on"}},
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		expect func(t *testing.T, lines []string)
+	}{
+		{name: "table", args: []string{"events"}, expect: func(t *testing.T, lines []string) {
+			assert.Contains(t, lines[0], "power  slot 3: on")
+			assert.Contains(t, lines[1], "slot   slot 2: name k3s, module CM4, policy always-off")
+		}},
+		{name: "json lines", args: []string{"-o", "json", "events"}, expect: func(t *testing.T, lines []string) {
+			var e [2]apitype.Event
+			for i, l := range lines {
+				require.NoError(t, json.Unmarshal([]byte(l), &e[i]), l)
+				assert.NotZero(t, e[i].ID)
+				assert.WithinDuration(t, time.Now(), e[i].Time, time.Minute)
+				require.NotNil(t, e[i].Slot, l)
+			}
+			assert.Equal(t, "power", e[0].Type)
+			assert.Equal(t, apitype.Slot{Slot: 3, Power: "on", Requested: "on"}, pick(*e[0].Slot))
+			assert.Equal(t, "slot", e[1].Type)
+			assert.Equal(t, apitype.Slot{Slot: 2, Name: "k3s", Power: "off"}, pick(*e[1].Slot))
+			assert.Equal(t, "always-off", e[1].Slot.Policy)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("TZ", "UTC")
+			f := newBMCD(t)
+			isolate(t, f.srv.URL)
+			login(t, f)
+			ev := startEvents(t, f, tt.args...)
+			r := bmcctl(t, "", "power", "on", "3")
+			require.Equal(t, 0, r.code, r.stderr)
+			r = bmcctl(t, "", "slot", "set", "2", "--name", "k3s")
+			require.Equal(t, 0, r.code, r.stderr)
+			require.Eventually(t, func() bool { return strings.Count(ev.stdout.String(), "\n") >= 2 }, 10*time.Second, 5*time.Millisecond)
+			// bmcd stops: the stream ends without Ctrl-C.
+			f.shutdown()
+			code := ev.wait(t)
+			lines := strings.Split(strings.TrimSuffix(ev.stdout.String(), "\n"), "\n")
+			require.Len(t, lines, 2, ev.stdout.String())
+			tt.expect(t, lines)
+			assert.Equal(t, "bmcctl: follow events: bmcd at "+f.srv.URL+" closed the stream\n", ev.stderr.String())
+			assert.Equal(t, 1, code, "the stream ended without Ctrl-C")
+		})
 	}
+}
 
-	t.Run("table", func(t *testing.T) {
-		t.Setenv("TZ", "UTC")
-		r := bmcctl(t, "", "events")
-		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-		require.Len(t, lines, 2, r.stdout)
-		assert.Contains(t, lines[0], "power  slot 3: on")
-		assert.Contains(t, lines[1], "slot   slot 2: name k3s, module -, policy always-on")
-		assert.Equal(t, 1, r.code, "the stream ended without Ctrl-C")
-		assert.Equal(t, "bmcctl: follow events: bmcd at "+f.srv.URL+" closed the stream\n", r.stderr)
+// pick keeps the fields of an event's slot that the test sets.
+func pick(s apitype.Slot) apitype.Slot {
+	return apitype.Slot{Slot: s.Slot, Name: s.Name, Power: s.Power, Requested: s.Requested}
+}
+
+// eventsRun is a bmcctl events command running in the background.
+type eventsRun struct {
+	stdout, stderr lockedBuffer
+	done           chan struct{}
+	code           int
+}
+
+// wait waits for the command to end and returns its exit code.
+func (e *eventsRun) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("events did not end")
+	}
+	return e.code
+}
+
+// startEvents runs bmcctl events until the test ends, and returns once
+// bmcd has subscribed it to the board's events.
+func startEvents(t *testing.T, f *testBMCD, args ...string) *eventsRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	e := &eventsRun{done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.code = run(ctx, args, strings.NewReader(""), &e.stdout, &e.stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		e.wait(t)
 	})
-	t.Run("json lines", func(t *testing.T) {
-		r := bmcctl(t, "", "-o", "json", "events")
-		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-		require.Len(t, lines, 2, r.stdout)
-		for i, l := range lines {
-			var e apitype.Event
-			require.NoError(t, json.Unmarshal([]byte(l), &e))
-			assert.Equal(t, f.events[i], e)
-		}
-	})
+	require.Eventually(t, f.streaming, 10*time.Second, 5*time.Millisecond)
+	return e
 }
 
 // lockedBuffer is a bytes.Buffer safe to read while a command writes it.
@@ -436,20 +504,17 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestEventsUntilInterrupted(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
-	f.mu.Lock()
-	f.events = []apitype.Event{{ID: 1, Time: time.Now(), Type: "power", Slot: &apitype.Slot{Slot: 1, Power: "on"}}}
-	f.holdEvents = true
-	f.mu.Unlock()
-
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"events"}, strings.NewReader(""), &stdout, &stderr) }()
-	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "slot 1: on") }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, f.streaming, 10*time.Second, 5*time.Millisecond)
+	f.switchOn(t, 1)
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "slot 1: on") }, 10*time.Second, 5*time.Millisecond)
 	cancel() // Ctrl-C
 	select {
 	case code := <-done:
@@ -461,7 +526,7 @@ func TestEventsUntilInterrupted(t *testing.T) {
 }
 
 func TestInterrupted(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -484,14 +549,14 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	f := newFakeBMCD(t)
-	isolate(t, f.srv.URL)
-	login(t, f)
-	f.mu.Lock() // every authenticated handler now waits
-	t.Cleanup(f.mu.Unlock)
+	// A bmcd that never answers: the handler waits until the client goes.
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(srv.Close)
+	isolate(t, srv.URL)
+	require.NoError(t, saveToken(srv.URL, cachedToken{Token: anyToken, ExpiresAt: time.Now().Add(time.Hour)}))
 	r := bmcctl(t, "", "--timeout", "100ms", "slots")
 	assert.Equal(t, 1, r.code)
-	assert.Equal(t, "bmcctl: no answer from bmcd at "+f.srv.URL+" within 100ms (see --timeout)\n", r.stderr)
+	assert.Equal(t, "bmcctl: no answer from bmcd at "+srv.URL+" within 100ms (see --timeout)\n", r.stderr)
 }
 
 func TestCompletion(t *testing.T) {
@@ -513,14 +578,14 @@ func TestCompletion(t *testing.T) {
 // TestSlotCompletion: slot arguments complete to bmcd's slots, described
 // by name, module and power; without bmcd, to 1-4, silently.
 func TestSlotCompletion(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	r := bmcctl(t, "", "slot", "set", "2", "--name", "k3s", "--module", "CM4")
 	require.Equal(t, 0, r.code, r.stderr)
-	f.switchOn(2)
+	f.switchOn(t, 2)
 	const (
-		fromBMCD = "1\toff\n2\tk3s, CM4, on\n3\toff\n4\toff\n"
+		fromBMCD = "1\tCM4, off\n2\tk3s, CM4, on\n3\tCM4, off\n4\tCM4, off\n"
 		fallback = "1\n2\n3\n4\n"
 		all      = "all\tevery slot\n"
 		noFiles  = ":4\n" // cobra.ShellCompDirectiveNoFileComp
@@ -561,7 +626,7 @@ func TestSlotCompletion(t *testing.T) {
 		require.NoError(t, err)
 		down := "http://" + ln.Addr().String()
 		require.NoError(t, ln.Close())
-		require.NoError(t, saveToken(down, cachedToken{Token: fakeToken, ExpiresAt: time.Now().Add(time.Hour)}))
+		require.NoError(t, saveToken(down, cachedToken{Token: anyToken, ExpiresAt: time.Now().Add(time.Hour)}))
 		for _, tt := range tests {
 			r := complete(t, append([]string{"--host", down}, tt.args...))
 			assert.Equal(t, strings.Replace(tt.want, fromBMCD, fallback, 1), r.stdout, tt.name)

@@ -31,7 +31,7 @@ func newConsole(e *env) *cobra.Command {
 			"shown first, then live output; keys go to the node as they are typed (Ctrl-C\n" +
 			"included). Detach with Ctrl-] then q; Ctrl-] then ? lists the escapes. The node\n" +
 			"keeps running after a detach. The terminal is put back as it was on every exit.\n" +
-			"Attaching to a slot that is off works: bmcctl says so, and output appears when\n" +
+			"Attaching to a slot that is off works: bmcd says so, and output appears when\n" +
 			"the slot is switched on.\n" +
 			"\n" +
 			"When stdin is not a terminal, it is sent as it is, with no escape, and bmcctl\n" +

@@ -41,7 +41,6 @@ type session struct {
 	cc   *client.ConsoleConn
 	slot int
 	esc  escapeKey
-	off  bool // the slot was off when the session began
 	// tty is stdin when it is a terminal: it is made raw, and escapes
 	// are read from it.
 	tty *os.File
@@ -70,19 +69,14 @@ func (e *env) attach(ctx context.Context, slot int, opts client.ConsoleOptions, 
 	if e.timeout > 0 {
 		dctx, cancel = context.WithTimeout(ctx, e.timeout)
 	}
-	// The slot's power, for the notice that an off slot prints nothing
-	// yet: the console itself does not say.
-	st, err := c.Slot(dctx, slot)
-	if err != nil {
-		cancel()
-		return e.explain(c, err)
-	}
+	// A slot that is off prints nothing yet: bmcd says so in a notice
+	// after its hello, which the session prints like any other.
 	cc, err := c.DialConsole(dctx, slot, opts)
 	cancel()
 	if err != nil {
 		return e.explain(c, err)
 	}
-	s := &session{e: e, cc: cc, slot: slot, esc: esc, off: st.Power == "off", activity: make(chan struct{}, 1)}
+	s := &session{e: e, cc: cc, slot: slot, esc: esc, activity: make(chan struct{}, 1)}
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		s.tty = f
 	}
@@ -97,9 +91,6 @@ func (e *env) attach(ctx context.Context, slot int, opts client.ConsoleOptions, 
 func (s *session) run(ctx context.Context) error {
 	hello := s.cc.Hello()
 	s.banner(hello)
-	if s.off {
-		s.note("slot %d is off; output appears when it is switched on", s.slot)
-	}
 
 	restore := func() {}
 	var hup chan os.Signal

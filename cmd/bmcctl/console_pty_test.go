@@ -2,7 +2,8 @@
 
 package main
 
-// The real bmcctl binary on a pseudo-terminal, against the fake bmcd:
+// The real bmcctl binary on a pseudo-terminal, against the real API server
+// on the simulated board (newBMCD):
 // what a person at a terminal sees and types, and whether the terminal
 // is put back as it was on every way out.
 
@@ -20,8 +21,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
-
-	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
 // onPTY is bmcctl running with a pseudo-terminal as its terminal.
@@ -150,28 +149,29 @@ func TestConsoleTerminal(t *testing.T) {
 		t.Skip("builds bmcctl")
 	}
 	bin := buildBMCCTL(t)
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
-	f.switchOn(3)
-	f.mu.Lock()
-	f.consoleLog[3] = []byte(bootLog)
-	f.mu.Unlock()
+	f.boot(t, 3)
+	history := f.history(t, 3)
 
 	t.Run("type, resize, Ctrl-C, detach", func(t *testing.T) {
 		p := startOnPTY(t, bin, "console", "3")
-		p.see("Connected to slot 3 console (/dev/ttyS3, 115200 8N1). Escape: Ctrl-] q to detach, Ctrl-] ? for help.")
-		p.see(bootLog)
+		p.see("Connected to slot 3 console (" + f.devices[3] + ", 115200 8N1). Escape: Ctrl-] q to detach, Ctrl-] ? for help.")
+		p.see(history[max(0, len(history)-200):])
 		p.waitRaw()
 
-		p.typeKeys("hello\r")
-		p.see("login: hello\r\n")
-		assert.Equal(t, 1, strings.Count(p.screen.String(), "hello"), "only the node echoes, not the local terminal")
+		p.typeKeys("root\r")
+		p.see("login: root\r\nPassword: ")
+		assert.Equal(t, 1, strings.Count(p.screen.String(), "root\r\n"), "only the node echoes, not the local terminal")
+		p.typeKeys("\r")
+		p.see(prompt)
+		loggedIn := len(f.history(t, 3))
 
 		// The kernel sends SIGWINCH to bmcctl when the size changes.
 		require.NoError(t, pty.Setsize(p.ptmx, &pty.Winsize{Rows: 50, Cols: 132}))
-		p.typeKeys("after resize\r")
-		p.see("after resize\r\n")
+		p.typeKeys("echo after resize\r")
+		p.see("echo after resize\r\nafter resize\r\n")
 		p.typeKeys("\x1d?")
 		p.see("[bmcctl: escape sequences]\r\n" +
 			"  Ctrl-] q       detach (the node keeps running); Ctrl-] . too\r\n" +
@@ -181,24 +181,16 @@ func TestConsoleTerminal(t *testing.T) {
 		p.running()
 
 		// Ctrl-C is a key for the node, not a signal for bmcctl.
-		p.typeKeys("sleep 100\r\x03")
-		p.see("sleep 100\r\n^C\r\n")
+		p.typeKeys("sleep 100\x03")
+		p.see("sleep 100^C\r\n" + prompt)
 		p.running()
-		assert.Equal(t, "hello\rafter resize\rsleep 100\r\x03", string(f.typed()), "what the node received, the escape left out")
+		f.waitOutput(t, 3, "sleep 100^C\r\n"+prompt)
+		assert.Equal(t, "echo after resize\r\nafter resize\r\n"+prompt+"sleep 100^C\r\n"+prompt, f.history(t, 3)[loggedIn:],
+			"what the node received, the escape left out")
 
 		p.typeKeys("\x1dq")
 		assert.Equal(t, 0, p.exit())
 		p.see("[bmcctl: detached from slot 3 console]")
-		p.restored()
-	})
-
-	t.Run("bmcd stops", func(t *testing.T) {
-		p := startOnPTY(t, bin, "console", "3", "--history", "0")
-		p.see("Escape: Ctrl-] q")
-		p.waitRaw()
-		f.endConsoles(apitype.ConsoleCloseGone)
-		assert.Equal(t, 1, p.exit())
-		p.see("bmcctl: console: bmcd is shutting down\r\n")
 		p.restored()
 	})
 
@@ -223,15 +215,26 @@ func TestConsoleTerminal(t *testing.T) {
 	}
 
 	t.Run("read-only", func(t *testing.T) {
-		typed := len(f.typed())
+		before := f.history(t, 3)
 		p := startOnPTY(t, bin, "console", "3", "--read-only", "--escape", "^a")
-		p.see("Connected to slot 3 console (/dev/ttyS3, 115200 8N1), read-only. Escape: Ctrl-A q to detach, Ctrl-A ? for help.")
+		p.see("Connected to slot 3 console (" + f.devices[3] + ", 115200 8N1), read-only. Escape: Ctrl-A q to detach, Ctrl-A ? for help.")
 		p.waitRaw()
 		p.typeKeys("ls\r")
 		p.see("[bmcctl: read-only session: keys are not sent]")
 		p.typeKeys("\x1d\x01.")
 		assert.Equal(t, 0, p.exit())
-		assert.Len(t, f.typed(), typed, "nothing was sent")
+		assert.Equal(t, before, f.history(t, 3), "nothing was sent: the node echoed nothing")
+		p.restored()
+	})
+
+	// Last: the consoles do not come back.
+	t.Run("bmcd stops", func(t *testing.T) {
+		p := startOnPTY(t, bin, "console", "3", "--history", "0")
+		p.see("Escape: Ctrl-] q")
+		p.waitRaw()
+		require.NoError(t, f.closeConsoles())
+		assert.Equal(t, 1, p.exit())
+		p.see("bmcctl: console: bmcd is shutting down\r\n")
 		p.restored()
 	})
 }

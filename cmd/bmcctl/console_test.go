@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,8 @@ import (
 	"github.com/turingpi-oss/bmcd/api/apitype"
 )
 
-const bootLog = "U-Boot 2024.01\r\nStarting kernel ...\r\nnode3 login: "
+// prompt is the shell's prompt on the simulated node in slot 3.
+const prompt = "root@node3:~$ "
 
 // fastDrain shortens the wait after the end of a piped stdin.
 func fastDrain(t *testing.T) {
@@ -25,21 +28,22 @@ func fastDrain(t *testing.T) {
 }
 
 func TestConsoleLogCommand(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
-	f.mu.Lock()
-	f.consoleLog[3] = []byte(bootLog + "\x00\xff")
-	f.mu.Unlock()
+	f.boot(t, 3)
+	history := f.history(t, 3)
 
 	r := bmcctl(t, "", "console", "3", "--log")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, bootLog+"\x00\xff", r.stdout, "raw bytes, unchanged")
+	assert.Equal(t, history, r.stdout, "raw bytes, unchanged")
+	assert.Contains(t, r.stdout, "\r\n", "the node's line ends, not translated")
 	assert.Empty(t, r.stderr)
 
 	r = bmcctl(t, "", "console", "3", "--log", "--tail", "9")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "login: \x00\xff", r.stdout)
+	assert.Equal(t, history[len(history)-9:], r.stdout)
+	assert.True(t, strings.HasSuffix(r.stdout, "login: "), r.stdout)
 
 	r = bmcctl(t, "", "console", "2", "--log")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -47,40 +51,43 @@ func TestConsoleLogCommand(t *testing.T) {
 }
 
 func TestConsoleSendCommand(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
-	f.switchOn(3)
-	f.mu.Lock()
-	f.consoleLog[3] = []byte(bootLog)
-	f.mu.Unlock()
+	f.boot(t, 3)
 
+	// What the node received shows in its echo: the user name, then
+	// Enter, and the getty asks for the password.
 	r := bmcctl(t, "", "console", "3", "--send", "root")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stdout)
 	assert.Empty(t, r.stderr)
-	assert.Equal(t, "root\r", string(f.typed()), "the line and Enter, all received before the session closed")
+	f.waitOutput(t, 3, "login: root\r\nPassword: ")
 
 	r = bmcctl(t, "", "console", "3", "--send", "", "--baud", "1500000")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stdout)
-	assert.Equal(t, "root\r\r", string(f.typed()), "an empty line is Enter")
-	long := strings.Repeat("x", 3*sendFrame+5)
+	f.waitOutput(t, 3, "\r\n"+prompt)
+	c, err := f.board.Console(3)
+	require.NoError(t, err)
+	assert.Equal(t, 1500000, c.Mode().Baud, "the mode is applied first")
+	assert.Contains(t, f.seen(), "PATCH /api/v1/slots/3/console")
+
+	// A long line goes in several frames and ends in one Enter: the node
+	// keeps the first 1024 characters of a line (as a tty's line editor
+	// bounds it) and runs it once.
+	long := "echo " + strings.Repeat("x", 3*sendFrame+5)
 	r = bmcctl(t, "", "console", "3", "--send", long)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "root\r\r"+long+"\r", string(f.typed()), "a long line goes whole, in several frames")
-
-	f.mu.Lock()
-	assert.Equal(t, 1500000, f.consoleMode[3].Baud, "the mode is applied first")
-	f.mu.Unlock()
-	assert.Contains(t, f.seen(), "PATCH /api/v1/slots/3/console")
+	kept := long[:1024]
+	f.waitOutput(t, 3, prompt+kept+"\r\n"+strings.TrimPrefix(kept, "echo ")+"\r\n"+prompt)
 }
 
 // TestConsoleOffSlot: a line sent to a slot that is off would be lost,
 // so --send refuses it (unless forced) before changing anything; an
 // attached session says why nothing appears.
 func TestConsoleOffSlot(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	fastDrain(t)
@@ -92,7 +99,6 @@ func TestConsoleOffSlot(t *testing.T) {
 			assert.Equal(t, "bmcctl: console: slot 2 is off, so the line would be lost: switch it on first ('bmcctl power on 2'), or give --force\n", r.stderr)
 			assert.Empty(t, r.stdout)
 		}
-		assert.Empty(t, f.typed(), "nothing sent")
 		assert.NotContains(t, f.seen(), "GET /api/v1/slots/2/console", "no session opened")
 		assert.NotContains(t, f.seen(), "PATCH /api/v1/slots/2/console", "the line settings are left as they are")
 	})
@@ -101,39 +107,41 @@ func TestConsoleOffSlot(t *testing.T) {
 		r := bmcctl(t, "", "console", "2", "--send", "root", "--force")
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Empty(t, r.stderr)
-		assert.Equal(t, "root\r", string(f.typed()))
+		assert.Contains(t, f.seen(), "GET /api/v1/slots/2/console", "sent, to a node that is off")
+		assert.Empty(t, f.history(t, 2), "which does not echo")
 	})
 
 	t.Run("attach says the slot is off", func(t *testing.T) {
 		r := bmcctl(t, "", "console", "2", "--history", "0")
 		require.Equal(t, 0, r.code, r.stderr)
-		assert.Equal(t, "Connected to slot 2 console (/dev/ttyS2, 115200 8N1).\n"+
-			"[bmcctl: slot 2 is off; output appears when it is switched on]\n", r.stderr)
+		assert.Equal(t, "Connected to slot 2 console ("+f.devices[2]+", 115200 8N1).\n"+
+			// bmcd says so, once.
+			"[bmcctl: slot 2 is off: nothing answers until it is switched on]\n", r.stderr)
 	})
 
 	t.Run("not for a slot that is on", func(t *testing.T) {
-		f.switchOn(2)
+		f.boot(t, 2)
 		r := bmcctl(t, "", "console", "2", "--history", "0")
 		require.Equal(t, 0, r.code, r.stderr)
-		assert.Equal(t, "Connected to slot 2 console (/dev/ttyS2, 115200 8N1).\n", r.stderr)
+		assert.Equal(t, "Connected to slot 2 console ("+f.devices[2]+", 115200 8N1).\n", r.stderr)
 		r = bmcctl(t, "", "console", "2", "--send", "ls")
 		require.Equal(t, 0, r.code, r.stderr)
-		assert.Equal(t, "root\rls\r", string(f.typed()))
+		f.waitOutput(t, 2, "login: ls\r\nPassword: ")
 	})
 }
 
 func TestConsoleModeCommand(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 
 	r := bmcctl(t, "", "console", "2", "--baud", "1500000")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "slot 2 console: /dev/ttyS2, 1500000 8N1\n", r.stdout)
+	assert.Equal(t, "slot 2 console: "+f.devices[2]+", 1500000 8N1\n", r.stdout)
 
 	r = bmcctl(t, "", "console", "2", "--mode", "9600 7e2")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "slot 2 console: /dev/ttyS2, 9600 7E2\n", r.stdout)
+	assert.Equal(t, "slot 2 console: "+f.devices[2]+", 9600 7E2\n", r.stdout)
 
 	r = bmcctl(t, "", "-o", "json", "console", "2", "--mode", "8N1", "--baud", "115200")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -143,16 +151,16 @@ func TestConsoleModeCommand(t *testing.T) {
 
 	r = bmcctl(t, "", "console", "2", "--baud", "7")
 	assert.Equal(t, 1, r.code)
-	assert.Equal(t, "bmcctl: baud 7: want 50 to 4000000\n", r.stderr, "the range is bmcd's to say")
+	assert.Equal(t, "bmcctl: invalid console mode: baud 7 not in 50..4000000\n", r.stderr, "the range is bmcd's to say")
 	assert.Empty(t, r.stdout)
 }
 
 func TestConsoleErrors(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	fastDrain(t)
-	const noSlot = "bmcctl: slot 9: no such slot (board has slots 1-4)\n"
+	const noSlot = "bmcctl: slot 9: no such slot (the board has slots 1-4)\n"
 	for _, args := range [][]string{
 		{"console", "9"},
 		{"console", "9", "--log"},
@@ -177,7 +185,7 @@ func TestConsoleErrors(t *testing.T) {
 }
 
 func TestConsoleUsageErrors(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	before := len(f.seen())
@@ -219,41 +227,69 @@ func TestConsoleUsageErrors(t *testing.T) {
 func TestConsoleAttachPiped(t *testing.T) {
 	// Without a terminal, stdin is sent as it is (the escape key too)
 	// and bmcctl ends shortly after its end, once the node is quiet.
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	fastDrain(t)
-	f.switchOn(3)
-	f.mu.Lock()
-	f.consoleLog[3] = []byte(bootLog)
-	f.mu.Unlock()
+	f.boot(t, 3)
+	history := f.history(t, 3)
 
-	r := bmcctl(t, "root\r\x1dq\x03", "console", "3")
+	r := bmcctl(t, "root\r\recho \x1dq\r\x03", "console", "3")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, bootLog+"root\r\n^]q^C\r\n", r.stdout, "history, then the node's echo")
-	assert.Equal(t, "Connected to slot 3 console (/dev/ttyS3, 115200 8N1).\n", r.stderr)
-	assert.Equal(t, "root\r\x1dq\x03", string(f.typed()))
+	require.True(t, strings.HasPrefix(r.stdout, history), "history first")
+	echo := r.stdout[len(history):]
+	assert.True(t, strings.HasPrefix(echo, "root\r\nPassword: \r\n"), "the node's echo: %q", echo)
+	// Ctrl-] q went to the node (which shows no control keys but the
+	// Ctrl-C): no escape without a terminal.
+	assert.True(t, strings.HasSuffix(echo, prompt+"echo q\r\nq\r\n"+prompt+"^C\r\n"+prompt), "the node's echo: %q", echo)
+	assert.Equal(t, "Connected to slot 3 console ("+f.devices[3]+", 115200 8N1).\n", r.stderr)
 
 	r = bmcctl(t, "", "console", "3", "--history", "0")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stdout, "no history asked for")
 }
 
+// scriptedConsole is a bmcd whose slot 1 is on and whose console
+// sessions send the history and msgs, then end with code: endings that
+// the real server gives only under conditions a test cannot call up (a
+// lost device, a slow client), so this one server is purpose-built.
+func scriptedConsole(t *testing.T, history string, msgs []apitype.ConsoleMessage, code websocket.StatusCode) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/slots/1", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(apitype.Slot{Slot: 1, Power: "on"})
+	})
+	mux.HandleFunc("GET /api/v1/slots/1/console", func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		mode := apitype.ConsoleMode{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1"}
+		hello, _ := json.Marshal(apitype.ConsoleMessage{Type: apitype.ConsoleHello, Slot: 1, Device: "/dev/ttyS1", Writable: r.URL.Query().Get("readonly") != "1", Mode: &mode})
+		if ws.Write(r.Context(), websocket.MessageText, hello) != nil || ws.Write(r.Context(), websocket.MessageBinary, []byte(history)) != nil {
+			return
+		}
+		for _, m := range msgs {
+			data, _ := json.Marshal(m)
+			if ws.Write(r.Context(), websocket.MessageText, data) != nil {
+				return
+			}
+		}
+		_ = ws.Close(code, "")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func TestConsoleAttachEnds(t *testing.T) {
-	f := newFakeBMCD(t)
-	isolate(t, f.srv.URL)
-	login(t, f)
-	fastDrain(t)
-	f.switchOn(1)
-	f.mu.Lock()
-	f.consoleLog[1] = []byte("old output\r\n")
-	f.consoleMessages = []apitype.ConsoleMessage{
+	msgs := []apitype.ConsoleMessage{
 		{Type: apitype.ConsoleMissed, Bytes: 1234},
 		{Type: apitype.ConsoleNotice, Message: "/dev/ttyS1 lost: reopening"},
 		{Type: "future", Message: "ignored"},
 	}
-	f.mu.Unlock()
-
 	tests := []struct {
 		name     string
 		close    websocket.StatusCode
@@ -267,9 +303,10 @@ func TestConsoleAttachEnds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.consoleClose = tt.close
-			f.mu.Unlock()
+			srv := scriptedConsole(t, "old output\r\n", msgs, tt.close)
+			isolate(t, srv.URL)
+			fastDrain(t)
+			require.NoError(t, saveToken(srv.URL, cachedToken{Token: anyToken, ExpiresAt: time.Now().Add(time.Hour)}))
 			// Read-only, stdin is not read: the session lasts until bmcd
 			// ends it.
 			r := bmcctl(t, "", "console", "1", "--read-only")
@@ -283,7 +320,7 @@ func TestConsoleAttachEnds(t *testing.T) {
 }
 
 func TestConsoleAttachInterrupted(t *testing.T) {
-	f := newFakeBMCD(t)
+	f := newBMCD(t)
 	isolate(t, f.srv.URL)
 	login(t, f)
 	ctx, cancel := context.WithCancel(t.Context())

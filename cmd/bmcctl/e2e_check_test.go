@@ -64,6 +64,7 @@ func bmcdCheck(t *testing.T, stateDir string, args ...string) result {
 }
 
 func TestEndToEndBoardCheck(t *testing.T) {
+	t.Parallel()
 	d := startBMCD(t, t.TempDir(), "--sim-usb-timing", "fast")
 	home := t.TempDir()
 	require.Equal(t, 0, bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin").code)

@@ -24,6 +24,7 @@ import (
 )
 
 func TestEndToEndConsole(t *testing.T) {
+	t.Parallel()
 	d := startBMCD(t, t.TempDir())
 	home := t.TempDir()
 	r := bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin")
@@ -106,7 +107,8 @@ func TestEndToEndConsole(t *testing.T) {
 	assert.Contains(t, r.stderr, "slot 3 is off")
 	r = bmcctl(t, d, home, "", "console", "3", "--history", "0")
 	assert.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "[bmcctl: slot 3 is off; output appears when it is switched on]\n")
+	assert.Contains(t, r.stderr, "[bmcctl: slot 3 is off: nothing answers until it is switched on]\n")
+	assert.Equal(t, 1, strings.Count(r.stderr, "is off"), "said once")
 
 	r = bmcctl(t, d, home, "", "console", "9", "--log")
 	assert.Equal(t, 1, r.code)

@@ -105,6 +105,7 @@ type simSlot struct {
 }
 
 func TestEndToEndFlash(t *testing.T) {
+	t.Parallel()
 	d, home := flashDaemon(t)
 	dir := t.TempDir()
 	path, img := testImage(t, dir, 5<<20+12345, 1)
@@ -246,8 +247,13 @@ func openFiles(t *testing.T, pid int) int {
 
 // TestEndToEndTwentyFlashes flashes twenty times in a row through the
 // daemon and checks that it holds no more memory, file descriptors or
-// threads after the last flash than after the fifth.
+// threads after the last flash than after the fifth. It is a soak, run by
+// make bench-soak (-soak), not by make test: on a loaded machine its
+// counts of the daemon's resources are not steady enough to gate on.
 func TestEndToEndTwentyFlashes(t *testing.T) {
+	if !*soak {
+		t.Skip("a soak: make bench-soak runs it")
+	}
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc")
 	}
@@ -281,6 +287,7 @@ func TestEndToEndTwentyFlashes(t *testing.T) {
 // slots flash at once through the daemon, and both end byte-exact with
 // the hub's uplink back on the connector.
 func TestEndToEndParallelFlashesOnTheHub(t *testing.T) {
+	t.Parallel()
 	d, home := flashDaemon(t, "usb: hub")
 	dir := t.TempDir()
 	paths, imgs := make([]string, 2), make([][]byte, 2)

@@ -14,6 +14,7 @@ import (
 // TestEndToEndLogout: after bmcctl logout, the token is refused by bmcd
 // itself, not only forgotten by bmcctl.
 func TestEndToEndLogout(t *testing.T) {
+	t.Parallel()
 	d := startBMCD(t, t.TempDir())
 	home := t.TempDir()
 	r := bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin")

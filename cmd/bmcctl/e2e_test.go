@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,12 +26,31 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// soak runs the long end-to-end runs (make bench-soak); make test runs
+// without them.
+var soak = flag.Bool("soak", false, "run the soak tests too")
+
+// binDir holds the binaries that binaries built, removed by TestMain.
+var binDir string
+
+// TestMain removes the binaries the end-to-end tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		if err := os.RemoveAll(binDir); err != nil {
+			fmt.Fprintln(os.Stderr, "remove the e2e binaries:", err)
+		}
+	}
+	os.Exit(code)
+}
+
 // binaries builds bmcd and bmcctl once per test run.
 var binaries = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "bmcd-e2e-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	for _, cmd := range []string{"bmcd", "bmcctl"} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, cmd), "github.com/turingpi-oss/bmcd/cmd/"+cmd).CombinedOutput()
 		if err != nil {
@@ -157,6 +177,7 @@ func bmcctl(t *testing.T, d *daemon, home, stdin string, args ...string) result 
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	d := startBMCD(t, t.TempDir())
 	require.NotEmpty(t, d.password, "first start must print the generated password:\n%s", d.stderr)
 	home := t.TempDir()

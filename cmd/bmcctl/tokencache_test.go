@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -92,13 +93,26 @@ func TestTokenCache(t *testing.T) {
 	})
 }
 
+// plantToken writes a cache holding only host's token, as one left from
+// an earlier run (saveToken would drop an expired token as it writes).
+func plantToken(t *testing.T, host string, tok cachedToken) {
+	t.Helper()
+	path, err := tokenPath()
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	data, err := json.Marshal(map[string]cachedToken{host: tok})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+}
+
 func TestTokenCacheExpiry(t *testing.T) {
 	tempConfig(t)
-	require.NoError(t, saveToken("http://old", cachedToken{Token: "x", ExpiresAt: time.Now().Add(50 * time.Millisecond)}))
+	require.NoError(t, saveToken("http://old", cachedToken{Token: "x", ExpiresAt: time.Now().Add(time.Hour)}))
 	tok, err := loadToken("http://old")
 	require.NoError(t, err)
 	assert.Equal(t, "x", tok)
-	time.Sleep(60 * time.Millisecond)
+	// The same entry once its time is up.
+	plantToken(t, "http://old", cachedToken{Token: "x", ExpiresAt: time.Now().Add(-time.Second)})
 	tok, err = loadToken("http://old")
 	require.NoError(t, err)
 	assert.Empty(t, tok, "an expired token is not used")

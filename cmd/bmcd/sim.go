@@ -27,6 +27,7 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 		Module:      profile,
 		EMMCBytes:   cfg.Sim.EMMCMiB << 20,
 		FirmwareDir: cfg.Flash.FirmwareDir,
+		Seed:        readSimSeed,
 		Logger:      log,
 	})
 	if err != nil {

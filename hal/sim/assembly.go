@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 
 	"github.com/turingpi-oss/bmcd/hal"
 	"github.com/turingpi-oss/bmcd/hal/sim/simconsole"
+	"github.com/turingpi-oss/bmcd/hal/sim/simssh"
 	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
 )
 
@@ -28,7 +30,15 @@ type AssemblyOpts struct {
 	EMMCBytes int64
 	// FirmwareDir receives the simulated modules' rpiboot firmware.
 	FirmwareDir string
-	Logger      *slog.Logger
+	// Seed, when set, is how a node reads the first-boot seed from its
+	// eMMC at power-on: a prepared node names itself after the seed,
+	// prints its marker line and runs an SSH server. Nil: nodes boot as
+	// unprepared images.
+	Seed SeedReader
+	// SSHAddr is where a prepared slot's SSH server listens; nil means
+	// DefaultSSHAddr.
+	SSHAddr func(slot int) netip.AddrPort
+	Logger  *slog.Logger
 }
 
 // Assembly is a simulated board with its parts: the modules' USB bus and
@@ -80,7 +90,16 @@ func Open(opts *AssemblyOpts) (*Assembly, error) {
 		DevRoot:  filepath.Join(usbRoot, "dev"),
 	}
 	a.closers = append(a.closers, a.Bus.Close)
-	nodes, err := simconsole.New(&simconsole.Opts{Slots: slots, Logger: log})
+	copts := &simconsole.Opts{Slots: slots, Logger: log}
+	if opts.Seed != nil {
+		o := &nodeOS{seed: opts.Seed, addr: opts.SSHAddr, log: log, servers: map[int]*simssh.Server{},
+			emmc: func(slot int) string { return EMMCPath(opts.StateDir, slot) }}
+		if o.addr == nil {
+			o.addr = DefaultSSHAddr
+		}
+		copts.Boot, copts.Halt = o.boot, o.halt
+	}
+	nodes, err := simconsole.New(copts)
 	if err != nil {
 		return nil, a.closeAfter(err)
 	}

@@ -29,4 +29,17 @@
 // restarts when it is reset ([Nodes]), and the eMMC files, USB device
 // tree and state file under one directory. The board reports its USB
 // topology (hal.USBTopology): on the hub, slots flash at once.
+//
+// # Prepared nodes
+//
+// With [AssemblyOpts.Seed] a node reads its eMMC file at each power-on for
+// the first-boot seed a flash wrote (hal imports no other part of bmcd, so
+// the reader is handed in: bmcd adapts flasher/firstboot). A prepared
+// node names itself after the seed in its boot log and login prompt,
+// prints the seed's marker line with its SSH address, and runs an SSH
+// server (package simssh) on its own loopback address, by default
+// 127.0.1.<slot> port 2200+<slot> ([DefaultSSHAddr]), that presents the
+// seeded host key and admits only the seeded user's keys. Power-off and
+// reset stop the server and its sessions. An unprepared image boots as
+// before, without SSH.
 package sim

@@ -27,8 +27,12 @@ type Opts struct {
 	// across restarts of the process, like a real board keeps its power
 	// while bmcd restarts. It is read by New and written by Close.
 	StatePath string
-	// Nodes, if set, run while their slot is powered: they are told of
-	// power as New finds it and as it changes, and of every reset.
+	// Nodes, if set, run while their module runs its operating system:
+	// powered, present, and not started in its USB boot ROM (a module
+	// powered up or reset with its USB boot strap asserted waits for
+	// rpiboot and never boots from its eMMC). They are told when that
+	// begins, as New finds the board or as power, reset and strap make
+	// it, when it ends, and of every reset while it runs.
 	Nodes Nodes
 	// USB, if set, puts the slots' modules on a simulated USB bus: a
 	// module powered up with its USB boot strap asserted enumerates in
@@ -74,6 +78,10 @@ type slotState struct {
 	// onBus: the module is plugged into the simulated USB bus.
 	onBus bool
 }
+
+// runsOS reports whether the slot's module runs the operating system on
+// its eMMC: it is there, powered, and did not start in its USB boot ROM.
+func (s slotState) runsOS() bool { return s.Power && !s.Absent && !s.bootedUSB }
 
 // Board is a simulated board. It is safe for concurrent use.
 type Board struct {
@@ -147,7 +155,7 @@ func New(opts *Opts) (*Board, error) {
 	if b.nodes != nil {
 		// Slots on since the last run boot their node now.
 		for i, s := range b.slots {
-			if s.Power {
+			if s.runsOS() {
 				b.nodes.SetPower(i+1, true)
 			}
 		}
@@ -261,12 +269,13 @@ func (b *Board) SetPower(ctx context.Context, slot int, on bool) error {
 	if s.Power == on {
 		return nil
 	}
+	ran := s.runsOS()
 	s.Power = on
 	// The module samples its USB boot strap as it powers up.
 	s.bootedUSB = on && s.USBBoot
 	b.recordLocked(slot, "power", onOff(on))
-	if b.nodes != nil {
-		b.nodes.SetPower(slot, on)
+	if runs := s.runsOS(); b.nodes != nil && runs != ran {
+		b.nodes.SetPower(slot, runs)
 	}
 	return nil
 }
@@ -295,12 +304,17 @@ func (b *Board) Reset(ctx context.Context, slot int) error {
 	}
 	// A reset restarts the module, which samples its strap again.
 	s := &b.slots[slot-1]
+	ran := s.runsOS()
 	s.bootedUSB = false
 	b.recordLocked(slot, "reset", "asserted")
 	s.bootedUSB = s.Power && s.USBBoot
 	b.recordLocked(slot, "reset", "released")
-	if b.nodes != nil {
+	switch runs := s.runsOS(); {
+	case b.nodes == nil:
+	case runs && ran:
 		b.nodes.Reset(slot)
+	case runs != ran:
+		b.nodes.SetPower(slot, runs)
 	}
 	return nil
 }

@@ -127,8 +127,11 @@ func (l *nodeLog) Reset(slot int) { *l = append(*l, fmt.Sprintf("slot%d reset", 
 
 var _ sim.Nodes = (*nodeLog)(nil)
 
-// TestNodesFollowPower: the nodes learn of the power the board starts
-// with, of each change and of each reset, and of nothing else.
+// TestNodesFollowPower: the nodes learn when their operating system
+// starts (the power the board starts with, power-on, a reset that leaves
+// the USB boot ROM) and stops (power-off, a reset into the USB boot ROM),
+// of each reset while it runs, and of nothing else: a module started in
+// its USB boot ROM or absent runs no system.
 func TestNodesFollowPower(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -142,12 +145,36 @@ func TestNodesFollowPower(t *testing.T) {
 	b, err := sim.New(&sim.Opts{StatePath: path, Nodes: &seen})
 	require.NoError(t, err)
 	assert.Equal(t, nodeLog{"slot3 power=true"}, seen, "a slot on since the last run boots its node")
-	require.NoError(t, b.SetUSBBoot(ctx, 2, true))
 	require.NoError(t, b.SetPower(ctx, 2, true))
 	require.NoError(t, b.SetPower(ctx, 2, true)) // no change
 	require.NoError(t, b.Reset(ctx, 2))
 	require.NoError(t, b.SetPower(ctx, 2, false))
 	assert.Equal(t, nodeLog{"slot3 power=true", "slot2 power=true", "slot2 reset", "slot2 power=false"}, seen)
+
+	// Flashing: powered up with the strap asserted, the module runs its
+	// boot ROM; releasing the strap and resetting boots the system.
+	seen = nil
+	require.NoError(t, b.SetUSBBoot(ctx, 2, true))
+	require.NoError(t, b.SetPower(ctx, 2, true))
+	require.NoError(t, b.Reset(ctx, 2)) // strap still asserted: boot ROM again
+	require.NoError(t, b.SetUSBBoot(ctx, 2, false))
+	assert.Empty(t, seen, "a module in its USB boot ROM runs no system")
+	require.NoError(t, b.Reset(ctx, 2))
+	require.NoError(t, b.SetUSBBoot(ctx, 2, true))
+	require.NoError(t, b.Reset(ctx, 2))
+	require.NoError(t, b.SetPower(ctx, 2, false))
+	assert.Equal(t, nodeLog{"slot2 power=true", "slot2 power=false"}, seen)
+}
+
+func TestAbsentModuleRunsNoSystem(t *testing.T) {
+	t.Parallel()
+	var seen nodeLog
+	b, err := sim.New(&sim.Opts{Absent: []int{4}, Nodes: &seen})
+	require.NoError(t, err)
+	require.NoError(t, b.SetPower(context.Background(), 4, true))
+	require.NoError(t, b.Reset(context.Background(), 4))
+	require.NoError(t, b.SetPower(context.Background(), 4, false))
+	assert.Empty(t, seen)
 }
 
 func TestStateFileIsPrivate(t *testing.T) {

@@ -46,11 +46,12 @@ func issue(host string) string {
 
 // bootLog returns the console output of a Compute Module 4 booting
 // Debian 12 (Raspberry Pi OS) with its console on ttyS0, up to the login
-// prompt. Its pauses add up to about 60 line delays.
-func bootLog(host string) []bootLine {
+// prompt. Its pauses add up to about 60 line delays. A marker, when given,
+// is printed as the seed's marker service prints it, after sshd started.
+func bootLog(host, marker string) []bootLine {
 	k := func(pause int, text string) bootLine { return bootLine{pause: pause, kernel: true, text: text} }
 	s := func(pause int, text string) bootLine { return bootLine{pause: pause, text: text} }
-	return []bootLine{
+	lines := []bootLine{
 		k(0, "Booting Linux on physical CPU 0x0000000000 [0x410fd083]"),
 		k(1, "Linux version "+kernelRelease+" (dom@buildbot) (aarch64-linux-gnu-gcc-8 (Ubuntu/Linaro 8.4.0-3ubuntu1) 8.4.0, GNU ld (GNU Binutils for Ubuntu) 2.34) "+kernelVersion),
 		k(0, "KASLR disabled due to lack of seed"),
@@ -97,7 +98,12 @@ func bootLog(host string) []bootLine {
 		s(1, "[  OK  ] Reached target network.target - Network."),
 		s(1, "[  OK  ] Started ssh.service - OpenBSD Secure Shell server."),
 		s(1, "[  OK  ] Started serial-getty@ttyS0.service - Serial Getty on ttyS0."),
-		s(1, "[  OK  ] Reached target multi-user.target - Multi-User System."),
-		{pause: 2, raw: true, text: issue(host)},
 	}
+	if marker != "" {
+		lines = append(lines, s(1, marker))
+	}
+	return append(lines,
+		s(1, "[  OK  ] Reached target multi-user.target - Multi-User System."),
+		bootLine{pause: 2, raw: true, text: issue(host)},
+	)
 }

@@ -30,6 +30,24 @@ type Opts struct {
 	// Hostname returns the host name of a slot's node; nil means
 	// "node<slot>".
 	Hostname func(slot int) string
+	// Boot, when set, is the node's operating system starting: it is
+	// called in the node's own goroutine at each power-on and reset,
+	// before the boot log, and returns what the boot log shows of it. An
+	// error is logged and the node boots with what OS says.
+	Boot func(slot int) (OS, error)
+	// Halt, when set, is called when a node that Boot started loses
+	// power, is reset, or the consoles close.
+	Halt func(slot int)
+}
+
+// OS is what a node's operating system shows on its console.
+type OS struct {
+	// Hostname is the name in the boot log and the login prompt; empty
+	// means Opts.Hostname's.
+	Hostname string
+	// Marker, when set, is a line the node prints once its network and
+	// sshd are up (a prepared image's first-boot marker).
+	Marker string
 }
 
 // Consoles is one pseudo-terminal per slot; the node side (master) is
@@ -89,7 +107,7 @@ func New(opts *Opts) (*Consoles, error) {
 		}
 		write := nonblockingWriter(master)
 		c.ports = append(c.ports, &port{
-			node:   newNode(slot, hostname(slot), clock, log, delay, write),
+			node:   newNode(slot, hostname(slot), clock, log, delay, write).withOS(opts.Boot, opts.Halt),
 			master: master,
 			slave:  slave,
 			path:   path,

@@ -24,6 +24,12 @@
 // echoed), and understands uname, hostname, echo, whoami, exit and logout.
 // Powering off stops the output at once and forgets the login.
 //
+// With [Opts.Boot] the node's operating system starts at each power-on and
+// reset: it names the node (the boot log's hostname and the login prompt)
+// and may print a line once sshd is up, a prepared image's first-boot
+// marker. [Opts.Halt] stops it at power-off, reset and Close (package sim
+// runs the node's SSH server this way).
+//
 // Input received while the boot log is being written is discarded, as
 // nothing reads the UART until the getty starts.
 //

@@ -40,7 +40,10 @@ type node struct {
 	delay time.Duration
 	// write writes to the console without waiting; it returns how much
 	// was taken.
-	write func([]byte) (int, error)
+	write  func([]byte) (int, error)
+	host   string // the name of an unprepared node
+	bootOS func(slot int) (OS, error)
+	haltOS func(slot int)
 
 	wake chan struct{} // capacity 1: the wanted state changed
 	in   chan []byte   // bytes received from the console
@@ -59,12 +62,14 @@ type node struct {
 	timer    clockwork.Timer // pending pause before boot line next
 	sess     session
 	dropping bool // the last write lost bytes
+	osUp     bool // bootOS ran and haltOS has not
 }
 
 func newNode(slot int, host string, clock clockwork.Clock, log *slog.Logger, delay time.Duration, write func([]byte) (int, error)) *node {
 	return &node{
 		slot:  slot,
-		boot:  bootLog(host),
+		boot:  bootLog(host, ""),
+		host:  host,
 		clock: clock,
 		log:   log.With("slot", slot),
 		delay: delay,
@@ -73,6 +78,39 @@ func newNode(slot int, host string, clock clockwork.Clock, log *slog.Logger, del
 		in:    make(chan []byte),
 		sess:  session{host: host},
 	}
+}
+
+// withOS sets the hooks of Opts.Boot and Opts.Halt.
+func (n *node) withOS(boot func(int) (OS, error), halt func(int)) *node {
+	n.bootOS, n.haltOS = boot, halt
+	return n
+}
+
+// startOS runs Opts.Boot and sets up the boot log and the getty for what
+// it returns.
+func (n *node) startOS() {
+	host, marker := n.host, ""
+	if n.bootOS != nil {
+		sys, err := n.bootOS(n.slot)
+		n.osUp = true
+		if err != nil {
+			n.log.Warn("simconsole: node's system did not start cleanly", "err", err)
+		}
+		if sys.Hostname != "" {
+			host = sys.Hostname
+		}
+		marker = sys.Marker
+	}
+	n.boot = bootLog(host, marker)
+	n.sess.host = host
+}
+
+// stopOS runs Opts.Halt if the system is up.
+func (n *node) stopOS() {
+	if n.osUp && n.haltOS != nil {
+		n.haltOS(n.slot)
+	}
+	n.osUp = false
 }
 
 // setPower records the wanted power and wakes run. Switching on a node that
@@ -115,6 +153,7 @@ func (n *node) stale() bool {
 // run is the node: it applies power changes, writes the boot log and
 // answers what it receives, until done is closed.
 func (n *node) run(done <-chan struct{}) {
+	defer n.stopOS()
 	defer n.stopTimer()
 	for {
 		var tick <-chan time.Time
@@ -146,6 +185,7 @@ func (n *node) apply() {
 		return
 	}
 	n.stopTimer()
+	n.stopOS()
 	n.on, n.epoch = on, epoch
 	if !on {
 		n.log.Debug("simconsole: node powered off")
@@ -154,6 +194,7 @@ func (n *node) apply() {
 	}
 	n.log.Debug("simconsole: node booting")
 	n.sess.reset(phaseBooting)
+	n.startOS()
 	n.started = n.clock.Now()
 	n.next = 0
 	n.bootStep(false)

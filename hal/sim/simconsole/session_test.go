@@ -99,7 +99,7 @@ func TestBootLineRender(t *testing.T) {
 }
 
 func TestBootLogText(t *testing.T) {
-	log := bootLog("cm4-a")
+	log := bootLog("cm4-a", "")
 	assert.GreaterOrEqual(t, len(log), 12)
 	assert.LessOrEqual(t, len(log), 60)
 	assert.Equal(t, 0, log[0].pause, "the first line comes at power-on")

@@ -1,0 +1,149 @@
+package sim_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/turingpi-oss/bmcd/hal/sim"
+	"github.com/turingpi-oss/bmcd/hal/usb/usbsim"
+)
+
+func TestDefaultSSHAddr(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "127.0.1.2:2202", sim.DefaultSSHAddr(2).String())
+	assert.Equal(t, "127.0.1.7:2207", sim.DefaultSSHAddr(7).String())
+}
+
+// TestNodeSeed: a node reads its seed from its slot's eMMC path at each
+// power-on; a prepared node names itself, prints the marker the seed
+// formats for the address its sshd listens on, and serves SSH until power
+// off; an unprepared or unreadable one boots without SSH under the default
+// name.
+func TestNodeSeed(t *testing.T) {
+	t.Parallel()
+	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, userKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	user, err := ssh.NewSignerFromKey(userKey)
+	require.NoError(t, err)
+	host, err := ssh.NewSignerFromKey(hostKey)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name     string
+		ok       bool
+		err      error
+		wantHost string
+	}{
+		{"prepared", true, nil, "seeded2"},
+		{"unprepared", false, nil, "node2"},
+		{"unreadable seed", false, errors.New("corrupt seed"), "node2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			paths := make(chan string, 4)
+			a, err := sim.Open(&sim.AssemblyOpts{
+				StateDir: dir, Module: usbsim.CM4(), EMMCBytes: 1 << 20, FirmwareDir: filepath.Join(dir, "firmware"),
+				Seed: func(path string) (sim.NodeSeed, bool, error) {
+					paths <- path
+					return sim.NodeSeed{Hostname: "seeded2", User: "pi", HostKey: hostKey,
+						AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(user.PublicKey()))},
+						Marker:         func(a netip.AddrPort) string { return "MARKER " + a.String() },
+					}, tc.ok, tc.err
+				},
+				SSHAddr: func(slot int) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0) },
+			})
+			require.NoError(t, err)
+			t.Cleanup(func() { assert.NoError(t, a.Close()) })
+			out := readConsole(t, a.Consoles[1].Device)
+			require.NoError(t, a.Board.SetPower(context.Background(), 2, true))
+			require.Eventually(t, func() bool { return strings.Contains(out(), " login: ") }, 10*time.Second, 5*time.Millisecond)
+			assert.Equal(t, sim.EMMCPath(dir, 2), <-paths)
+			assert.Contains(t, out(), "\r\n"+tc.wantHost+" login: ")
+			if !tc.ok {
+				assert.NotContains(t, out(), "MARKER")
+				return
+			}
+			_, line, ok := strings.Cut(out(), "\r\nMARKER ")
+			require.True(t, ok, "no marker in %q", out())
+			addr, _, _ := strings.Cut(line, "\r\n")
+			c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "pi", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)},
+				HostKeyCallback: ssh.FixedHostKey(host.PublicKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}})
+			require.NoError(t, err)
+			defer c.Close()
+			s, err := c.NewSession()
+			require.NoError(t, err)
+			b, err := s.Output("hostname")
+			require.NoError(t, err)
+			assert.Equal(t, "seeded2\n", string(b))
+
+			require.NoError(t, a.Board.SetPower(context.Background(), 2, false))
+			assert.Error(t, c.Wait(), "power off closes the connection")
+			_, err = ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "pi", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)},
+				HostKeyCallback: ssh.FixedHostKey(host.PublicKey())})
+			assert.Error(t, err, "nothing listens after power off")
+		})
+	}
+}
+
+// TestNodeSSHPortInUse: when another program holds the slot's SSH port,
+// the node listens on another port of its address and its marker says
+// which.
+func TestNodeSSHPortInUse(t *testing.T) {
+	t.Parallel()
+	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, userKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	user, err := ssh.NewSignerFromKey(userKey)
+	require.NoError(t, err)
+	hostSigner, err := ssh.NewSignerFromKey(hostKey)
+	require.NoError(t, err)
+	hostPub := hostSigner.PublicKey()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	taken := busy.Addr().(*net.TCPAddr).AddrPort()
+
+	dir := t.TempDir()
+	a, err := sim.Open(&sim.AssemblyOpts{
+		StateDir: dir, Module: usbsim.CM4(), EMMCBytes: 1 << 20, FirmwareDir: filepath.Join(dir, "firmware"),
+		Seed: func(string) (sim.NodeSeed, bool, error) {
+			return sim.NodeSeed{Hostname: "seeded2", User: "pi", HostKey: hostKey,
+				AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(user.PublicKey()))},
+				Marker:         func(a netip.AddrPort) string { return "MARKER " + a.String() },
+			}, true, nil
+		},
+		SSHAddr: func(int) netip.AddrPort { return taken },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, a.Close()) })
+	out := readConsole(t, a.Consoles[1].Device)
+	require.NoError(t, a.Board.SetPower(context.Background(), 2, true))
+	require.Eventually(t, func() bool { return strings.Contains(out(), " login: ") }, 10*time.Second, 5*time.Millisecond)
+	_, line, ok := strings.Cut(out(), "\r\nMARKER ")
+	require.True(t, ok, "no marker in %q", out())
+	addrText, _, _ := strings.Cut(line, "\r\n")
+	addr, err := netip.ParseAddrPort(addrText)
+	require.NoError(t, err)
+	assert.Equal(t, taken.Addr(), addr.Addr())
+	assert.NotEqual(t, taken.Port(), addr.Port())
+	c, err := ssh.Dial("tcp", addr.String(), &ssh.ClientConfig{User: "pi", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)},
+		HostKeyCallback: ssh.FixedHostKey(hostPub)})
+	require.NoError(t, err)
+	c.Close()
+}

@@ -1,0 +1,16 @@
+// Package simssh is the SSH server of a simulated compute module: the sshd
+// of a node prepared at flash time (see package flasher/firstboot), reduced
+// to what bmcd and its users need from a node over SSH.
+//
+// It presents the seeded ed25519 host key and nothing else, accepts public
+// keys only (no password, no keyboard-interactive) and only the seeded
+// user's authorized keys, and runs commands from a table ([Commands]):
+// the commands a bootstrap asks a node (hostname, uname -m, id -un, cat
+// /etc/os-release, true, …), one per "exec" request, or line by line in a
+// shell (with a prompt and line editing when the client asked for a pty,
+// as `ssh user@node` does). An unknown command fails with exit status 127
+// and "sh: 1: <name>: not found", as dash does; exit [n] ends a shell.
+//
+// [Server.Close] stops listening and closes every connection, as a node
+// losing power does.
+package simssh

@@ -1,0 +1,306 @@
+package simssh
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+)
+
+// handshakeTimeout bounds a client's key exchange and authentication, so a
+// silent client does not hold a connection open.
+const handshakeTimeout = 30 * time.Second
+
+// ErrNoKeys means a Config names no authorized key: no one could log in.
+var ErrNoKeys = errors.New("no authorized keys")
+
+// ErrNoHostKey means a Config holds no ed25519 host key.
+var ErrNoHostKey = errors.New("no ed25519 host key")
+
+// Config is what the node's sshd knows from its seed.
+type Config struct {
+	Node Node
+	// HostKey is the node's ed25519 host key.
+	HostKey ed25519.PrivateKey
+	// AuthorizedKeys are the user's keys, in authorized_keys form.
+	AuthorizedKeys []string
+	// Commands is the command table; nil means Commands().
+	Commands map[string]Command
+	Logger   *slog.Logger
+}
+
+// Server is a running sshd. Its methods are safe for concurrent use.
+type Server struct {
+	cfg      *ssh.ServerConfig
+	node     Node
+	commands map[string]Command
+	log      *slog.Logger
+	ln       net.Listener
+	wg       sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// Listen starts the server on addr ("127.0.1.2:2202"; port 0 picks one).
+func Listen(addr string, c Config) (*Server, error) {
+	if len(c.HostKey) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("simssh: host key: %w", ErrNoHostKey)
+	}
+	signer, err := ssh.NewSignerFromKey(c.HostKey)
+	if err != nil {
+		return nil, fmt.Errorf("simssh: host key: %w", err)
+	}
+	keys := map[string]bool{}
+	for _, line := range c.AuthorizedKeys {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("simssh: authorized key %q: %w", line, err)
+		}
+		keys[string(k.Marshal())] = true
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("simssh: user %s: %w", c.Node.User, ErrNoKeys)
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := &ssh.ServerConfig{
+		PublicKeyCallback: func(meta ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+			if meta.User() != c.Node.User || !keys[string(k.Marshal())] {
+				return nil, fmt.Errorf("key %s not authorized for %s", ssh.FingerprintSHA256(k), meta.User())
+			}
+			return nil, nil
+		},
+		ServerVersion: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3",
+	}
+	cfg.AddHostKey(signer)
+	commands := c.Commands
+	if commands == nil {
+		commands = Commands()
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("simssh: %w", err)
+	}
+	s := &Server{cfg: cfg, node: c.Node, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() netip.AddrPort {
+	return s.ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// Close stops listening, closes every connection and waits for their
+// sessions to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("simssh: close %s: %w", s.ln.Addr(), err)
+	}
+	return nil
+}
+
+// track records an accepted connection, or closes it when the server is
+// closing, and reports whether it was recorded.
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Close()
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Warn("simssh: accept", "addr", s.ln.Addr(), "err", err)
+			}
+			return
+		}
+		if !s.track(c) {
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			s.serve(c)
+		}()
+	}
+}
+
+// serve runs one client connection.
+func (s *Server) serve(c net.Conn) {
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	conn, chans, reqs, err := ssh.NewServerConn(c, s.cfg)
+	if err != nil {
+		s.log.Debug("simssh: handshake", "remote", c.RemoteAddr(), "err", err)
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
+	defer conn.Close()
+	go ssh.DiscardRequests(reqs)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			_ = nc.Reject(ssh.UnknownChannelType, "only session channels")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			s.log.Debug("simssh: accept channel", "err", err)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.session(ch, creqs)
+		}()
+	}
+}
+
+// session answers a session's requests: one exec request runs a command,
+// a shell request runs the shell (with line editing when a pty was
+// requested first). Later requests (window-change, signal) are refused.
+func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
+	defer ch.Close()
+	pty := false
+	for req := range reqs {
+		switch req.Type {
+		case "exec":
+			var p struct{ Command string }
+			if err := ssh.Unmarshal(req.Payload, &p); err != nil {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			_ = req.Reply(true, nil)
+			status, _ := s.run(p.Command, ch, ch.Stderr())
+			exitStatus(ch, status)
+			return
+		case "pty-req":
+			pty = true
+			_ = req.Reply(true, nil)
+		case "shell":
+			_ = req.Reply(true, nil)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				exitStatus(ch, s.shell(ch, pty))
+				ch.Close()
+			}()
+			for req := range reqs {
+				_ = req.Reply(false, nil)
+			}
+			<-done
+			return
+		default:
+			// env and the like: refused, as a locked-down sshd does.
+			_ = req.Reply(false, nil)
+		}
+	}
+}
+
+func exitStatus(ch ssh.Channel, status uint32) {
+	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+}
+
+// shell reads command lines until exit or end of input and returns the
+// last command's status. With a pty it is a login shell at a prompt, with
+// echo and line editing (x/term's terminal); without, it reads commands
+// from its input as sh does from a pipe.
+func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
+	var status uint32
+	if !pty {
+		sc := bufio.NewScanner(ch)
+		for sc.Scan() {
+			var done bool
+			if status, done = s.run(sc.Text(), ch, ch.Stderr()); done {
+				break
+			}
+		}
+		return status
+	}
+	t := term.NewTerminal(ch, s.node.User+"@"+s.node.Hostname+":~$ ")
+	fmt.Fprintf(t, "Linux %s %s %s\n\nThis node is simulated by bmcd: only a few commands work.\n", s.node.Hostname, kernelRelease, machine)
+	for {
+		line, err := t.ReadLine()
+		if err != nil { // end of input (Ctrl-D) or the connection closed
+			return status
+		}
+		var done bool
+		if status, done = s.run(line, t, t); done {
+			return status
+		}
+	}
+}
+
+// run runs one command line from the table and reports whether it was
+// exit or logout. Arguments are split at white space; there is no
+// quoting, no pipes and no redirection.
+func (s *Server) run(line string, stdout, stderr io.Writer) (status uint32, exit bool) {
+	args := strings.Fields(line)
+	if len(args) == 0 {
+		return 0, false
+	}
+	switch args[0] {
+	case "exit", "logout":
+		if len(args) > 1 {
+			n, err := strconv.ParseUint(args[1], 10, 8)
+			if err != nil {
+				fmt.Fprintf(stderr, "sh: 1: exit: Illegal number: %s\n", args[1])
+				return 2, true
+			}
+			return uint32(n), true
+		}
+		return 0, true
+	}
+	cmd, ok := s.commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "sh: 1: %s: not found\n", args[0])
+		return 127, false
+	}
+	var out, errw bytes.Buffer
+	status = cmd(s.node, args[1:], &out, &errw)
+	_, _ = stdout.Write(out.Bytes())
+	_, _ = stderr.Write(errw.Bytes())
+	return status, false
+}
