@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -124,10 +125,7 @@ func (b *Board) sawMarker(slot int, m firstboot.Marker) error {
 		next.Warning = fmt.Sprintf("the node's console reports host name %s, not %s", m.Hostname, cur.Hostname)
 	default:
 		next.Warning = ""
-		next.Addrs = make([]string, len(m.Addrs))
-		for i, a := range m.Addrs {
-			next.Addrs[i] = fmt.Sprint(a) // an address, or host:port on simulated nodes
-		}
+		next.Addrs = markerAddrs(m)
 		next.AddrsSeen = b.clock.Now().UTC()
 	}
 	if next.Warning != "" {
@@ -144,4 +142,18 @@ func (b *Board) sawMarker(slot int, m firstboot.Marker) error {
 	}
 	b.publishSlot(slot)
 	return nil
+}
+
+// markerAddrs are a marker's addresses as the slot records them: with the
+// SSH port only when the node named one (simulated nodes on loopback).
+func markerAddrs(m firstboot.Marker) []string {
+	out := make([]string, len(m.Addrs))
+	for i, a := range m.Addrs {
+		if m.Port != 0 {
+			out[i] = netip.AddrPortFrom(a, m.Port).String()
+		} else {
+			out[i] = a.String()
+		}
+	}
+	return out
 }

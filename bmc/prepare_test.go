@@ -306,6 +306,12 @@ func TestMarkerWatch(t *testing.T) {
 	write("bmcd-firstboot v1 host=node2 key=" + f.rec.Fingerprint + " addr=10.0.0.12\n")
 	st = waitSlot(t, sub, 2, func(s bmc.SlotStatus) bool { return s.Prepared != nil && s.Prepared.Warning == "" })
 	assert.Equal(t, "10.0.0.12", st.Address)
+
+	// A simulated node on loopback names its SSH port.
+	write("bmcd-firstboot v1 host=node2 key=" + f.rec.Fingerprint + " addr=127.0.1.2:2202,[fd00::2]:2202\n")
+	st = waitSlot(t, sub, 2, func(s bmc.SlotStatus) bool { return s.Prepared != nil && len(s.Prepared.Addrs) == 2 })
+	assert.Equal(t, []string{"127.0.1.2:2202", "[fd00::2]:2202"}, st.Prepared.Addrs)
+	assert.Equal(t, "127.0.1.2:2202", st.Address)
 	s1, err := f.board.Slot(ctx, 1)
 	require.NoError(t, err)
 	assert.Nil(t, s1.Prepared)
