@@ -6,12 +6,14 @@ package main_test
 // generated for known_hosts.
 
 import (
-	"crypto/rand"
 	"encoding/json"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,10 +35,13 @@ func TestEndToEndFlashPrepare(t *testing.T) {
 	r := bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin")
 	require.Equal(t, 0, r.code, r.stderr)
 
-	k, err := firstboot.GenerateHostKey(rand.Reader)
+	keygen, sshBin := needTool(t, "ssh-keygen"), needTool(t, "ssh")
+	priv := filepath.Join(home, "id_ed25519")
+	out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "me@laptop", "-f", priv).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	pub := priv + ".pub"
+	pubLine, err := os.ReadFile(pub)
 	require.NoError(t, err)
-	pub := filepath.Join(home, "id_ed25519.pub")
-	require.NoError(t, os.WriteFile(pub, []byte(k.PublicLine()+" me@laptop\n"), 0o644))
 
 	r = bmcctl(t, d, home, "", "flash", "--slot", "2", xz, "--ssh-key", pub)
 	require.Equal(t, 0, r.code, "stdout %s\nstderr %s", r.stdout, r.stderr)
@@ -63,8 +68,39 @@ func TestEndToEndFlashPrepare(t *testing.T) {
 	assert.Equal(t, firstboot.RaspiosBookworm, plan.Family)
 	assert.Equal(t, "node2", seed.Hostname)
 	assert.Equal(t, "admin", seed.User)
-	assert.Equal(t, []string{k.PublicLine() + " me@laptop"}, seed.AuthorizedKeys)
+	assert.Equal(t, []string{strings.TrimSpace(string(pubLine))}, seed.AuthorizedKeys)
 	assert.Equal(t, hostKey, seed.HostKey.PublicLine(), "known-hosts pins the key the node was seeded with")
+
+	// The recipe: power on, bmcd learns the address from the node's
+	// console marker, ssh with the key and known_hosts from bmcctl.
+	r = bmcctl(t, d, home, "", "power", "on", "2")
+	require.Equal(t, 0, r.code, r.stderr)
+	var node *apitype.Node
+	require.Eventually(t, func() bool {
+		r := bmcctl(t, d, home, "", "-o", "json", "slots")
+		var slots []apitype.Slot
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &slots) != nil || slots[1].Node == nil {
+			return false
+		}
+		node = slots[1].Node
+		return len(node.Addresses) > 0
+	}, 30*time.Second, 50*time.Millisecond, "the node's marker never reached the slot")
+	assert.Empty(t, node.Warning)
+	r = bmcctl(t, d, home, "", "node", "known-hosts", "2")
+	require.Equal(t, 0, r.code, r.stderr)
+	knownHosts := filepath.Join(home, "known_hosts")
+	require.NoError(t, os.WriteFile(knownHosts, []byte(r.stdout), 0o600))
+	host, port, err := net.SplitHostPort(node.Address)
+	require.NoError(t, err, "simulated nodes name their port")
+	ssh := exec.Command(sshBin, "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+		"-o", "UserKnownHostsFile="+knownHosts, "-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "ConnectTimeout=30",
+		"-i", priv, "-p", port, "admin@"+host, "hostname")
+	out, err = ssh.CombinedOutput()
+	require.NoError(t, err, "ssh: %s", out)
+	assert.Equal(t, "node2", strings.TrimSpace(string(out)))
+	r = bmcctl(t, d, home, "", "power", "off", "2")
+	require.Equal(t, 0, r.code, r.stderr)
 
 	// Bad input: a clear error and nothing changes.
 	r = bmcctl(t, d, home, "", "flash", "--slot", "2", xz, "--ssh-key", pub, "--hostname", "Node_2")
