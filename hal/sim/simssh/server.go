@@ -273,10 +273,28 @@ func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
 	}
 }
 
-// run runs one command line from the table and reports whether it was
-// exit or logout. Arguments are split at white space; there is no
-// quoting, no pipes and no redirection.
+// run runs a command line as sh would for the few forms the simulated
+// node understands: commands separated by ";" run in turn, commands
+// joined by "&&" stop at the first failure. It reports whether the line
+// ended in exit or logout.
 func (s *Server) run(line string, stdout, stderr io.Writer) (status uint32, exit bool) {
+	for _, list := range strings.Split(line, ";") {
+		for _, cmd := range strings.Split(list, "&&") {
+			if status, exit = s.runOne(cmd, stdout, stderr); exit || status != 0 {
+				break
+			}
+		}
+		if exit {
+			break
+		}
+	}
+	return status, exit
+}
+
+// runOne runs one command from the table and reports whether it was exit
+// or logout. Arguments are split at white space; there is no quoting, no
+// pipes and no redirection.
+func (s *Server) runOne(line string, stdout, stderr io.Writer) (status uint32, exit bool) {
 	args := strings.Fields(line)
 	if len(args) == 0 {
 		return 0, false

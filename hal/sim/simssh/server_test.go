@@ -94,6 +94,10 @@ func TestCommands(t *testing.T) {
 		{"false", "false", "", "", 1},
 		{"unknown", "k3s --version", "", "sh: 1: k3s: not found\n", 127},
 		{"missing file", "cat /etc/shadow", "", "cat: /etc/shadow: No such file or directory\n", 1},
+		{"sequence", "hostname; id -un", "node2\npi\n", "", 0},
+		{"sequence ends with the last status", "true; false", "", "", 1},
+		{"and stops at a failure", "false && hostname", "", "", 1},
+		{"and runs on success", "true && uname -m", "aarch64\n", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, status := run(t, c, tc.cmd)
