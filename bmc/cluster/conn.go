@@ -1,0 +1,257 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Defaults for the zero values of [Config].
+const (
+	DefaultHandshakeTimeout  = 15 * time.Second
+	DefaultKeepaliveInterval = 10 * time.Second
+	DefaultKeepaliveMisses   = 3
+)
+
+// Config says how bmcd logs in to nodes.
+type Config struct {
+	// User to log in as; "root" when empty.
+	User string
+	// Signer is bmcd's private key, offered for public-key auth (the only
+	// method used).
+	Signer ssh.Signer
+	// HandshakeTimeout bounds TCP connect plus SSH handshake and auth.
+	HandshakeTimeout time.Duration
+	// KeepaliveInterval is how often keepalive@openssh.com is sent;
+	// after KeepaliveMisses intervals without a reply the connection is
+	// dropped.
+	KeepaliveInterval time.Duration
+	KeepaliveMisses   int
+	// Logger receives connection events; nil discards them.
+	Logger *slog.Logger
+}
+
+// Result is what a command left behind.
+type Result struct {
+	Stdout, Stderr []byte
+	// ExitStatus is the command's exit status (0 when it succeeded).
+	ExitStatus int
+}
+
+// ExitError reports a command that ran and exited non-zero. Run returns it
+// together with the filled-in [Result].
+type ExitError struct {
+	Node   string
+	Cmd    string
+	Status int
+	Stderr string
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("node %s: %q exited with status %d", e.Node, e.Cmd, e.Status)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+// Conn is one SSH connection to one node; commands run in their own
+// sessions over it. It is safe for concurrent use.
+type Conn struct {
+	node   Node
+	client *ssh.Client
+	log    *slog.Logger
+
+	done    chan struct{} // closed when the connection is gone
+	errOnce sync.Once
+	err     error // why it is gone; set before done is closed
+}
+
+var _ Runner = (*Conn)(nil)
+
+// Dial connects to a node, accepting only its recorded host key, and starts
+// keepalives. Cancelling ctx aborts the dial; it does not affect the
+// returned connection.
+func Dial(ctx context.Context, cfg Config, n Node) (*Conn, error) {
+	if err := n.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Signer == nil {
+		return nil, fmt.Errorf("node %s: no client key", n)
+	}
+	cfg = cfg.withDefaults()
+	deadline := time.Now().Add(cfg.HandshakeTimeout)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	tcp, err := (&net.Dialer{}).DialContext(dctx, "tcp", n.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: connect: %w", n, err)
+	}
+	// ClientConfig.Timeout covers only the TCP connect: the deadline on
+	// the socket bounds the handshake, and ctx closes it early.
+	_ = tcp.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = tcp.Close() })
+	sc, chans, reqs, err := ssh.NewClientConn(tcp, n.Addr, &ssh.ClientConfig{
+		User:              cfg.User,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(cfg.Signer)},
+		HostKeyCallback:   pinnedHostKey(n),
+		HostKeyAlgorithms: hostKeyAlgorithms(n.HostKey),
+	})
+	if !stop() {
+		err = errors.Join(err, ctx.Err())
+	}
+	if err != nil {
+		_ = tcp.Close()
+		return nil, fmt.Errorf("node %s: %w", n, classify(err))
+	}
+	_ = tcp.SetDeadline(time.Time{})
+	c := &Conn{
+		node:   n,
+		client: ssh.NewClient(sc, chans, reqs),
+		log:    cfg.Logger.With("node", n.Name, "addr", n.Addr),
+		done:   make(chan struct{}),
+	}
+	go c.watch()
+	go c.keepalive(cfg.KeepaliveInterval, cfg.KeepaliveMisses)
+	c.log.Debug("ssh connected")
+	return c, nil
+}
+
+func (cfg Config) withDefaults() Config {
+	if cfg.User == "" {
+		cfg.User = "root"
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.KeepaliveInterval <= 0 {
+		cfg.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if cfg.KeepaliveMisses <= 0 {
+		cfg.KeepaliveMisses = DefaultKeepaliveMisses
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// classify maps x/crypto's handshake errors to this package's sentinels.
+func classify(err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrHostKeyMismatch), errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("%w: %w", ErrHandshakeTimeout, err)
+	case strings.Contains(err.Error(), "unable to authenticate"):
+		// x/crypto has no typed error for a refused key.
+		return fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	return err
+}
+
+// Node returns the node this connection reaches.
+func (c *Conn) Node() Node { return c.node }
+
+// Done is closed when the connection is gone (closed, dropped by
+// keepalive, or broken); Err then says why.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection is gone, or nil while it is up.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// Close closes the connection and every session on it.
+func (c *Conn) Close() error {
+	c.fail(fmt.Errorf("node %s: %w", c.node, ErrClosed))
+	return nil
+}
+
+// fail records why the connection ends and closes it, once.
+func (c *Conn) fail(err error) {
+	c.errOnce.Do(func() {
+		c.err = err
+		_ = c.client.Close()
+		close(c.done)
+	})
+}
+
+// watch notices a connection the peer or the network closed.
+func (c *Conn) watch() {
+	err := c.client.Wait()
+	c.fail(fmt.Errorf("node %s: connection lost: %w", c.node, err))
+}
+
+// Run runs cmd in a new session with stdin (nil for none) and returns its
+// output. A non-zero exit is an [*ExitError] alongside the Result.
+// Cancelling ctx signals the command, closes the session and returns
+// ctx's error at once.
+func (c *Conn) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, error) {
+	if err := c.Err(); err != nil {
+		return Result{}, err
+	}
+	s, err := c.client.NewSession()
+	if err != nil {
+		return Result{}, fmt.Errorf("node %s: open session: %w", c.node, c.why(err))
+	}
+	var stdout, stderr bytes.Buffer
+	s.Stdout, s.Stderr = &stdout, &stderr
+	if stdin != nil {
+		s.Stdin = stdin
+	}
+	if err := s.Start(cmd); err != nil {
+		_ = s.Close()
+		return Result{}, fmt.Errorf("node %s: start %q: %w", c.node, cmd, c.why(err))
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- s.Wait() }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		// OpenSSH delivers the signal; closing the channel then frees
+		// this side even if the node does not react. The Wait goroutine
+		// ends with the session or, at the latest, the connection.
+		_ = s.Signal(ssh.SIGKILL)
+		_ = s.Close()
+		return Result{}, fmt.Errorf("node %s: %q: %w", c.node, cmd, ctx.Err())
+	case <-c.done:
+		return Result{}, fmt.Errorf("node %s: %q: %w", c.node, cmd, c.err)
+	}
+	_ = s.Close()
+	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var ee *ssh.ExitError
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &ee):
+		res.ExitStatus = ee.ExitStatus()
+		return res, &ExitError{Node: c.node.Name, Cmd: cmd, Status: res.ExitStatus, Stderr: stderr.String()}
+	}
+	return res, fmt.Errorf("node %s: %q: %w", c.node, cmd, c.why(err))
+}
+
+// why prefers the recorded reason (e.g. keepalive) over x/crypto's
+// generic EOF once the connection is gone.
+func (c *Conn) why(err error) error {
+	if cerr := c.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}
