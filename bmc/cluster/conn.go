@@ -187,9 +187,11 @@ func (c *Conn) Close() error {
 // fail records why the connection ends and closes it, once.
 func (c *Conn) fail(err error) {
 	c.errOnce.Do(func() {
+		// done closes first so a caller woken by the closed client
+		// already sees why.
 		c.err = err
-		_ = c.client.Close()
 		close(c.done)
+		_ = c.client.Close()
 	})
 }
 

@@ -1,0 +1,229 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/turingpi-oss/bmcd/bmc/cluster"
+	"github.com/turingpi-oss/bmcd/bmc/cluster/clustertest"
+)
+
+func node(s *clustertest.SSHD) cluster.Node {
+	return cluster.Node{Name: "node1", Addr: s.Addr, HostKey: s.HostKey}
+}
+
+func config(s *clustertest.SSHD) cluster.Config {
+	return cluster.Config{User: s.User, Signer: s.ClientKey}
+}
+
+func dial(t *testing.T, cfg cluster.Config, n cluster.Node) *cluster.Conn {
+	t.Helper()
+	c, err := cluster.Dial(t.Context(), cfg, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestRunOverRealSSHD(t *testing.T) {
+	t.Parallel()
+	s := clustertest.StartSSHD(t)
+	c := dial(t, config(s), node(s))
+
+	res, err := c.Run(t.Context(), "echo out; echo err >&2; cat", strings.NewReader("in\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(res.Stdout), "out\nin\n"; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+	if got, want := string(res.Stderr), "err\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+
+	res, err = c.Run(t.Context(), "echo failing >&2; exit 3", nil)
+	var ee *cluster.ExitError
+	if !errors.As(err, &ee) || ee.Status != 3 || res.ExitStatus != 3 {
+		t.Fatalf("exit 3: got %+v, err %v", res, err)
+	}
+	if !strings.Contains(err.Error(), "node1") || !strings.Contains(err.Error(), "failing") {
+		t.Errorf("error %q should name the node and carry stderr", err)
+	}
+	// A second session on the same connection still works.
+	if _, err := c.Run(t.Context(), "true", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUploadOverRealSSHD(t *testing.T) {
+	t.Parallel()
+	s := clustertest.StartSSHD(t)
+	c := dial(t, config(s), node(s))
+	dst := filepath.Join(t.TempDir(), "sub dir", "it's k3s")
+	payload := bytes.Repeat([]byte("k3s\x00\xff"), 100000)
+
+	if err := c.Upload(t.Context(), dst, 0o755, bytes.NewReader(payload)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Errorf("uploaded %d bytes differ from the %d sent", len(got), len(payload))
+	}
+	fi, err := os.Stat(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o755 {
+		t.Errorf("mode %v, want 0755", fi.Mode().Perm())
+	}
+	if err := c.Upload(t.Context(), "relative/path", 0o644, strings.NewReader("x")); err == nil {
+		t.Error("relative path accepted")
+	}
+}
+
+func TestHostKeyMismatchRefused(t *testing.T) {
+	t.Parallel()
+	s := clustertest.StartSSHD(t)
+	other, _ := clustertest.NewKey(t)
+	n := node(s)
+	n.HostKey = other.PublicKey() // the node was re-keyed since it was recorded
+
+	_, err := cluster.Dial(t.Context(), config(s), n)
+	if !errors.Is(err, cluster.ErrHostKeyMismatch) {
+		t.Fatalf("got %v, want ErrHostKeyMismatch", err)
+	}
+	for _, want := range []string{"node1", ssh256(s.HostKey), ssh256(other.PublicKey())} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestWrongClientKeyRefused(t *testing.T) {
+	t.Parallel()
+	s := clustertest.StartSSHD(t)
+	cfg := config(s)
+	cfg.Signer, _ = clustertest.NewKey(t)
+
+	_, err := cluster.Dial(t.Context(), cfg, node(s))
+	if !errors.Is(err, cluster.ErrAuth) {
+		t.Fatalf("got %v, want ErrAuth", err)
+	}
+}
+
+// A listener that accepts and never speaks: without the handshake deadline
+// Dial would wait forever.
+func TestHandshakeDeadline(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	signer, _ := clustertest.NewKey(t)
+	cfg := cluster.Config{Signer: signer, HandshakeTimeout: 100 * time.Millisecond}
+	n := cluster.Node{Name: "silent", Addr: l.Addr().String(), HostKey: signer.PublicKey()}
+
+	_, err = cluster.Dial(t.Context(), cfg, n)
+	if !errors.Is(err, cluster.ErrHandshakeTimeout) {
+		t.Fatalf("got %v, want ErrHandshakeTimeout", err)
+	}
+}
+
+// The peer stops answering (a proxy that drops everything): keepalives go
+// unanswered and the connection is dropped, failing a running command.
+func TestKeepaliveDropsSilentPeer(t *testing.T) {
+	t.Parallel()
+	s := clustertest.StartSSHD(t)
+	p := clustertest.StartProxy(t, s.Addr)
+	cfg := config(s)
+	cfg.KeepaliveInterval, cfg.KeepaliveMisses = 50*time.Millisecond, 3
+	n := node(s)
+	n.Addr = p.Addr
+	c := dial(t, cfg, n)
+	if _, err := c.Run(t.Context(), "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Keepalives answered: the connection outlives several intervals.
+	if _, err := c.Run(t.Context(), "sleep 0.5", nil); err != nil {
+		t.Fatalf("connection with a live peer: %v", err)
+	}
+
+	p.Stall()
+	_, err := c.Run(t.Context(), "sleep 30", nil)
+	if !errors.Is(err, cluster.ErrKeepalive) {
+		t.Fatalf("run during stall: %v, want ErrKeepalive", err)
+	}
+	<-c.Done()
+	if !errors.Is(c.Err(), cluster.ErrKeepalive) {
+		t.Fatalf("Err() = %v, want ErrKeepalive", c.Err())
+	}
+}
+
+// Cancelling a command's context returns at once and the node's process is
+// killed, seen in the process table (sshd runs on this host).
+func TestCancelKillsRemoteCommand(t *testing.T) {
+	t.Parallel()
+	s := clustertest.StartSSHD(t)
+	c := dial(t, config(s), node(s))
+	marker := fmt.Sprintf("%d.%d", os.Getpid(), time.Now().UnixNano()%1000000)
+	cmd := "exec sleep 30." + marker
+
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, cmd, nil)
+		errc <- err
+	}()
+	waitFor(t, "remote sleep to start", func() bool { return sleepRunning(marker) })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	waitFor(t, "remote sleep to end", func() bool { return !sleepRunning(marker) })
+	if _, err := c.Run(t.Context(), "true", nil); err != nil {
+		t.Fatalf("connection after a cancelled command: %v", err)
+	}
+}
+
+func TestDialRejectsIncompleteNode(t *testing.T) {
+	t.Parallel()
+	signer, _ := clustertest.NewKey(t)
+	cfg := cluster.Config{Signer: signer}
+	for name, n := range map[string]cluster.Node{
+		"no name":     {Addr: "127.0.0.1:22", HostKey: signer.PublicKey()},
+		"no address":  {Name: "n", HostKey: signer.PublicKey()},
+		"no host key": {Name: "n", Addr: "127.0.0.1:22"},
+	} {
+		if _, err := cluster.Dial(t.Context(), cfg, n); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
