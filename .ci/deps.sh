@@ -27,6 +27,8 @@ declare -A want=(
   # client; the marker script's fingerprint comes from ssh-keygen.
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
+  # bmc/cluster: the tests' nodes are real OpenSSH servers.
+  [sshd]=openssh-server
 )
 
 missing=()

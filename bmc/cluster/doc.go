@@ -1,0 +1,54 @@
+// Package cluster is how bmcd reaches the nodes of a k3s cluster: SSH
+// connections it trusts, and the checks it runs before installing
+// anything.
+//
+// # SSH
+//
+// [Dial] opens one connection to a [Node] (name, host:port, recorded host
+// key) with golang.org/x/crypto/ssh:
+//
+//   - The host key is pinned: only the recorded key is accepted, and only
+//     its algorithm is negotiated (otherwise a node may offer another of
+//     its keys and read as a mismatch). A different key fails with
+//     [ErrHostKeyMismatch], naming the node and both SHA256 fingerprints.
+//   - Public-key auth only, with the key bmcd holds; a refused key is
+//     [ErrAuth]. No agent, no agent forwarding, no PTY.
+//   - TCP connect, handshake and auth together are bounded by
+//     [Config.HandshakeTimeout] ([ErrHandshakeTimeout]): x/crypto's own
+//     timeout covers only the connect.
+//   - keepalive@openssh.com goes out every [Config.KeepaliveInterval]; after
+//     [Config.KeepaliveMisses] intervals with a request unanswered the
+//     connection is dropped ([ErrKeepalive]) and every command on it fails.
+//   - Each command runs in its own session ([Conn.Run]); cancelling its
+//     context sends SIGKILL to the command, closes the session and returns
+//     at once. [Conn.Upload] streams a file over a session's stdin into
+//     `cat` (no sftp on the node needed) and renames it into place.
+//
+// [Pool] keeps one connection per node and redials one that has gone.
+//
+// # Preflight
+//
+// [Preflight] dials every node through a [Dialer] and runs these checks on
+// all nodes in parallel, reporting one [Finding] per node per check (a
+// failed check never stops the others):
+//
+//	reachable      the node accepted SSH with its recorded key
+//	clock          timedatectl show -p NTPSynchronized --value   → "yes"
+//	               else chronyc -n tracking                       → "Leap status : Normal"
+//	               else test -e /run/systemd/timesync/synchronized → exit 0
+//	memory-cgroup  cat /sys/fs/cgroup/cgroup.controllers → lists "memory" (cgroup v2)
+//	               else cat /proc/cgroups → memory row enabled = 1 (cgroup v1)
+//	hostname       hostname → non-empty and unique across the nodes
+//	arch           uname -m → aarch64/arm64 (k3s arm64), armv7l/armv8l (arm), x86_64 (amd64)
+//	disk           df -Pk /var/lib → "Available" ≥ [Limits.MinFreeDisk]
+//
+// A fallback is taken only when the command before it ran and failed (for
+// example "command not found", exit 127); a transport error fails the
+// check. The exact strings are the Cmd* constants, listed in
+// [PreflightCommands], so a simulated node can answer them.
+//
+// Why each check: nodes have no RTC and certificates made with a wrong
+// clock fail as "not yet valid"; Raspberry Pi firmware passes
+// cgroup_disable=memory, which cgroup_enable=memory undoes; k3s refuses two
+// nodes with one hostname, and identically flashed images share one.
+package cluster
