@@ -1,11 +1,9 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -71,6 +69,9 @@ type Conn struct {
 	node   Node
 	client *ssh.Client
 	log    *slog.Logger
+	// killTimeout bounds the extra session that kills a cancelled
+	// command.
+	killTimeout time.Duration
 
 	done    chan struct{} // closed when the connection is gone
 	errOnce sync.Once
@@ -120,6 +121,8 @@ func Dial(ctx context.Context, cfg Config, n Node) (*Conn, error) {
 		client: ssh.NewClient(sc, chans, reqs),
 		log:    cfg.Logger.With("node", n.Name, "addr", n.Addr),
 		done:   make(chan struct{}),
+
+		killTimeout: cfg.HandshakeTimeout,
 	}
 	go c.watch()
 	go c.keepalive(cfg.KeepaliveInterval, cfg.KeepaliveMisses)
@@ -199,54 +202,6 @@ func (c *Conn) fail(err error) {
 func (c *Conn) watch() {
 	err := c.client.Wait()
 	c.fail(fmt.Errorf("node %s: connection lost: %w", c.node, err))
-}
-
-// Run runs cmd in a new session with stdin (nil for none) and returns its
-// output. A non-zero exit is an [*ExitError] alongside the Result.
-// Cancelling ctx signals the command, closes the session and returns
-// ctx's error at once.
-func (c *Conn) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, error) {
-	if err := c.Err(); err != nil {
-		return Result{}, err
-	}
-	s, err := c.client.NewSession()
-	if err != nil {
-		return Result{}, fmt.Errorf("node %s: open session: %w", c.node, c.why(err))
-	}
-	var stdout, stderr bytes.Buffer
-	s.Stdout, s.Stderr = &stdout, &stderr
-	if stdin != nil {
-		s.Stdin = stdin
-	}
-	if err := s.Start(cmd); err != nil {
-		_ = s.Close()
-		return Result{}, fmt.Errorf("node %s: start %q: %w", c.node, cmd, c.why(err))
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- s.Wait() }()
-	select {
-	case err = <-waited:
-	case <-ctx.Done():
-		// OpenSSH delivers the signal; closing the channel then frees
-		// this side even if the node does not react. The Wait goroutine
-		// ends with the session or, at the latest, the connection.
-		_ = s.Signal(ssh.SIGKILL)
-		_ = s.Close()
-		return Result{}, fmt.Errorf("node %s: %q: %w", c.node, cmd, ctx.Err())
-	case <-c.done:
-		return Result{}, fmt.Errorf("node %s: %q: %w", c.node, cmd, c.err)
-	}
-	_ = s.Close()
-	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
-	var ee *ssh.ExitError
-	switch {
-	case err == nil:
-		return res, nil
-	case errors.As(err, &ee):
-		res.ExitStatus = ee.ExitStatus()
-		return res, &ExitError{Node: c.node.Name, Cmd: cmd, Status: res.ExitStatus, Stderr: stderr.String()}
-	}
-	return res, fmt.Errorf("node %s: %q: %w", c.node, cmd, c.why(err))
 }
 
 // why prefers the recorded reason (e.g. keepalive) over x/crypto's

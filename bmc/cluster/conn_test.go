@@ -187,14 +187,17 @@ func TestKeepaliveDropsSilentPeer(t *testing.T) {
 	}
 }
 
-// Cancelling a command's context returns at once and the node's process is
+// Cancelling a command's context returns and the node's processes are
 // killed, seen in the process table (sshd runs on this host).
 func TestCancelKillsRemoteCommand(t *testing.T) {
 	t.Parallel()
 	s := clustertest.StartSSHD(t)
 	c := dial(t, config(s), node(s))
-	marker := fmt.Sprintf("%d.%d", os.Getpid(), time.Now().UnixNano()%1000000)
-	cmd := "exec sleep 30." + marker
+	// Digits only: "sleep 30.<marker>" must be a valid interval.
+	marker := fmt.Sprintf("%d%06d", os.Getpid(), time.Now().UnixNano()%1000000)
+	// sleep runs as a child of the shell and ignores hangups: only a kill
+	// of the command's whole process group ends it.
+	cmd := "trap '' HUP TERM PIPE; sleep 30." + marker + " & wait"
 
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)

@@ -19,9 +19,12 @@
 //   - keepalive@openssh.com goes out every [Config.KeepaliveInterval]; after
 //     [Config.KeepaliveMisses] intervals with a request unanswered the
 //     connection is dropped ([ErrKeepalive]) and every command on it fails.
-//   - Each command runs in its own session ([Conn.Run]); cancelling its
-//     context sends SIGKILL to the command, closes the session and returns
-//     at once. [Conn.Upload] streams a file over a session's stdin into
+//   - Each command runs in its own session ([Conn.Run]) as
+//     [WireCommand]: the shell first reports its process id on stderr
+//     (removed from the result). Cancelling the context kills that whole
+//     process group from a second session — OpenSSH refuses "signal"
+//     requests for root logins, and closing a channel does not end a
+//     command without a PTY — then closes the session. [Conn.Upload] streams a file over a session's stdin into
 //     `cat` (no sftp on the node needed) and renames it into place.
 //
 // [Pool] keeps one connection per node and redials one that has gone.
@@ -45,7 +48,8 @@
 // A fallback is taken only when the command before it ran and failed (for
 // example "command not found", exit 127); a transport error fails the
 // check. The exact strings are the Cmd* constants, listed in
-// [PreflightCommands], so a simulated node can answer them.
+// [PreflightCommands], so a simulated node can answer them; over SSH each
+// arrives behind [WirePrefix].
 //
 // Why each check: nodes have no RTC and certificates made with a wrong
 // clock fail as "not yet valid"; Raspberry Pi firmware passes

@@ -25,13 +25,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// sleepRunning reports whether a live "sleep 30.<marker>" is in the
-// process table.
+// sleepRunning reports whether a live sleep process with argument
+// "30.<marker>" is in the process table (not the shell that starts it).
 func sleepRunning(marker string) bool {
 	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range cmdlines {
 		b, err := os.ReadFile(p)
-		if err != nil || !strings.Contains(string(b), "30."+marker) {
+		if err != nil || string(b) != "sleep\x0030."+marker+"\x00" {
 			continue
 		}
 		stat, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))

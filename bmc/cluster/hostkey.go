@@ -16,8 +16,8 @@ func pinnedHostKey(n Node) ssh.HostKeyCallback {
 		if bytes.Equal(got.Marshal(), want) {
 			return nil
 		}
-		return fmt.Errorf("%w: node %s presented %s %s, recorded %s %s", ErrHostKeyMismatch,
-			n, got.Type(), ssh.FingerprintSHA256(got), n.HostKey.Type(), ssh.FingerprintSHA256(n.HostKey))
+		return fmt.Errorf("%w: presented %s %s, recorded %s %s", ErrHostKeyMismatch,
+			got.Type(), ssh.FingerprintSHA256(got), n.HostKey.Type(), ssh.FingerprintSHA256(n.HostKey))
 	}
 }
 

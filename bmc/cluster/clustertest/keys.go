@@ -1,7 +1,9 @@
 package clustertest
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
 	"os"
@@ -27,6 +29,20 @@ func NewKey(t testing.TB) (ssh.Signer, []byte) {
 		t.Fatal(err)
 	}
 	return s, pem.EncodeToMemory(blk)
+}
+
+// newECDSAKey returns an OpenSSH private key file for a fresh P-256 key.
+func newECDSAKey(t testing.TB) []byte {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(blk)
 }
 
 func writeFile(t testing.TB, p string, b []byte) {

@@ -65,11 +65,15 @@ func StartSSHD(t testing.TB) *SSHD {
 	dir := t.TempDir()
 	hostSigner, hostPEM := NewKey(t)
 	writeFile(t, filepath.Join(dir, "host_ed25519"), hostPEM)
+	// Like a stock node, sshd also holds an ECDSA key, offered first: a
+	// client that does not ask for the pinned key's type gets that one.
+	writeFile(t, filepath.Join(dir, "host_ecdsa"), newECDSAKey(t))
 	client, _ := NewKey(t)
 	writeFile(t, filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()))
 	port := freePort(t)
 	conf := strings.Join([]string{
 		"ListenAddress 127.0.0.1:" + port,
+		"HostKey " + filepath.Join(dir, "host_ecdsa"),
 		"HostKey " + filepath.Join(dir, "host_ed25519"),
 		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
 		"PidFile none",
