@@ -109,7 +109,11 @@ func Dial(ctx context.Context, cfg Config, n Node) (*Conn, error) {
 		HostKeyAlgorithms: hostKeyAlgorithms(n.HostKey),
 	})
 	if !stop() {
-		err = errors.Join(err, ctx.Err())
+		if err == nil {
+			_ = sc.Close()
+		}
+		_ = tcp.Close()
+		return nil, fmt.Errorf("node %s: ssh handshake: %w", n, ctx.Err())
 	}
 	if err != nil {
 		_ = tcp.Close()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,33 +126,35 @@ func TestWrongClientKeyRefused(t *testing.T) {
 // Dial would wait forever.
 func TestHandshakeDeadline(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				_ = c.Close()
-			}
-		}()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	addr, _ := silentListener(t)
 	signer, _ := clustertest.NewKey(t)
 	cfg := cluster.Config{Signer: signer, HandshakeTimeout: 100 * time.Millisecond}
-	n := cluster.Node{Name: "silent", Addr: l.Addr().String(), HostKey: signer.PublicKey()}
+	n := cluster.Node{Name: "silent", Addr: addr, HostKey: signer.PublicKey()}
 
-	_, err = cluster.Dial(t.Context(), cfg, n)
+	_, err := cluster.Dial(t.Context(), cfg, n)
 	if !errors.Is(err, cluster.ErrHandshakeTimeout) {
 		t.Fatalf("got %v, want ErrHandshakeTimeout", err)
+	}
+}
+
+// Cancelling the context aborts a handshake the node never answers, well
+// before the handshake deadline.
+func TestDialCancelled(t *testing.T) {
+	t.Parallel()
+	addr, accepted := silentListener(t)
+	signer, _ := clustertest.NewKey(t)
+	cfg := cluster.Config{Signer: signer, HandshakeTimeout: time.Hour}
+	n := cluster.Node{Name: "silent", Addr: addr, HostKey: signer.PublicKey()}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := cluster.Dial(ctx, cfg, n)
+		errc <- err
+	}()
+	<-accepted // connected: the handshake is under way
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
 	}
 }
 
@@ -164,7 +165,8 @@ func TestKeepaliveDropsSilentPeer(t *testing.T) {
 	s := clustertest.StartSSHD(t)
 	p := clustertest.StartProxy(t, s.Addr)
 	cfg := config(s)
-	cfg.KeepaliveInterval, cfg.KeepaliveMisses = 50*time.Millisecond, 3
+	// Five misses of 100ms: a loaded test machine still answers in time.
+	cfg.KeepaliveInterval, cfg.KeepaliveMisses = 100*time.Millisecond, 5
 	n := node(s)
 	n.Addr = p.Addr
 	c := dial(t, cfg, n)
@@ -172,7 +174,7 @@ func TestKeepaliveDropsSilentPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Keepalives answered: the connection outlives several intervals.
-	if _, err := c.Run(t.Context(), "sleep 0.5", nil); err != nil {
+	if _, err := c.Run(t.Context(), "sleep 1", nil); err != nil {
 		t.Fatalf("connection with a live peer: %v", err)
 	}
 

@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,4 +42,42 @@ func sleepRunning(marker string) bool {
 		}
 	}
 	return false
+}
+
+// silentListener accepts TCP connections and never speaks; it returns its
+// address and a channel that receives once a client has sent something
+// (its SSH version line: the handshake is under way).
+func silentListener(t *testing.T) (string, <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	accepted := make(chan struct{}, 16)
+	t.Cleanup(func() { _ = l.Close(); <-done })
+	go func() {
+		defer close(done)
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+			if _, err := c.Read(make([]byte, 1)); err != nil {
+				continue
+			}
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return l.Addr().String(), accepted
 }
