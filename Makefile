@@ -36,6 +36,11 @@ run: build run-state
 	@echo "  bmcctl events                # live power changes and flash progress"
 	@echo "  bmcctl console 3             # node 3's serial console (Ctrl-] q detaches)"
 	@echo "  bmcctl flash --slot 1 IMAGE  # raw/gz/xz/zst/bz2; slot 1's eMMC is $(RUN_DIR)/state/sim-emmc-slot1.img"
+	@echo "  bmcctl flash --slot 2 IMAGE --hostname node2 --ssh-key ~/.ssh/id_ed25519.pub"
+	@echo "  bmcctl power on 2; bmcctl node known-hosts 2 >> ~/.ssh/known_hosts"
+	@echo "  ssh -p 2202 pi@127.0.1.2     # a prepared Raspberry Pi OS image boots ready for SSH"
+	@echo "  bmcctl board check           # what bmcd finds on the board"
+	@echo "The web page is not there yet: use bmcctl or the REST API (README)."
 	@echo "Forgot the password? make reset-password, then make run again."
 	@echo
 	exec $(BIN)/bmcd --board sim --listen $(RUN_LISTEN) --state-dir $(RUN_DIR)/state

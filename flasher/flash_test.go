@@ -319,6 +319,9 @@ func TestFlashBadInput(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(fc.name+"/"+tt.name, func(t *testing.T) {
+				// Independent files; the parent ends only when they do,
+				// so no other test's leak check sees their goroutines.
+				t.Parallel()
 				path := newTargetFile(t, 2<<20, 0xAA)
 				_, err := flashTo(t, t.Context(), ReaderSource{R: bytes.NewReader(tt.data)}, path, Options{XZ: fc.xz})
 				require.Error(t, err)
