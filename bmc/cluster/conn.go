@@ -75,6 +75,12 @@ type Conn struct {
 
 	done    chan struct{} // closed when the connection is gone
 	errOnce sync.Once
+
+	// Every goroutine the connection starts is in wg; once stopped is
+	// set no more start, so Close can wait for them all.
+	goMu    sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup
 	err     error // why it is gone; set before done is closed
 }
 
@@ -128,8 +134,8 @@ func Dial(ctx context.Context, cfg Config, n Node) (*Conn, error) {
 
 		killTimeout: cfg.HandshakeTimeout,
 	}
-	go c.watch()
-	go c.keepalive(cfg.KeepaliveInterval, cfg.KeepaliveMisses)
+	c.spawn(c.watch)
+	c.spawn(func() { c.keepalive(cfg.KeepaliveInterval, cfg.KeepaliveMisses) })
 	c.log.Debug("ssh connected")
 	return c, nil
 }
@@ -185,10 +191,31 @@ func (c *Conn) Err() error {
 	}
 }
 
-// Close closes the connection and every session on it.
+// Close closes the connection and every session on it, and returns once
+// the connection's goroutines have ended.
 func (c *Conn) Close() error {
 	c.fail(fmt.Errorf("node %s: %w", c.node, ErrClosed))
+	c.goMu.Lock()
+	c.stopped = true
+	c.goMu.Unlock()
+	c.wg.Wait()
 	return nil
+}
+
+// spawn runs f in a goroutine Close waits for; it reports false, without
+// running f, once Close has begun.
+func (c *Conn) spawn(f func()) bool {
+	c.goMu.Lock()
+	defer c.goMu.Unlock()
+	if c.stopped {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // fail records why the connection ends and closes it, once.

@@ -232,3 +232,46 @@ func TestDialRejectsIncompleteNode(t *testing.T) {
 		}
 	}
 }
+
+// Close ends every goroutine of the connection, including those of a
+// cancelled command and of a command still running on the node.
+func TestCloseEndsGoroutines(t *testing.T) {
+	t.Parallel()
+	s := clustertest.StartSSHD(t)
+	cfg := config(s)
+	// Frequent keepalives, so one is likely in flight at Close.
+	cfg.KeepaliveInterval, cfg.KeepaliveMisses = 20*time.Millisecond, 50
+	c, err := cluster.Dial(t.Context(), cfg, node(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(t.Context(), "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := c.Run(ctx, "sleep 30", nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: %v", err)
+	}
+	running := make(chan error, 1)
+	go func() {
+		_, err := c.Run(t.Context(), "sleep 30", nil)
+		running <- err
+	}()
+	waitFor(t, "a second session", func() bool { return strings.Count(s.Log(), "Starting session") >= 3 })
+
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-running; !errors.Is(err, cluster.ErrClosed) {
+		t.Errorf("run during Close: %v, want ErrClosed", err)
+	}
+	// Other tests' connections are alive too: only frames with this
+	// connection as receiver (watch, keepalive, Run) count.
+	for _, g := range clustertest.Goroutines(fmt.Sprintf("(%p", c)) {
+		t.Errorf("goroutine left after Close:\n%s", g)
+	}
+	if _, err := c.Run(t.Context(), "true", nil); !errors.Is(err, cluster.ErrClosed) {
+		t.Errorf("run after Close: %v, want ErrClosed", err)
+	}
+}

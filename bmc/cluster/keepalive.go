@@ -34,10 +34,12 @@ func (c *Conn) keepalive(interval time.Duration, misses int) {
 				continue
 			}
 			inFlight = true
-			go func() {
+			if !c.spawn(func() {
 				_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
 				reply <- err
-			}()
+			}) {
+				return
+			}
 		}
 	}
 }

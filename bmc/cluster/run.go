@@ -28,7 +28,9 @@ func WireCommand(cmd string) string { return WirePrefix + cmd }
 const WirePrefix = "echo " + pgidTag + "$$ >&2; "
 
 // Run runs cmd in a new session with stdin (nil for none) and returns its
-// output. A non-zero exit is an [*ExitError] alongside the Result.
+// output. A non-zero exit is an [*ExitError] alongside the Result. stdin
+// must not block forever once the session is gone (a file or buffer is
+// fine): x/crypto copies it until EOF, and Close waits for that copy.
 //
 // Cancelling ctx kills the command's whole process group on the node
 // (from a second session: OpenSSH refuses "signal" requests for root
@@ -53,14 +55,17 @@ func (c *Conn) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, er
 		return Result{}, fmt.Errorf("node %s: start %q: %w", c.node, cmd, c.why(err))
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- s.Wait() }()
+	if !c.spawn(func() { waited <- s.Wait() }) {
+		_ = s.Close()
+		return Result{}, c.Err()
+	}
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
 		c.kill(stderr.pgid(), s)
 		_ = s.Close()
 		// The Wait goroutine ends with the session or, at the latest,
-		// the connection.
+		// the connection; Close waits for it.
 		return Result{}, fmt.Errorf("node %s: %q: %w", c.node, cmd, ctx.Err())
 	case <-c.done:
 		return Result{}, fmt.Errorf("node %s: %q: %w", c.node, cmd, c.err)
@@ -93,7 +98,9 @@ func (c *Conn) kill(pgid int, s *ssh.Session) {
 	}
 	defer k.Close()
 	done := make(chan error, 1)
-	go func() { done <- k.Run(fmt.Sprintf("kill -KILL -- -%d", pgid)) }()
+	if !c.spawn(func() { done <- k.Run(fmt.Sprintf("kill -KILL -- -%d", pgid)) }) {
+		return
+	}
 	select {
 	case err = <-done:
 	case <-time.After(c.killTimeout):
