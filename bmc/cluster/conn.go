@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	KeepaliveMisses   int
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
+	// Clock paces keepalives; nil is the real clock. Socket deadlines
+	// are wall-clock time and do not use it.
+	Clock clockwork.Clock
 }
 
 // Result is what a command left behind.
@@ -69,6 +73,7 @@ type Conn struct {
 	node   Node
 	client *ssh.Client
 	log    *slog.Logger
+	clock  clockwork.Clock
 	// killTimeout bounds the extra session that kills a cancelled
 	// command.
 	killTimeout time.Duration
@@ -132,6 +137,7 @@ func Dial(ctx context.Context, cfg Config, n Node) (*Conn, error) {
 		log:    cfg.Logger.With("node", n.Name, "addr", n.Addr),
 		done:   make(chan struct{}),
 
+		clock:       cfg.Clock,
 		killTimeout: cfg.HandshakeTimeout,
 	}
 	c.spawn(c.watch)
@@ -155,6 +161,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
 	return cfg
 }

@@ -9,7 +9,7 @@ import (
 // connection when misses intervals pass with a request unanswered. Any
 // reply counts, including OpenSSH's "request failed".
 func (c *Conn) keepalive(interval time.Duration, misses int) {
-	t := time.NewTicker(interval)
+	t := c.clock.NewTicker(interval)
 	defer t.Stop()
 	reply := make(chan error, 1) // at most one request is in flight
 	inFlight, missed := false, 0
@@ -23,7 +23,7 @@ func (c *Conn) keepalive(interval time.Duration, misses int) {
 				c.fail(fmt.Errorf("node %s: keepalive: %w", c.node, err))
 				return
 			}
-		case <-t.C:
+		case <-t.Chan():
 			if inFlight {
 				missed++
 				if missed >= misses {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"sync"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -103,7 +102,7 @@ func (c *Conn) kill(pgid int, s *ssh.Session) {
 	}
 	select {
 	case err = <-done:
-	case <-time.After(c.killTimeout):
+	case <-c.clock.After(c.killTimeout):
 		err = errors.New("timed out")
 	case <-c.done:
 		err = c.err
