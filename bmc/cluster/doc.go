@@ -55,4 +55,20 @@
 // clock fail as "not yet valid"; Raspberry Pi firmware passes
 // cgroup_disable=memory, which cgroup_enable=memory undoes; k3s refuses two
 // nodes with one hostname, and identically flashed images share one.
+//
+// # k3s
+//
+// [Install] converges nodes to a cluster over a [Dialer]. Per node it first
+// probes whether k3s already runs at the wanted role and then skips it:
+//
+//	probe server   systemctl is-active --quiet k3s         → exit 0
+//	probe agent    systemctl is-active --quiet k3s-agent   → exit 0
+//	install        curl -sfL https://get.k3s.io | [INSTALL_K3S_VERSION=…] [K3S_URL=https://<first server>:6443] K3S_TOKEN=… sh -s - server|agent [--cluster-init]
+//	ready          k3s kubectl get nodes -o json (on the first server) → every node's Ready condition True
+//	kubeconfig     cat /etc/rancher/k3s/k3s.yaml
+//
+// The first server installs alone (with --cluster-init when more servers
+// follow); then the other servers and all agents join in parallel. The
+// token is [NewToken]'s, kept by bmcd. [RewriteK3sKubeconfig] and
+// [MergeKubeconfig] edit kubeconfigs as parsed YAML, never as text.
 package cluster
