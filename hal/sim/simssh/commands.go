@@ -31,7 +31,17 @@ HOME_URL="https://www.debian.org/"
 SUPPORT_URL="https://www.debian.org/support"
 BUG_REPORT_URL="https://bugs.debian.org/"
 `
+	// cgroupControllers is cgroup v2 on Raspberry Pi OS booted with
+	// cgroup_enable=memory (the prepared image's cmdline.txt).
+	cgroupControllers = "cpuset cpu io memory pids\n"
+	// rootKiB and usedKiB size the root file system of a 32 GB eMMC.
+	rootKiB = 30358348
+	usedKiB = 2318040
 )
+
+// timesyncFile exists once systemd-timesyncd has synchronised the clock;
+// the simulated node's clock is the host's, always synchronised.
+const timesyncFile = "/run/systemd/timesync/synchronized"
 
 // Commands is the default command table; a Config may extend it.
 func Commands() map[string]Command {
@@ -43,6 +53,10 @@ func Commands() map[string]Command {
 		"id":       id,
 		"whoami":   func(n Node, _ []string, out, _ io.Writer) uint32 { fmt.Fprintln(out, n.User); return 0 },
 		"cat":      cat,
+		// What bmcd's preflight asks (bmc/cluster's Cmd* table).
+		"timedatectl": timedatectl,
+		"test":        test,
+		"df":          df,
 		"echo": func(_ Node, args []string, out, _ io.Writer) uint32 {
 			fmt.Fprintln(out, strings.Join(args, " "))
 			return 0
@@ -114,10 +128,48 @@ func cat(_ Node, args []string, out, errw io.Writer) uint32 {
 		switch a {
 		case "/etc/os-release", "/usr/lib/os-release":
 			io.WriteString(out, osRelease)
+		case "/sys/fs/cgroup/cgroup.controllers":
+			io.WriteString(out, cgroupControllers)
 		default:
 			fmt.Fprintf(errw, "cat: %s: No such file or directory\n", a)
 			status = 1
 		}
 	}
 	return status
+}
+
+// timedatectl answers `timedatectl show -p NTPSynchronized --value`, the
+// one property bmcd asks.
+func timedatectl(_ Node, args []string, out, errw io.Writer) uint32 {
+	if strings.Join(args, " ") != "show -p NTPSynchronized --value" {
+		fmt.Fprintln(errw, "timedatectl: simulated node: only show -p NTPSynchronized --value")
+		return 1
+	}
+	fmt.Fprintln(out, "yes")
+	return 0
+}
+
+// test answers `test -e PATH` for the files the simulated node has.
+func test(_ Node, args []string, _, errw io.Writer) uint32 {
+	if len(args) != 2 || args[0] != "-e" {
+		fmt.Fprintln(errw, "test: simulated node: only -e PATH")
+		return 2
+	}
+	switch args[1] {
+	case timesyncFile, "/etc/os-release", "/sys/fs/cgroup/cgroup.controllers":
+		return 0
+	}
+	return 1
+}
+
+// df answers `df -Pk [PATH]` (POSIX format, KiB) for the root file
+// system, which holds every path on the simulated node.
+func df(_ Node, args []string, out, errw io.Writer) uint32 {
+	if len(args) == 0 || args[0] != "-Pk" || len(args) > 2 {
+		fmt.Fprintln(errw, "df: simulated node: only -Pk [PATH]")
+		return 1
+	}
+	fmt.Fprintln(out, "Filesystem     1024-blocks    Used Available Capacity Mounted on")
+	fmt.Fprintf(out, "/dev/mmcblk0p2 %11d %7d %9d %7d%% /\n", rootKiB, usedKiB, rootKiB-usedKiB, (usedKiB*100+rootKiB-1)/rootKiB)
+	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -48,6 +49,7 @@ type Server struct {
 	commands map[string]Command
 	log      *slog.Logger
 	ln       net.Listener
+	pids     atomic.Int32 // process ids handed to commands ($$)
 	wg       sync.WaitGroup
 
 	mu     sync.Mutex
@@ -213,7 +215,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				continue
 			}
 			_ = req.Reply(true, nil)
-			status, _ := s.run(p.Command, ch, ch.Stderr())
+			status, _ := s.run(p.Command, s.newPID(), ch, ch.Stderr())
 			exitStatus(ch, status)
 			return
 		case "pty-req":
@@ -239,6 +241,9 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	}
 }
 
+// newPID is the process id of a new shell, for $$.
+func (s *Server) newPID() int { return 1000 + int(s.pids.Add(1)) }
+
 func exitStatus(ch ssh.Channel, status uint32) {
 	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 }
@@ -249,11 +254,12 @@ func exitStatus(ch ssh.Channel, status uint32) {
 // from its input as sh does from a pipe.
 func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
 	var status uint32
+	pid := s.newPID()
 	if !pty {
 		sc := bufio.NewScanner(ch)
 		for sc.Scan() {
 			var done bool
-			if status, done = s.run(sc.Text(), ch, ch.Stderr()); done {
+			if status, done = s.run(sc.Text(), pid, ch, ch.Stderr()); done {
 				break
 			}
 		}
@@ -267,7 +273,7 @@ func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
 			return status
 		}
 		var done bool
-		if status, done = s.run(line, t, t); done {
+		if status, done = s.run(line, pid, t, t); done {
 			return status
 		}
 	}
@@ -277,10 +283,10 @@ func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
 // node understands: commands separated by ";" run in turn, commands
 // joined by "&&" stop at the first failure. It reports whether the line
 // ended in exit or logout.
-func (s *Server) run(line string, stdout, stderr io.Writer) (status uint32, exit bool) {
+func (s *Server) run(line string, pid int, stdout, stderr io.Writer) (status uint32, exit bool) {
 	for _, list := range strings.Split(line, ";") {
 		for _, cmd := range strings.Split(list, "&&") {
-			if status, exit = s.runOne(cmd, stdout, stderr); exit || status != 0 {
+			if status, exit = s.runOne(cmd, pid, stdout, stderr); exit || status != 0 {
 				break
 			}
 		}
@@ -292,10 +298,22 @@ func (s *Server) run(line string, stdout, stderr io.Writer) (status uint32, exit
 }
 
 // runOne runs one command from the table and reports whether it was exit
-// or logout. Arguments are split at white space; there is no quoting, no
-// pipes and no redirection.
-func (s *Server) runOne(line string, stdout, stderr io.Writer) (status uint32, exit bool) {
+// or logout. Arguments are split at white space; there is no quoting and
+// no pipes; the only redirection is >&2.
+func (s *Server) runOne(line string, pid int, stdout, stderr io.Writer) (status uint32, exit bool) {
 	args := strings.Fields(line)
+	// Word expansion and redirection, as far as bmcd's commands use them:
+	// $$ is the shell's process id and >&2 sends stdout to stderr.
+	words := args[:0]
+	for _, a := range args {
+		switch a {
+		case ">&2", "1>&2":
+			stdout = stderr
+		default:
+			words = append(words, strings.ReplaceAll(a, "$$", strconv.Itoa(pid)))
+		}
+	}
+	args = words
 	if len(args) == 0 {
 		return 0, false
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -98,6 +99,15 @@ func TestCommands(t *testing.T) {
 		{"sequence ends with the last status", "true; false", "", "", 1},
 		{"and stops at a failure", "false && hostname", "", "", 1},
 		{"and runs on success", "true && uname -m", "aarch64\n", "", 0},
+		{"redirect to stderr", "echo tag >&2; hostname", "node2\n", "tag\n", 0},
+		{"clock", "timedatectl show -p NTPSynchronized --value", "yes\n", "", 0},
+		{"timesyncd file", "test -e /run/systemd/timesync/synchronized", "", "", 0},
+		{"test missing file", "test -e /nonexistent", "", "", 1},
+		{"cgroup v2", "cat /sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n", "", 0},
+		{"no cgroup v1 table", "cat /proc/cgroups", "", "cat: /proc/cgroups: No such file or directory\n", 1},
+		{"disk", "df -Pk /var/lib", "Filesystem     1024-blocks    Used Available Capacity Mounted on\n" +
+			"/dev/mmcblk0p2    30358348 2318040  28040308       8% /\n", "", 0},
+		{"no chrony", "chronyc -n tracking", "", "sh: 1: chronyc: not found\n", 127},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, status := run(t, c, tc.cmd)
@@ -105,6 +115,11 @@ func TestCommands(t *testing.T) {
 				t.Fatalf("%s: %q %q %d, want %q %q %d", tc.cmd, out, errOut, status, tc.out, tc.errOut, tc.status)
 			}
 		})
+	}
+	// $$ is one shell's process id: the same within a command line.
+	if _, errOut, _ := run(t, c, "echo $$ >&2; echo $$ >&2"); !regexp.MustCompile(`^([1-9][0-9]*)\n([1-9][0-9]*)\n$`).MatchString(errOut) ||
+		strings.Fields(errOut)[0] != strings.Fields(errOut)[1] {
+		t.Errorf("$$ twice: %q, want one pid twice", errOut)
 	}
 	if out, _, _ := run(t, c, "cat /etc/os-release"); !strings.Contains(out, "ID=debian\n") {
 		t.Fatalf("os-release: %q", out)
