@@ -1,0 +1,43 @@
+package cluster_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/turingpi-oss/bmcd/bmc/cluster"
+	"github.com/turingpi-oss/bmcd/bmc/cluster/clustertest"
+)
+
+func TestFetchKubeconfig(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		answer  clustertest.Answer
+		wantErr error
+	}{
+		{"k3s.yaml", clustertest.Answer{Stdout: string(readTestdata(t, "k3s.yaml"))}, nil},
+		{"not installed", clustertest.Answer{Exit: 1}, nil},
+		{"garbage", clustertest.Answer{Stdout: "clusters: {"}, cluster.ErrKubeconfig},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := &clustertest.Runner{Name: "node1", Answers: map[string]clustertest.Answer{cluster.CmdCatKubeconfig: tc.answer}}
+			kc, err := cluster.FetchKubeconfig(t.Context(), r, "tpi", "192.168.1.50")
+			switch {
+			case tc.answer.Exit != 0:
+				var exit *cluster.ExitError
+				if !errors.As(err, &exit) {
+					t.Fatalf("err = %v, want the command's exit", err)
+				}
+			case tc.wantErr != nil:
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				golden(t, "k3s-rewritten.golden", marshal(t, kc))
+			}
+		})
+	}
+}
