@@ -59,7 +59,8 @@
 // # k3s
 //
 // [Install] converges nodes to a cluster over a [Dialer]. Per node it first
-// probes whether k3s already runs at the wanted role and then skips it:
+// probes whether k3s already runs at the wanted role and then skips it
+// (at the other role the node is refused with [ErrWrongRole]):
 //
 //	probe server   systemctl is-active --quiet k3s         → exit 0
 //	probe agent    systemctl is-active --quiet k3s-agent   → exit 0

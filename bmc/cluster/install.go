@@ -13,6 +13,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// ErrWrongRole reports a node already running k3s at the other role:
+// installing over it would run server and agent side by side.
+var ErrWrongRole = errors.New("k3s runs at another role")
+
 // InstallSpec is the cluster [Install] converges to.
 type InstallSpec struct {
 	// Servers run the control plane; the first initialises the cluster
@@ -149,6 +153,17 @@ func converge(ctx context.Context, d Dialer, n Node, role Role, spec InstallSpec
 	case err == nil:
 		log.Info("k3s already running", "node", n.Name, "role", role)
 		return r, ActionSkipped, nil
+	case !errors.As(err, &exit):
+		return nil, ActionFailed, fmt.Errorf("k3s probe: %w", err)
+	}
+	other := RoleAgent
+	if role == RoleAgent {
+		other = RoleServer
+	}
+	_, err = r.Run(ctx, other.probeCommand(), nil)
+	switch {
+	case err == nil:
+		return nil, ActionFailed, fmt.Errorf("%w: node %s runs k3s as %s, wanted %s; remove it from the cluster first", ErrWrongRole, n, other, role)
 	case !errors.As(err, &exit):
 		return nil, ActionFailed, fmt.Errorf("k3s probe: %w", err)
 	}

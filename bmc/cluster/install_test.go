@@ -223,11 +223,11 @@ func TestInstallHAJoinsInParallelAfterFirstServer(t *testing.T) {
 	}
 	const url = "https://10.0.0.1:6443"
 	want := map[string][]string{
-		"node1": {cluster.CmdProbeServer, mustInstallCommand(t, cluster.RoleServer, "", true), cluster.CmdGetNodes},
-		"node2": {cluster.CmdProbeServer, mustInstallCommand(t, cluster.RoleServer, url, false)},
-		"node3": {cluster.CmdProbeServer, mustInstallCommand(t, cluster.RoleServer, url, false)},
-		"node4": {cluster.CmdProbeAgent, mustInstallCommand(t, cluster.RoleAgent, url, false)},
-		"node5": {cluster.CmdProbeAgent, mustInstallCommand(t, cluster.RoleAgent, url, false)},
+		"node1": {cluster.CmdProbeServer, cluster.CmdProbeAgent, mustInstallCommand(t, cluster.RoleServer, "", true), cluster.CmdGetNodes},
+		"node2": {cluster.CmdProbeServer, cluster.CmdProbeAgent, mustInstallCommand(t, cluster.RoleServer, url, false)},
+		"node3": {cluster.CmdProbeServer, cluster.CmdProbeAgent, mustInstallCommand(t, cluster.RoleServer, url, false)},
+		"node4": {cluster.CmdProbeAgent, cluster.CmdProbeServer, mustInstallCommand(t, cluster.RoleAgent, url, false)},
+		"node5": {cluster.CmdProbeAgent, cluster.CmdProbeServer, mustInstallCommand(t, cluster.RoleAgent, url, false)},
 	}
 	for name, cmds := range want {
 		if got := d[name].Ran(); !slices.Equal(got, cmds) {
@@ -250,7 +250,7 @@ func TestInstallSingleServerHasNoClusterInit(t *testing.T) {
 	if _, err := cluster.Install(t.Context(), d, spec); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := d["node1"].Ran()[1], mustInstallCommand(t, cluster.RoleServer, "", false); got != want {
+	if got, want := d["node1"].Ran()[2], mustInstallCommand(t, cluster.RoleServer, "", false); got != want {
 		t.Errorf("server install %s, want %s", got, want)
 	}
 }
@@ -319,6 +319,24 @@ func TestInstallFirstServerFailsNothingElseRuns(t *testing.T) {
 	}
 	if out[1].Action != cluster.ActionNotRun || out[2].Action != cluster.ActionNotRun {
 		t.Errorf("outcomes %+v", out)
+	}
+}
+
+func TestInstallRefusesNodeAtOtherRole(t *testing.T) {
+	t.Parallel()
+	d, spec, rec := fakeCluster(1, 2, nil)
+	d["node2"].Answers[cluster.CmdProbeServer] = clustertest.Answer{} // a server where an agent is wanted
+	out, err := cluster.Install(t.Context(), d, spec)
+	if !errors.Is(err, cluster.ErrWrongRole) {
+		t.Fatalf("err = %v, want ErrWrongRole", err)
+	}
+	if out[1].Node != "node2" || out[1].Action != cluster.ActionFailed || out[2].Action != cluster.ActionInstalled {
+		t.Errorf("outcomes %+v", out)
+	}
+	for _, e := range rec.events {
+		if e.node == "node2" {
+			t.Errorf("installed over node2's server")
+		}
 	}
 }
 
