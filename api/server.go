@@ -113,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 	authed.GET("/slots/:slot/console", s.consoleEndpoint)
 	authed.PATCH("/slots/:slot/console", s.patchConsole)
 	authed.GET("/slots/:slot/console/log", s.consoleLog)
+	authed.GET("/cluster/key", s.getClusterKey)
 	s.echo = e
 	return s, nil
 }

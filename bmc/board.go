@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/turingpi-oss/bmcd/hal"
 )
@@ -100,6 +101,8 @@ type Board struct {
 	route  flashRoute
 	// markers are the console clients the first-boot marker watch reads.
 	markers *markerWatch
+	// clusterKey is bmcd's SSH client key for the nodes it prepared.
+	clusterKey ssh.Signer
 
 	// writeMu serializes state file writes, each of which writes the
 	// newest state, so an older snapshot never lands after a newer one.
@@ -157,21 +160,26 @@ func New(cfg Config) (*Board, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, err := loadClusterKey(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	b := &Board{
-		cfg:       cfg,
-		hw:        cfg.HW,
-		clock:     cfg.Clock,
-		log:       cfg.Logger,
-		events:    newEventBus(),
-		locks:     make([]chan struct{}, n),
-		cfgs:      cfgs,
-		measured:  make([]hal.PowerState, n),
-		changedAt: make([]time.Time, n),
-		holders:   make([]string, n),
-		installed: make([]string, n),
-		saveKick:  make(chan struct{}, 1),
-		closed:    make(chan struct{}),
-		stopped:   make(chan struct{}),
+		clusterKey: key,
+		cfg:        cfg,
+		hw:         cfg.HW,
+		clock:      cfg.Clock,
+		log:        cfg.Logger,
+		events:     newEventBus(),
+		locks:      make([]chan struct{}, n),
+		cfgs:       cfgs,
+		measured:   make([]hal.PowerState, n),
+		changedAt:  make([]time.Time, n),
+		holders:    make([]string, n),
+		installed:  make([]string, n),
+		saveKick:   make(chan struct{}, 1),
+		closed:     make(chan struct{}),
+		stopped:    make(chan struct{}),
 	}
 	for i := range b.locks {
 		b.locks[i] = make(chan struct{}, 1)

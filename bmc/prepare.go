@@ -131,6 +131,9 @@ func (b *Board) seedFor(slot int, p Prepare) (firstboot.Seed, Prepare, error) {
 	if len(s.AuthorizedKeys) == 0 {
 		return firstboot.Seed{}, Prepare{}, invalidf("prepare slot %d: no SSH public key (give one, or authorized_keys in the config)", slot)
 	}
+	// bmcd's own key goes to the node, not into the job's record.
+	user := s.AuthorizedKeys
+	s.AuthorizedKeys = b.withClusterKey(s.AuthorizedKeys)
 	key, err := firstboot.GenerateHostKey(rand.Reader)
 	if err != nil {
 		return firstboot.Seed{}, Prepare{}, err
@@ -139,7 +142,7 @@ func (b *Board) seedFor(slot int, p Prepare) (firstboot.Seed, Prepare, error) {
 	if err != nil {
 		return firstboot.Seed{}, Prepare{}, fmt.Errorf("prepare slot %d: %w", slot, err)
 	}
-	rec := Prepare{Hostname: s.Hostname, User: cmpUser(s.User), PasswordHash: s.PasswordHash, AuthorizedKeys: s.AuthorizedKeys, K3sPrep: s.K3sPrep}
+	rec := Prepare{Hostname: s.Hostname, User: cmpUser(s.User), PasswordHash: s.PasswordHash, AuthorizedKeys: s.AuthorizedKeys[:min(len(user), len(s.AuthorizedKeys))], K3sPrep: s.K3sPrep}
 	return s, rec, nil
 }
 

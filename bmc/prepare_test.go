@@ -91,7 +91,7 @@ func TestFlashPreparesTheNode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, firstboot.RaspiosBookworm, plan.Family)
 	assert.Equal(t, "node2", seed.Hostname)
-	assert.Equal(t, []string{key}, seed.AuthorizedKeys)
+	assert.Equal(t, []string{key, r.board.ClusterKey()}, seed.AuthorizedKeys, "the user's key, then bmcd's own")
 	assert.Equal(t, rec.HostKey, seed.HostKey.PublicLine(), "the recorded host key is the seeded one")
 	assert.Equal(t, rec.Fingerprint, seed.HostKey.Fingerprint())
 	assert.True(t, strings.HasPrefix(rec.HostKey, "ssh-ed25519 "), rec.HostKey)

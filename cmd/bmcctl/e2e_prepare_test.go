@@ -68,7 +68,10 @@ func TestEndToEndFlashPrepare(t *testing.T) {
 	assert.Equal(t, firstboot.RaspiosBookworm, plan.Family)
 	assert.Equal(t, "node2", seed.Hostname)
 	assert.Equal(t, "admin", seed.User)
-	assert.Equal(t, []string{strings.TrimSpace(string(pubLine))}, seed.AuthorizedKeys)
+	r = bmcctl(t, d, home, "", "cluster", "key")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, []string{strings.TrimSpace(string(pubLine)), strings.TrimSpace(r.stdout)}, seed.AuthorizedKeys,
+		"the user's key, then bmcd's own so bmcd can reach the node")
 	assert.Equal(t, hostKey, seed.HostKey.PublicLine(), "known-hosts pins the key the node was seeded with")
 
 	// The recipe: power on, bmcd learns the address from the node's

@@ -89,7 +89,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.AddCommand(
 		newLogin(e), newLogout(e), newBoard(e), newSlots(e), newSlotCmd(e),
-		newPower(e), newFlash(e), newNode(e), newJobs(e), newEvents(e), newConsole(e), newVersion(e),
+		newPower(e), newFlash(e), newNode(e), newJobs(e), newEvents(e), newConsole(e), newCluster(e), newVersion(e),
 	)
 	root.InitDefaultCompletionCmd()
 	finishTree(root)
