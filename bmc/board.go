@@ -12,6 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/turingpi-oss/bmcd/bmc/cluster"
 	"github.com/turingpi-oss/bmcd/hal"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	Consoles *Consoles
 	// Prepare holds the board-wide first-boot defaults.
 	Prepare PrepareDefaults
+	// ClusterDialer reaches a cluster job's nodes, given each node's
+	// account by node name; nil is SSH with bmcd's own key. Tests give
+	// a fake.
+	ClusterDialer func(users map[string]string) cluster.Dialer
 
 	Clock  clockwork.Clock
 	Logger *slog.Logger
@@ -103,6 +108,9 @@ type Board struct {
 	markers *markerWatch
 	// clusterKey is bmcd's SSH client key for the nodes it prepared.
 	clusterKey ssh.Signer
+	// clusterMu makes checking for a live cluster job and queueing one
+	// atomic.
+	clusterMu sync.Mutex
 
 	// writeMu serializes state file writes, each of which writes the
 	// newest state, so an older snapshot never lands after a newer one.

@@ -57,9 +57,13 @@ type FlashOptions struct {
 	Prepare *Prepare `json:"prepare,omitempty"`
 }
 
-// Job is a flash job as reported and as kept in the job history.
+// Job is a job as reported and as kept in the job history: a flash job,
+// or with Kind JobKindCluster a cluster job.
 type Job struct {
-	ID      int64        `json:"id"`
+	ID int64 `json:"id"`
+	// Kind is "" for a flash job (histories from before there were other
+	// kinds) or JobKindCluster.
+	Kind    string       `json:"kind,omitempty"`
 	Slot    int          `json:"slot"`
 	Image   string       `json:"image"` // a description of the source
 	Options FlashOptions `json:"options"`
@@ -74,6 +78,8 @@ type Job struct {
 	Created      time.Time     `json:"created"`
 	Started      time.Time     `json:"started,omitzero"`
 	Finished     time.Time     `json:"finished,omitzero"`
+	// Cluster is a cluster job's nodes and their progress.
+	Cluster *ClusterJob `json:"cluster,omitempty"`
 }
 
 const (
@@ -113,7 +119,7 @@ func loadJobs(dir string, now time.Time) (jobs []Job, nextID int64, interruptedS
 		if j.State.Final() {
 			continue
 		}
-		if j.State == JobRunning {
+		if j.State == JobRunning && j.Kind == "" {
 			interruptedSlots = append(interruptedSlots, j.Slot)
 		}
 		j.Error = fmt.Sprintf("bmcd stopped while the job was %s", j.State)
