@@ -45,7 +45,9 @@ func classify(err error) (status int, code string) {
 		return http.StatusConflict, apitype.CodeNotFlashable
 	case errors.Is(err, bmc.ErrInvalid):
 		return http.StatusBadRequest, apitype.CodeBadRequest
-	case errors.Is(err, bmc.ErrBusy):
+	case errors.Is(err, bmc.ErrNoCluster):
+		return http.StatusNotFound, apitype.CodeNotFound
+	case errors.Is(err, bmc.ErrBusy), errors.Is(err, bmc.ErrClusterBusy):
 		return http.StatusConflict, apitype.CodeBusy
 	case errors.Is(err, bmc.ErrSelfSlot):
 		return http.StatusConflict, apitype.CodeSelfSlot

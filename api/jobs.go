@@ -80,6 +80,13 @@ func jobFromBMC(j bmc.Job) apitype.Job {
 		Started:  optionalTime(j.Started),
 		Finished: optionalTime(j.Finished),
 	}
+	out.Kind = "flash"
+	if j.Kind != "" {
+		out.Kind = j.Kind
+	}
+	if j.Cluster != nil {
+		out.Cluster = clusterNodesFromBMC(j.Cluster.Nodes)
+	}
 	if p := j.Options.Prepare; p != nil {
 		out.Prepare = &apitype.JobPrepare{Hostname: p.Hostname, User: p.User, SSHKeys: p.AuthorizedKeys, K3sPrep: p.K3sPrep}
 	}

@@ -114,6 +114,9 @@ func New(cfg Config) (*Server, error) {
 	authed.PATCH("/slots/:slot/console", s.patchConsole)
 	authed.GET("/slots/:slot/console/log", s.consoleLog)
 	authed.GET("/cluster/key", s.getClusterKey)
+	authed.POST("/cluster", s.postCluster)
+	authed.GET("/cluster", s.getCluster)
+	authed.GET("/cluster/kubeconfig", s.getKubeconfig)
 	s.echo = e
 	return s, nil
 }

@@ -56,6 +56,9 @@ func (b *Board) runCluster(ctx context.Context, r *jobRun, nodes []ClusterNode, 
 			}
 		}
 	})
+	if err := ctx.Err(); err != nil {
+		return err // cancelled or stopped: the findings only echo it
+	}
 	if err := rep.Err(); err != nil {
 		return err
 	}
@@ -78,6 +81,9 @@ func (b *Board) runCluster(ctx context.Context, r *jobRun, nodes []ClusterNode, 
 			}
 		}
 	})
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
 	if err != nil {
 		return err
 	}

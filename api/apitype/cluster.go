@@ -6,3 +6,45 @@ package apitype
 type ClusterKey struct {
 	PublicKey string `json:"public_key"`
 }
+
+// ClusterAddrNode is a node of a cluster given by address. HostKey is
+// required: bmcd does not trust a key on first use.
+type ClusterAddrNode struct {
+	Addr    string `json:"addr"`
+	HostKey string `json:"host_key"`
+	User    string `json:"user,omitempty"`
+	Role    string `json:"role,omitempty"` // server or agent (default)
+}
+
+// ClusterRequest is the body of POST /api/v1/cluster.
+type ClusterRequest struct {
+	Servers    []int             `json:"servers"`
+	Agents     []int             `json:"agents,omitempty"`
+	Nodes      []ClusterAddrNode `json:"nodes,omitempty"`
+	K3sVersion string            `json:"k3s_version,omitempty"`
+}
+
+// ClusterNode is one node of a cluster job or of the cluster.
+type ClusterNode struct {
+	Name    string `json:"name"`
+	Slot    int    `json:"slot,omitempty"`
+	Addr    string `json:"addr"`
+	User    string `json:"user"`
+	HostKey string `json:"host_key"`
+	Role    string `json:"role"`
+	// Action is what the install did: installed, already running,
+	// failed or not run; Error why the node failed.
+	Action string `json:"action,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Ready  bool   `json:"ready"`
+}
+
+// ClusterStatus is the body of GET /api/v1/cluster: the nodes as the last
+// cluster job left them.
+type ClusterStatus struct {
+	Nodes      []ClusterNode `json:"nodes"`
+	K3sVersion string        `json:"k3s_version,omitempty"`
+	LastJob    int64         `json:"last_job"`
+	LastState  string        `json:"last_state"`
+	Kubeconfig bool          `json:"kubeconfig"`
+}

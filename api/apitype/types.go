@@ -140,7 +140,9 @@ type FlashURLRequest struct {
 
 // Job is a flash job, as in GET /api/v1/jobs/{id}.
 type Job struct {
-	ID    int64  `json:"id"`
+	ID int64 `json:"id"`
+	// Kind is "flash" or "cluster" (bmcd always sets it; older bmcd did not).
+	Kind  string `json:"kind,omitempty"`
 	Slot  int    `json:"slot"`
 	Image string `json:"image"`
 	// State is queued, running, succeeded, failed, cancelled or interrupted.
@@ -156,6 +158,8 @@ type Job struct {
 	Created  time.Time   `json:"created"`
 	Started  *time.Time  `json:"started,omitempty"`
 	Finished *time.Time  `json:"finished,omitempty"`
+	// Cluster is a cluster job's nodes and how each went.
+	Cluster []ClusterNode `json:"cluster,omitempty"`
 }
 
 // JobPrepare is a flash job's first-boot preparation.
