@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"net/http"
 
 	"github.com/turingpi-oss/bmcd/api/apitype"
@@ -14,4 +15,35 @@ func (c *Client) ClusterKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return k.PublicKey, nil
+}
+
+// ClusterUp queues a cluster job; follow it with Job.
+func (c *Client) ClusterUp(ctx context.Context, req apitype.ClusterRequest) (apitype.Job, error) {
+	var j apitype.Job
+	return j, c.do(ctx, "cluster up", http.MethodPost, "/api/v1/cluster", req, &j)
+}
+
+// ClusterStatus returns the cluster as the last cluster job left it.
+func (c *Client) ClusterStatus(ctx context.Context) (apitype.ClusterStatus, error) {
+	var st apitype.ClusterStatus
+	return st, c.do(ctx, "cluster status", http.MethodGet, "/api/v1/cluster", nil, &st)
+}
+
+// Kubeconfig returns the cluster's kubeconfig (YAML) kept by bmcd.
+func (c *Client) Kubeconfig(ctx context.Context) ([]byte, error) {
+	const op = "cluster kubeconfig"
+	req, err := c.newRequest(ctx, op, http.MethodGet, "/api/v1/cluster/kubeconfig", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(op, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, c.transportError(ctx, op, err)
+	}
+	return data, nil
 }

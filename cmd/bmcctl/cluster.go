@@ -11,7 +11,7 @@ import (
 
 func newCluster(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "The k3s cluster bmcd bootstraps on the nodes it prepared"}
-	cmd.AddCommand(newClusterKey(e))
+	cmd.AddCommand(newClusterUp(e), newClusterStatus(e), newClusterKubeconfig(e), newClusterInventory(e), newClusterKey(e))
 	return cmd
 }
 

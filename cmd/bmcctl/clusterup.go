@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/turingpi-oss/bmcd/api/apitype"
+	"github.com/turingpi-oss/bmcd/api/client"
+)
+
+func newClusterUp(e *env) *cobra.Command {
+	var servers, agents string
+	var nodes []string
+	var version string
+	cmd := &cobra.Command{
+		Use:   "up [--servers 1[,2,3]] [--agents 2-4] [--nodes [USER@]ADDR=KEYLINE,...] [--k3s-version V]",
+		Short: "Bootstrap k3s on the prepared slots and nodes given by address, and wait",
+		Long: "Ask bmcd to bootstrap a k3s cluster and wait for it. bmcd checks every node\n" +
+			"first (reachable with its recorded host key, clock synchronised, memory\n" +
+			"cgroup, unique hostname, architecture, free disk), installs the first server,\n" +
+			"joins the other servers and the agents in parallel, waits until every node\n" +
+			"is Ready and keeps the kubeconfig ('bmcctl cluster kubeconfig'). Slots must\n" +
+			"hold a node bmcd prepared at flash time. A node by address needs its host\n" +
+			"key (ADDR=KEYLINE: bmcd does not trust a key on first use) and bmcd's key\n" +
+			"('bmcctl cluster key') in its authorized keys; it joins as an agent.\n" +
+			"Run again, it installs only what is missing.",
+		Example: "  bmcctl cluster up --servers 1 --agents 2-4\n" +
+			"  bmcctl cluster up --servers 1 --nodes 'pi@192.168.1.50=ssh-ed25519 AAAA...'",
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req, err := clusterRequest(servers, agents, nodes, version)
+			if err != nil {
+				return err
+			}
+			return e.call(cmd.Context(), func(ctx context.Context, c *client.Client) error {
+				job, err := c.ClusterUp(ctx, req)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "cluster job %d queued\n", job.ID)
+				job, err = e.followCluster(ctx, c, job)
+				if err != nil {
+					return err
+				}
+				return e.reportClusterJob(job)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&servers, "servers", "", "slots that run k3s servers: 1 or 1,2,3 (the first initialises the cluster)")
+	f.StringVar(&agents, "agents", "", "slots that run k3s agents: 2-4 or 2,4")
+	f.StringSliceVar(&nodes, "nodes", nil, "nodes by address that join as agents: [USER@]ADDR=KEYLINE (the node's SSH host key)")
+	f.StringVar(&version, "k3s-version", "", "k3s release, e.g. v1.33.1+k3s1 (default: the stable channel)")
+	return cmd
+}
+
+// clusterRequest turns the flags into a request; mistakes are usage errors.
+func clusterRequest(servers, agents string, nodes []string, version string) (apitype.ClusterRequest, error) {
+	var req apitype.ClusterRequest
+	var err error
+	if req.Servers, err = parseSlotSet("--servers", servers); err != nil {
+		return req, err
+	}
+	if req.Agents, err = parseSlotSet("--agents", agents); err != nil {
+		return req, err
+	}
+	for _, n := range nodes {
+		addr, key, ok := strings.Cut(n, "=")
+		if !ok || strings.TrimSpace(key) == "" {
+			return req, usagef("invalid --nodes %q: want [USER@]ADDR=KEYLINE with the node's SSH host key (bmcd does not trust a key on first use)", n)
+		}
+		user, host, hasUser := strings.Cut(addr, "@")
+		if !hasUser {
+			user, host = "", addr
+		}
+		if host == "" {
+			return req, usagef("invalid --nodes %q: no address", n)
+		}
+		req.Nodes = append(req.Nodes, apitype.ClusterAddrNode{Addr: host, HostKey: strings.TrimSpace(key), User: user})
+	}
+	if len(req.Servers) == 0 {
+		return req, usagef("cluster up: no server: give --servers SLOT")
+	}
+	req.K3sVersion = version
+	return req, nil
+}
+
+// parseSlotSet reads "1", "1,2,3", "2-4" or a mix ("1,3-4").
+func parseSlotSet(flag, s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for part := range strings.SplitSeq(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(strings.TrimSpace(lo))
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(strings.TrimSpace(hi))
+		}
+		if err != nil || a < 1 || b < a {
+			return nil, usagef("invalid %s %q: want slots like 1,2,3 or 2-4", flag, s)
+		}
+		for n := a; n <= b; n++ {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// followCluster polls the job until it is final, printing each step once.
+func (e *env) followCluster(ctx context.Context, c *client.Client, job apitype.Job) (apitype.Job, error) {
+	step := ""
+	for {
+		if job.Step != "" && job.Step != step {
+			step = job.Step
+			fmt.Fprintf(e.stderr, "cluster job %d: %s\n", job.ID, step)
+		}
+		if final(job.State) {
+			return job, nil
+		}
+		select {
+		case <-ctx.Done():
+			return job, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		var err error
+		if job, err = c.Job(ctx, job.ID); err != nil {
+			return job, err
+		}
+	}
+}
+
+// reportClusterJob prints the per-node results; a job that did not
+// succeed is an error.
+func (e *env) reportClusterJob(job apitype.Job) error {
+	if e.jsonOutput() {
+		if err := printJSON(e.stdout, job); err != nil {
+			return err
+		}
+	} else if err := writeClusterNodes(e.stdout, job.Cluster); err != nil {
+		return err
+	}
+	if job.State != "succeeded" {
+		msg := fmt.Sprintf("cluster job %d %s", job.ID, job.State)
+		if job.Step != "" {
+			msg += " at step " + job.Step
+		}
+		if job.Error != "" {
+			msg += ": " + job.Error
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	if !e.jsonOutput() {
+		fmt.Fprintf(e.stdout, "cluster ready (job %d); kubeconfig: bmcctl cluster kubeconfig\n", job.ID)
+	}
+	return nil
+}
+
+// writeClusterNodes prints one line per node.
+func writeClusterNodes(w io.Writer, nodes []apitype.ClusterNode) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "NODE\tSLOT\tADDRESS\tROLE\tREADY\tRESULT")
+	for _, n := range nodes {
+		slot := "-"
+		if n.Slot != 0 {
+			slot = strconv.Itoa(n.Slot)
+		}
+		ready := "no"
+		if n.Ready {
+			ready = "yes"
+		}
+		result := n.Action
+		if n.Error != "" {
+			result = strings.TrimSpace(result + " " + n.Error)
+		}
+		if result == "" {
+			result = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, slot, n.Addr, n.Role, ready, result)
+	}
+	return tw.Flush()
+}
