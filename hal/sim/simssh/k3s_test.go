@@ -75,7 +75,9 @@ func readyNodes(t *testing.T, n *k3sNode) map[string]string {
 				Name   string
 				Labels map[string]string
 			}
-			Status struct{ Conditions []struct{ Type, Status string } }
+			Status struct {
+				Conditions []struct{ Type, Status string }
+			}
 		}
 	}
 	if err := json.Unmarshal([]byte(out), &l); err != nil || l.Kind != "List" {
