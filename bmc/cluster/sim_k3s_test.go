@@ -30,7 +30,7 @@ func simK3sNode(t *testing.T, w *simssh.K3s, ip, hostname string, bmcd ssh.Signe
 		Node:           simssh.Node{Hostname: hostname, User: "root"},
 		HostKey:        hostPriv,
 		AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(bmcd.PublicKey()))},
-		K3s:            w.Node(hostname),
+		K3s:            k3sOf(w, hostname),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +41,33 @@ func simK3sNode(t *testing.T, w *simssh.K3s, ip, hostname string, bmcd ssh.Signe
 		t.Fatal(err)
 	}
 	return cluster.Node{Name: hostname, Addr: srv.Addr().String(), HostKey: hostKey}
+}
+
+// k3sOf is the node's k3s stand-in, or none (an offline node, where the
+// install script cannot be downloaded) when w is nil.
+func k3sOf(w *simssh.K3s, hostname string) *simssh.K3sNode {
+	if w == nil {
+		return nil
+	}
+	return w.Node(hostname)
+}
+
+// TestInstallOfflineNodeFails: on a node without internet `curl -sfL … |
+// sh` exits 0 having installed nothing (sh runs an empty script); the
+// install must say so instead of leaving WaitReady to time out.
+func TestInstallOfflineNodeFails(t *testing.T) {
+	t.Parallel()
+	signer := bmcdSigner(t)
+	server := simK3sNode(t, nil, "127.0.4.3", "node3", signer)
+	pool := cluster.NewPool(cluster.Config{Signer: signer})
+	t.Cleanup(func() { pool.Close() })
+	out, err := cluster.Install(t.Context(), pool, cluster.InstallSpec{Servers: []cluster.Node{server}, Token: cluster.NewToken(), ReadyInterval: time.Millisecond})
+	if !errors.Is(err, cluster.ErrNotInstalled) {
+		t.Fatalf("err %v, want ErrNotInstalled", err)
+	}
+	if len(out) != 1 || out[0].Action != cluster.ActionFailed {
+		t.Errorf("outcomes %+v", out)
+	}
 }
 
 func bmcdSigner(t *testing.T) ssh.Signer {
