@@ -251,10 +251,6 @@ func TestConsoleWebSocket(t *testing.T) {
 	})
 }
 
-// boardWatchers is the board's own client on each console: the
-// first-boot marker watch.
-const boardWatchers = 1
-
 // TestConsoleFanOut attaches 100 WebSocket clients, one of which never
 // reads: the other 99 get every byte, in order. The node writes far
 // faster than a UART can, so the history is made large enough that
@@ -272,7 +268,7 @@ func TestConsoleFanOut(t *testing.T) {
 	for i := range conns {
 		conns[i], _ = f.dial(t, "?history=0")
 	}
-	require.Eventually(t, func() bool { return f.console.Status().Clients == clients+boardWatchers }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return f.console.Status().Clients == clients }, 10*time.Second, 5*time.Millisecond)
 
 	want := make([]byte, total)
 	for i := range want {
@@ -309,20 +305,20 @@ func TestConsoleSlowClientDropped(t *testing.T) {
 	f := newConsoleFixture(t, 0, func(cfg *api.Config) { cfg.ConsoleWriteTimeout = 300 * time.Millisecond })
 	stuck, _ := f.dial(t, "?history=0") // never read from
 	_ = stuck
-	require.Eventually(t, func() bool { return f.console.Status().Clients == 1+boardWatchers }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return f.console.Status().Clients == 1 }, 10*time.Second, 5*time.Millisecond)
 
 	// Far more than the socket buffers hold, until the client is gone.
 	block := bytes.Repeat([]byte("0123456789abcdef"), 4096)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for f.console.Status().Clients > boardWatchers {
+		for f.console.Status().Clients > 0 {
 			if _, err := f.node.Master.Write(block); err != nil {
 				return
 			}
 		}
 	}()
-	require.Eventually(t, func() bool { return f.console.Status().Clients == boardWatchers }, 60*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return f.console.Status().Clients == 0 }, 60*time.Second, 10*time.Millisecond,
 		"the stuck client is dropped")
 	<-done
 	assert.True(t, f.console.Status().Open, "the console itself is unaffected")

@@ -53,7 +53,7 @@ func TestFinalMessages(t *testing.T) {
 			status: 404, want: "job 42: no such job"},
 		{name: "wrong password", setup: func(t *testing.T, f *flashFixture) { f.token = "" },
 			method: "POST", path: "/api/v1/auth/login", body: `{"username":"admin","password":"nope"}`,
-			status: 401, want: "auth: wrong user name or password"},
+			status: 401, want: "wrong user name or password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

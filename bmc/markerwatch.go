@@ -30,7 +30,7 @@ func newMarkerWatch(cs *Consoles) *markerWatch {
 	w := &markerWatch{clients: map[int]*console.Client{}}
 	if cs != nil {
 		for slot, c := range cs.bySlot {
-			w.clients[slot] = c.Attach(0)
+			w.clients[slot] = c.Watch(0)
 		}
 	}
 	return w

@@ -23,9 +23,9 @@ import (
 
 // Errors returned by Login and Check.
 var (
-	ErrBadCredentials = errors.New("auth: wrong user name or password")
-	ErrRateLimited    = errors.New("auth: too many failed logins")
-	ErrBadToken       = errors.New("auth: missing, unknown or expired token")
+	ErrBadCredentials = errors.New("wrong user name or password")
+	ErrRateLimited    = errors.New("too many failed logins")
+	ErrBadToken       = errors.New("missing, unknown or expired token")
 )
 
 // RateLimitError is returned (wrapping ErrRateLimited) while an address

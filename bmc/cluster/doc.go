@@ -60,7 +60,9 @@
 //
 // [Install] converges nodes to a cluster over a [Dialer]. Per node it first
 // probes whether k3s already runs at the wanted role and then skips it
-// (at the other role the node is refused with [ErrWrongRole]):
+// (at the other role the node is refused with [ErrWrongRole]); after an
+// install it probes again, because offline `curl -sfL … | sh` exits 0
+// having run an empty script ([ErrNotInstalled]):
 //
 //	probe server   systemctl is-active --quiet k3s         → exit 0
 //	probe agent    systemctl is-active --quiet k3s-agent   → exit 0

@@ -17,6 +17,11 @@ import (
 // installing over it would run server and agent side by side.
 var ErrWrongRole = errors.New("k3s runs at another role")
 
+// ErrNotInstalled reports an install command that ended well but left no
+// k3s running: offline, `curl -sfL … | sh` runs an empty script and
+// exits 0 (the shell has no pipefail to notice curl's failure).
+var ErrNotInstalled = errors.New("k3s is not running after the install")
+
 // InstallSpec is the cluster [Install] converges to.
 type InstallSpec struct {
 	// Servers run the control plane; the first initialises the cluster
@@ -174,6 +179,12 @@ func converge(ctx context.Context, d Dialer, n Node, role Role, spec InstallSpec
 	log.Info("installing k3s", "node", n.Name, "role", role, "join", joinURL)
 	if _, err := r.Run(ctx, cmd, nil); err != nil {
 		return nil, ActionFailed, fmt.Errorf("k3s install as %s: %w", role, err)
+	}
+	if _, err := r.Run(ctx, role.probeCommand(), nil); err != nil {
+		if errors.As(err, &exit) {
+			return nil, ActionFailed, fmt.Errorf("install as %s: %w (can the node reach get.k3s.io? use an air-gapped install if not)", role, ErrNotInstalled)
+		}
+		return nil, ActionFailed, fmt.Errorf("k3s probe after install: %w", err)
 	}
 	return r, ActionInstalled, nil
 }

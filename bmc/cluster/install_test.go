@@ -134,25 +134,45 @@ func (g *gate) arrive(ctx context.Context) error {
 	}
 }
 
-// stepRunner wraps a table runner: install commands are logged, and
-// joins (K3S_URL set) wait at the gate.
+// stepRunner wraps a table runner: install commands are logged, joins
+// (K3S_URL set) wait at the gate, and a successful install makes the
+// node's probe for that role answer "active", as systemd would.
 type stepRunner struct {
 	*clustertest.Runner
 	rec  *recorder
 	gate *gate
+
+	mu        sync.Mutex
+	installed string // the probe command that now succeeds, or ""
 }
 
 func (s *stepRunner) Run(ctx context.Context, cmd string, stdin io.Reader) (cluster.Result, error) {
-	if strings.Contains(cmd, "get.k3s.io") {
-		s.rec.add(s.Name, "start")
-		defer s.rec.add(s.Name, "end")
-		if s.gate != nil && strings.Contains(cmd, "K3S_URL=") {
-			if err := s.gate.arrive(ctx); err != nil {
-				return cluster.Result{}, err
-			}
+	s.mu.Lock()
+	active := cmd == s.installed
+	s.mu.Unlock()
+	if active {
+		return cluster.Result{}, nil
+	}
+	if !strings.Contains(cmd, "get.k3s.io") {
+		return s.Runner.Run(ctx, cmd, stdin)
+	}
+	s.rec.add(s.Name, "start")
+	defer s.rec.add(s.Name, "end")
+	if s.gate != nil && strings.Contains(cmd, "K3S_URL=") {
+		if err := s.gate.arrive(ctx); err != nil {
+			return cluster.Result{}, err
 		}
 	}
-	return s.Runner.Run(ctx, cmd, stdin)
+	res, err := s.Runner.Run(ctx, cmd, stdin)
+	if err == nil {
+		s.mu.Lock()
+		s.installed = cluster.CmdProbeServer
+		if strings.HasSuffix(cmd, " agent") {
+			s.installed = cluster.CmdProbeAgent
+		}
+		s.mu.Unlock()
+	}
+	return res, err
 }
 
 type stepDialer map[string]*stepRunner

@@ -14,6 +14,7 @@ const MaxChunk = 32 << 10
 type Client struct {
 	c         *Console
 	cursor    int64 // absolute offset of the next byte to return
+	counted   bool  // among Status.Clients (not bmcd's own watchers)
 	closed    chan struct{}
 	closeOnce sync.Once
 }
@@ -72,9 +73,11 @@ func (cl *Client) Next(ctx context.Context) (Chunk, error) {
 func (cl *Client) Close() {
 	cl.closeOnce.Do(func() {
 		close(cl.closed)
-		cl.c.mu.Lock()
-		cl.c.clients--
-		cl.c.mu.Unlock()
+		if cl.counted {
+			cl.c.mu.Lock()
+			cl.c.clients--
+			cl.c.mu.Unlock()
+		}
 	})
 }
 

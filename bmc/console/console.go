@@ -287,17 +287,26 @@ func (c *Console) Write(ctx context.Context, p []byte) (int, error) {
 
 // Attach adds a client. It first replays the last history bytes of the ring
 // (history < 0: all buffered bytes; 0: none), then everything read after.
-func (c *Console) Attach(history int) *Client {
+func (c *Console) Attach(history int) *Client { return c.attach(history, true) }
+
+// Watch adds a client for bmcd's own use, such as the first-boot marker
+// watch: it reads like any client, but Status.Clients, which tells people
+// who else is attached, does not count it.
+func (c *Console) Watch(history int) *Client { return c.attach(history, false) }
+
+func (c *Console) attach(history int, counted bool) *Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cl := &Client{c: c, cursor: c.ring.end, closed: make(chan struct{})}
+	cl := &Client{c: c, cursor: c.ring.end, counted: counted, closed: make(chan struct{})}
 	switch {
 	case history < 0:
 		cl.cursor = c.ring.oldest()
 	case history > 0:
 		cl.cursor = max(c.ring.oldest(), c.ring.end-int64(history))
 	}
-	c.clients++
+	if counted {
+		c.clients++
+	}
 	return cl
 }
 

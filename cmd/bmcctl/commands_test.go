@@ -244,7 +244,7 @@ func TestNotLoggedIn(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		r := bmcctl(t, "guess\n", "login", "--password-stdin")
 		assert.Equal(t, 1, r.code)
-		assert.Equal(t, "bmcctl: log in to "+f.srv.URL+": auth: wrong user name or password\n", r.stderr)
+		assert.Equal(t, "bmcctl: log in to "+f.srv.URL+": wrong user name or password\n", r.stderr)
 		assert.Empty(t, r.stdout)
 	})
 

@@ -85,11 +85,20 @@ func knownHosts(slots []apitype.Slot, want []int) ([]string, error) {
 
 // knownHostNames are the names a node is reached by, in known_hosts form:
 // its reported addresses, the address bmcd would use, its hostname and
-// mDNS name; "[addr]:port" when the port is not 22.
+// mDNS name; "[name]:port" when the node's SSH port is not 22. A node
+// listens on one port (its marker names the same port on every address),
+// so names given without one, such as the hostname, get that port too.
 func knownHostNames(n *apitype.Node) []string {
+	port := ""
+	for _, a := range append(slices.Clone(n.Addresses), n.Address) {
+		if _, p, err := net.SplitHostPort(a); err == nil {
+			port = p
+			break
+		}
+	}
 	var names []string
 	add := func(a string) {
-		if a = knownHostName(a); a != "" && !slices.Contains(names, a) {
+		if a = knownHostName(a, port); a != "" && !slices.Contains(names, a) {
 			names = append(names, a)
 		}
 	}
@@ -102,13 +111,18 @@ func knownHostNames(n *apitype.Node) []string {
 	return names
 }
 
-func knownHostName(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
+// knownHostName is addr (host or host:port) as known_hosts names it; a
+// host without a port is taken to listen on port.
+func knownHostName(addr, port string) string {
+	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return addr // no port
+		host, p = addr, port
 	}
-	if port == "22" {
+	if host == "" || host == ".local" {
+		return ""
+	}
+	if p == "" || p == "22" {
 		return host
 	}
-	return "[" + host + "]:" + port
+	return "[" + host + "]:" + p
 }

@@ -57,7 +57,7 @@ func TestKnownHostsSlots(t *testing.T) {
 		lines   []string
 		errPart string
 	}{
-		{name: "one slot, port not 22", want: []int{2}, lines: []string{"[127.0.0.2]:2222,fd00::2,node2,node2.local " + testHostKey}},
+		{name: "one slot, port not 22", want: []int{2}, lines: []string{"[127.0.0.2]:2222,[fd00::2]:2222,[node2]:2222,[node2.local]:2222 " + testHostKey}},
 		{name: "port 22 dropped", want: []int{4}, lines: []string{"10.0.0.14,node4,node4.local " + testHostKey}},
 		{name: "unprepared slot", want: []int{1}, errPart: "slot 1: no node prepared"},
 		{name: "no such slot", want: []int{9}, errPart: "slot 9: no such slot"},

@@ -93,6 +93,7 @@ func Open(opts *AssemblyOpts) (*Assembly, error) {
 	copts := &simconsole.Opts{Slots: slots, Logger: log}
 	if opts.Seed != nil {
 		o := &nodeOS{seed: opts.Seed, addr: opts.SSHAddr, log: log, servers: map[int]*simssh.Server{},
+			k3s: simssh.NewK3s(), flashed: map[int]string{},
 			emmc: func(slot int) string { return EMMCPath(opts.StateDir, slot) }}
 		if o.addr == nil {
 			o.addr = DefaultSSHAddr

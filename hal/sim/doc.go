@@ -42,4 +42,11 @@
 // seeded host key and admits only the seeded user's keys. Power-off and
 // reset stop the server and its sessions. An unprepared image boots as
 // before, without SSH.
+//
+// The prepared nodes of one board share a simulated k3s ([simssh.K3s]):
+// the k3s install line run on one slot can create a cluster that the
+// others join by its address. A slot's install is kept in memory: power
+// off and on keeps it (the node shows NotReady while off), writing the
+// slot's eMMC file again (a flash) wipes it, and a restart of bmcd
+// forgets every install.
 package sim

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -44,9 +46,16 @@ type nodeOS struct {
 	addr func(slot int) netip.AddrPort
 	emmc func(slot int) string
 	log  *slog.Logger
+	// k3s is the board's simulated k3s, shared by its nodes. A slot's
+	// install lives in memory only: it survives power off and on while
+	// the eMMC is not re-flashed, not a restart of bmcd.
+	k3s *simssh.K3s
 
 	mu      sync.Mutex
 	servers map[int]*simssh.Server
+	// flashed is each slot's eMMC file as last booted (modification time
+	// and size): a change means re-flashed, which wipes the k3s install.
+	flashed map[int]string
 }
 
 // boot reads the slot's seed and, when the image is prepared, starts its
@@ -65,6 +74,7 @@ func (o *nodeOS) boot(slot int) (simconsole.OS, error) {
 		Node:           simssh.Node{Hostname: s.Hostname, User: s.User},
 		HostKey:        s.HostKey,
 		AuthorizedKeys: s.AuthorizedKeys,
+		K3s:            o.k3sNode(slot, path),
 		Logger:         o.log.With("slot", slot),
 	}
 	addr := o.addr(slot)
@@ -83,6 +93,25 @@ func (o *nodeOS) boot(slot int) (simconsole.OS, error) {
 	o.mu.Unlock()
 	o.log.Info("sim: node boots prepared", "slot", slot, "host", s.Hostname, "ssh", srv.Addr())
 	return simconsole.OS{Hostname: s.Hostname, Marker: s.Marker(srv.Addr())}, nil
+}
+
+// k3sNode is the slot's k3s, wiped when the eMMC at path changed since
+// the slot last booted (re-flashed).
+func (o *nodeOS) k3sNode(slot int, path string) *simssh.K3sNode {
+	n := o.k3s.Node(strconv.Itoa(slot))
+	gen := ""
+	if fi, err := os.Stat(path); err == nil {
+		gen = fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
+	}
+	o.mu.Lock()
+	last, booted := o.flashed[slot]
+	o.flashed[slot] = gen
+	o.mu.Unlock()
+	if booted && last != gen {
+		o.log.Info("sim: eMMC re-flashed, k3s install gone", "slot", slot)
+		n.Wipe()
+	}
+	return n
 }
 
 // halt stops the slot's sshd, closing its sessions.

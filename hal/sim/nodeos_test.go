@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,4 +147,60 @@ func TestNodeSSHPortInUse(t *testing.T) {
 		HostKeyCallback: ssh.FixedHostKey(hostPub)})
 	require.NoError(t, err)
 	c.Close()
+}
+
+// TestNodeK3sKeptUntilReflash: a slot's k3s install survives power off and
+// on, and is gone once its eMMC is written again (re-flashed).
+func TestNodeK3sKeptUntilReflash(t *testing.T) {
+	t.Parallel()
+	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, userKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	user, err := ssh.NewSignerFromKey(userKey)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	a, err := sim.Open(&sim.AssemblyOpts{
+		StateDir: dir, Module: usbsim.CM4(), EMMCBytes: 1 << 20, FirmwareDir: filepath.Join(dir, "firmware"),
+		Seed: func(string) (sim.NodeSeed, bool, error) {
+			return sim.NodeSeed{Hostname: "seeded2", User: "root", HostKey: hostKey,
+				AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(user.PublicKey()))},
+				Marker:         func(a netip.AddrPort) string { return "MARKER " + a.String() },
+			}, true, nil
+		},
+		SSHAddr: func(int) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0) },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, a.Close()) })
+	out := readConsole(t, a.Consoles[1].Device)
+	boots := 0
+	// boot powers slot 2 on and runs cmd on it; it returns the exit status.
+	boot := func(cmd string) int {
+		boots++
+		require.NoError(t, a.Board.SetPower(context.Background(), 2, true))
+		require.Eventually(t, func() bool { return strings.Count(out(), "\r\nMARKER ") >= boots }, 10*time.Second, 5*time.Millisecond)
+		o := out()
+		addr, _, _ := strings.Cut(o[strings.LastIndex(o, "\r\nMARKER ")+len("\r\nMARKER "):], "\r\n")
+		c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)},
+			HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+		require.NoError(t, err)
+		defer c.Close()
+		s, err := c.NewSession()
+		require.NoError(t, err)
+		err = s.Run(cmd)
+		var exit *ssh.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitStatus()
+		}
+		require.NoError(t, err)
+		return 0
+	}
+	off := func() { require.NoError(t, a.Board.SetPower(context.Background(), 2, false)) }
+
+	require.Equal(t, 0, boot("curl -sfL https://get.k3s.io | K3S_TOKEN='0123456789abcdef0123456789abcdef' sh -s - server"))
+	off()
+	assert.Equal(t, 0, boot("systemctl is-active --quiet k3s"), "install kept over a power cycle")
+	off()
+	require.NoError(t, os.WriteFile(sim.EMMCPath(dir, 2), make([]byte, 1<<20), 0o644))
+	assert.Equal(t, 3, boot("systemctl is-active --quiet k3s"), "re-flash wipes the install")
 }

@@ -15,6 +15,21 @@
 // process id and >&2 sends a command's output to stderr, as bmcd's wire
 // prefix (echo …$$ >&2; cmd) needs.
 //
+// With [Config.K3s] the node also runs a k3s stand-in, shared by the
+// nodes of one board ([K3s]), that keeps the install script's contract
+// without fetching anything: the whole line `curl -sfL https://get.k3s.io
+// | [INSTALL_K3S_VERSION=…] [K3S_URL=…] K3S_TOKEN=… sh -s - server|agent
+// [--cluster-init]` creates a cluster (a server without K3S_URL, with a
+// new self-signed CA) or joins the live server K3S_URL names, with its
+// secret or its K10<CA hash>::server:<secret> token; a join to no server,
+// with another token or a hostname the cluster has fails as k3s's
+// service does (exit 1, systemctl's message and k3s's fatal line on
+// stderr). Then `systemctl is-active [--quiet] k3s|k3s-agent`, `cat` of
+// the node-token and k3s.yaml on servers, `k3s kubectl get nodes -o json`
+// (every member, Ready while its node is powered) and the uninstall
+// scripts work as on a real node. Without it, the pipeline runs as on an
+// offline node: curl fails silently and sh exits 0 having done nothing.
+//
 // [Server.Close] stops listening and closes every connection, as a node
 // losing power does.
 package simssh

@@ -39,13 +39,19 @@ type Config struct {
 	AuthorizedKeys []string
 	// Commands is the command table; nil means Commands().
 	Commands map[string]Command
-	Logger   *slog.Logger
+	// K3s, when set, is the node's k3s: the install line, systemctl
+	// is-active, k3s kubectl get nodes, the uninstall scripts and the k3s
+	// files join the command table. Nil: k3s is not installable (the node
+	// has no internet to fetch it from).
+	K3s    *K3sNode
+	Logger *slog.Logger
 }
 
 // Server is a running sshd. Its methods are safe for concurrent use.
 type Server struct {
 	cfg      *ssh.ServerConfig
 	node     Node
+	k3s      *K3sNode
 	commands map[string]Command
 	log      *slog.Logger
 	ln       net.Listener
@@ -95,11 +101,17 @@ func Listen(addr string, c Config) (*Server, error) {
 	if commands == nil {
 		commands = Commands()
 	}
+	if c.K3s != nil {
+		commands = withK3s(commands, c.K3s)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("simssh: %w", err)
 	}
-	s := &Server{cfg: cfg, node: c.Node, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{}}
+	if c.K3s != nil {
+		c.K3s.up(c.Node.Hostname, ln.Addr().(*net.TCPAddr).AddrPort().Addr().String())
+	}
+	s := &Server{cfg: cfg, node: c.Node, k3s: c.K3s, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -121,6 +133,9 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	err := s.ln.Close()
 	s.wg.Wait()
+	if s.k3s != nil {
+		s.k3s.down()
+	}
 	if err != nil {
 		return fmt.Errorf("simssh: close %s: %w", s.ln.Addr(), err)
 	}
@@ -301,6 +316,9 @@ func (s *Server) run(line string, pid int, stdout, stderr io.Writer) (status uin
 // or logout. Arguments are split at white space; there is no quoting and
 // no pipes; the only redirection is >&2.
 func (s *Server) runOne(line string, pid int, stdout, stderr io.Writer) (status uint32, exit bool) {
+	if strings.Contains(line, "|") {
+		return s.pipeline(line, stdout, stderr), false
+	}
 	args := strings.Fields(line)
 	// Word expansion and redirection, as far as bmcd's commands use them:
 	// $$ is the shell's process id and >&2 sends stdout to stderr.
