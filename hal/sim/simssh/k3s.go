@@ -373,15 +373,16 @@ func (n *K3sNode) systemctl(_ Node, args []string, out, errw io.Writer) uint32 {
 
 // k3s answers `k3s kubectl get nodes -o json` on a server.
 func (n *K3sNode) k3s(_ Node, args []string, out, errw io.Writer) uint32 {
-	if strings.Join(args, " ") != "kubectl get nodes -o json" {
-		fmt.Fprintln(errw, "k3s: simulated node: only kubectl get nodes -o json")
-		return 1
-	}
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
+	// Before the install there is no k3s binary, whatever the arguments.
 	if n.role == "" {
 		fmt.Fprintln(errw, "sh: 1: k3s: not found")
 		return 127
+	}
+	if strings.Join(args, " ") != "kubectl get nodes -o json" {
+		fmt.Fprintln(errw, "k3s: simulated node: only kubectl get nodes -o json")
+		return 1
 	}
 	if n.role != "server" || n.cluster == nil {
 		fmt.Fprintln(errw, "The connection to the server localhost:8080 was refused - did you specify the right host or port?")
