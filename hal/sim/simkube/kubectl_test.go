@@ -186,3 +186,22 @@ func TestKubectlForeignCredentials(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errw, `Error from server (Forbidden): nodes is forbidden: User "viewer" cannot list resource "nodes"`)
 }
+
+// What a node's `k3s kubectl get nodes -o json` prints is what the real
+// kubectl prints for the same API.
+func TestKubectlGetNodesJSONMatchesKubectl(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t)
+	kc := writeKubeconfig(t, c.creds.Kubeconfig(c.srv.URL()))
+	want, errw, code := kubectl(t, kc, "get", "nodes", "-o", "json")
+	require.Equal(t, 0, code, errw)
+	got, err := simkube.KubectlGetNodesJSON(context.Background(), c.srv.URL(), c.creds)
+	require.NoError(t, err)
+	assert.JSONEq(t, want, string(got))
+	assert.Equal(t, want, string(got), "the same bytes: key order and indent")
+
+	other, err := simkube.NewCredentials(t0)
+	require.NoError(t, err)
+	_, err = simkube.KubectlGetNodesJSON(context.Background(), c.srv.URL(), other)
+	assert.ErrorContains(t, err, "certificate signed by unknown authority")
+}
