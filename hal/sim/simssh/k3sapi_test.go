@@ -73,7 +73,7 @@ func TestK3sAPIListsJoinedNodes(t *testing.T) {
 	join := installLine("K3S_URL='https://127.0.8.1:6443' K3S_TOKEN='"+token+"'", "agent")
 	_, errw, st = agent.run(t, join)
 	require.Equal(t, 0, st, errw)
-	_, errw, st = twin.run(t, join)
+	_, _, st = twin.run(t, join)
 	require.NotEqual(t, 0, st, "a twin hostname joined")
 
 	out, errw, code := kubectl(t, kc, "get", "nodes", "-o", "wide")
