@@ -141,7 +141,9 @@ func kubectlReady(t *testing.T, kc string) map[string]string {
 	var l struct {
 		Items []struct {
 			Metadata struct{ Name string }
-			Status   struct{ Conditions []struct{ Type, Status string } }
+			Status   struct {
+				Conditions []struct{ Type, Status string }
+			}
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &l), out)

@@ -63,6 +63,7 @@ func (w *K3s) reconcileAPIs() {
 		if err := s.Close(); err != nil {
 			w.log.Warn("simssh: stop k3s API", "addr", s.Addr(), "err", err)
 		}
+		w.log.Info("simssh: k3s API stopped", "url", s.URL())
 	}
 	for _, st := range starts {
 		srv, err := w.listenAPI(st.n, st.host, st.c)
