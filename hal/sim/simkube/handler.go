@@ -18,9 +18,9 @@ import (
 // Config is what an API server knows of its cluster.
 type Config struct {
 	// Credentials are the cluster's CAs: client certificates must come
-	// from the client CA; /cacerts serves the server CA.
+	// from the client CA; /cacerts serves the server CA. Required.
 	Credentials *Credentials
-	// Nodes lists the nodes that joined, asked at every request.
+	// Nodes lists the nodes that joined, asked at every request. Required.
 	Nodes NodeLister
 	// Version is the server's k3s version, "v1.33.1+k3s1", as /version
 	// tells it.

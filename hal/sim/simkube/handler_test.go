@@ -239,3 +239,13 @@ func TestKubeconfigShape(t *testing.T) {
 	assert.Contains(t, creds.ServerCA.Cert.Subject.CommonName, "k3s-server-ca@")
 	assert.Contains(t, creds.ClientCA.Cert.Subject.CommonName, "k3s-client-ca@")
 }
+
+func TestListenNeedsCredentialsAndNodes(t *testing.T) {
+	t.Parallel()
+	creds, err := simkube.NewCredentials(t0)
+	require.NoError(t, err)
+	for _, cfg := range []simkube.Config{{Credentials: creds}, {Nodes: simkube.NodeListerFunc(func() []simkube.Node { return nil })}} {
+		_, err := simkube.Listen("127.0.0.1:0", nil, cfg)
+		assert.ErrorIs(t, err, simkube.ErrConfig)
+	}
+}
