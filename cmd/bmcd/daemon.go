@@ -155,6 +155,7 @@ func (d *daemon) serve(ctx context.Context) (err error) {
 		},
 		BeforeServeFunc: func(s *http.Server) error {
 			d.cfg.HTTP.apply(s)
+			s.ErrorLog = serverErrorLog(d.log)
 			return nil
 		},
 	}

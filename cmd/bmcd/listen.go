@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/turingpi-oss/bmcd/api"
@@ -77,7 +79,7 @@ func (d *daemon) serveRedirect(ctx context.Context, tlsAddr net.Addr) (stop func
 		Handler:           api.HTTPSRedirect(port),
 		ReadHeaderTimeout: d.cfg.HTTP.ReadHeaderTimeout,
 		IdleTimeout:       d.cfg.HTTP.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+		ErrorLog:          serverErrorLog(d.log),
 	}
 	fmt.Fprintf(d.stderr, "bmcd: redirecting http://%s to https\n", ln.Addr())
 	done := make(chan struct{})
@@ -93,4 +95,22 @@ func (d *daemon) serveRedirect(ctx context.Context, tlsAddr net.Addr) (stop func
 		_ = srv.Shutdown(sctx)
 		<-done
 	}, nil
+}
+
+// serverErrorLog is an http.Server's ErrorLog. Failed TLS handshakes go
+// to debug: every browser that has not accepted the self-signed
+// certificate yet, and every client refusing it, makes one, and they
+// would bury the errors that matter.
+func serverErrorLog(l *slog.Logger) *log.Logger { return log.New(handshakeFilter{l}, "", 0) }
+
+type handshakeFilter struct{ log *slog.Logger }
+
+func (f handshakeFilter) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelError
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	f.log.Log(context.Background(), level, "bmcd: "+msg)
+	return len(p), nil
 }

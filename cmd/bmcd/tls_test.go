@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -100,4 +101,24 @@ http:
 	assert.Equal(t, http.StatusPermanentRedirect, resp.StatusCode)
 	host := strings.TrimPrefix(base, "https://")
 	assert.Equal(t, "https://"+host+"/api/v1/slots?x=1", resp.Header.Get("Location"))
+}
+
+func TestServerErrorLog(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, line, want string
+	}{
+		{name: "refused certificate", line: "http: TLS handshake error from 10.0.0.9:51234: remote error: tls: bad certificate\n", want: "level=DEBUG"},
+		{name: "anything else", line: "http: Accept error: too many open files; retrying in 5ms\n", want: "level=ERROR"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out strings.Builder
+			l := serverErrorLog(slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			l.Print(tc.line)
+			assert.Contains(t, out.String(), tc.want)
+			assert.Contains(t, out.String(), strings.TrimSpace(tc.line[:20]))
+		})
+	}
 }
