@@ -95,3 +95,20 @@ func TestRedirectToOtherSchemeNotFollowed(t *testing.T) {
 	require.True(t, errors.As(err, &re), "%v", err)
 	assert.Equal(t, "https", re.To.Scheme)
 }
+
+// TestPinnedConsole: the console WebSocket goes through the pinned
+// client too, so a changed certificate cannot take the session.
+func TestPinnedConsole(t *testing.T) {
+	t.Parallel()
+	s := &consoleServer{done: make(chan struct{})}
+	srv := httptest.NewTLSServer(s)
+	t.Cleanup(srv.Close)
+	pinned := Pin{Fingerprint: apitype.CertFingerprint(srv.Certificate().Raw)}
+	cc, err := New(srv.URL, WithToken("tok"), WithHTTPClient(pinned.HTTPClient())).DialConsole(t.Context(), 3, ConsoleOptions{})
+	require.NoError(t, err)
+	require.NoError(t, cc.Close())
+
+	other := Pin{Fingerprint: apitype.CertFingerprint([]byte("other"))}
+	_, err = New(srv.URL, WithToken("tok"), WithHTTPClient(other.HTTPClient())).DialConsole(t.Context(), 3, ConsoleOptions{})
+	assert.ErrorIs(t, err, ErrUnverified)
+}
