@@ -40,12 +40,21 @@ const (
 // join the server another node runs; nothing is fetched from anywhere.
 // Its methods are safe for concurrent use.
 type K3s struct {
-	mu    sync.Mutex
-	nodes map[string]*K3sNode
+	mu      sync.Mutex
+	nodes   map[string]*K3sNode
+	latency InstallLatency
+	// learner is the server whose etcd join is under way; learnerFree
+	// (on mu) signals when it ends.
+	learner     *K3sNode
+	learnerFree *sync.Cond
 }
 
 // NewK3s returns a board's k3s with no node installed.
-func NewK3s() *K3s { return &K3s{nodes: map[string]*K3sNode{}} }
+func NewK3s() *K3s {
+	w := &K3s{nodes: map[string]*K3sNode{}}
+	w.learnerFree = sync.NewCond(&w.mu)
+	return w
+}
 
 // Node returns the k3s state of the node known as key (its slot, say),
 // made on first use. It outlives the node's SSH server: a node powered
@@ -55,7 +64,7 @@ func (w *K3s) Node(key string) *K3sNode {
 	defer w.mu.Unlock()
 	n := w.nodes[key]
 	if n == nil {
-		n = &K3sNode{w: w, key: key}
+		n = &K3sNode{w: w, key: key, files: NewFiles()}
 		w.nodes[key] = n
 	}
 	return n
@@ -72,6 +81,8 @@ type K3sNode struct {
 	version  string
 	etcd     bool // the server runs embedded etcd
 	cluster  *k3sCluster
+	arch     string // k3s's name for the node's machine
+	files    *Files // written over SSH (air-gap uploads); they persist like the install
 }
 
 // k3sCluster is one cluster: its CA and admin credentials (made once, so
@@ -84,19 +95,24 @@ type k3sCluster struct {
 	members       []*K3sNode
 }
 
+// Files are the files written to the node over SSH.
+func (n *K3sNode) Files() *Files { return n.files }
+
 // Wipe forgets the node's install, as re-flashing its eMMC does; it
 // leaves its cluster.
 func (n *K3sNode) Wipe() {
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
 	n.leave()
+	n.files.wipe()
 }
 
 // up records the node booted with hostname, reached at host.
-func (n *K3sNode) up(hostname, host string) {
+func (n *K3sNode) up(node Node, host string) {
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
-	n.hostname, n.host = hostname, host
+	n.hostname, n.host = node.Hostname, host
+	n.arch = map[string]string{"aarch64": "arm64", "armv7l": "arm", "armv8l": "arm", "x86_64": "amd64"}[node.machine()]
 }
 
 // down records the node powered off: its k3s stops with it.
@@ -149,8 +165,11 @@ func (w *K3s) serverAt(hostport string) *K3sNode {
 }
 
 // install runs what `curl -sfL https://get.k3s.io | env sh -s - args`
-// does on the node, for the variables and arguments bmcd and users pass.
-func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Writer) uint32 {
+// does on the node, for the variables and arguments bmcd and users pass;
+// with INSTALL_K3S_SKIP_DOWNLOAD=true it uses the binary already there
+// (the air-gap install), and execErr, if set, is why that binary cannot
+// run here (its service then fails to start).
+func (n *K3sNode) install(env map[string]string, args []string, execErr string, out, errw io.Writer) uint32 {
 	info := func(f string, a ...any) { fmt.Fprintf(out, "[INFO]  "+f+"\n", a...) }
 	fatal := func(f string, a ...any) uint32 { fmt.Fprintf(errw, "[ERROR]  "+f+"\n", a...); return 1 }
 
@@ -180,15 +199,20 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 		}
 	}
 	version := env["INSTALL_K3S_VERSION"]
-	if version == "" {
-		info("Finding release for channel stable")
-		version = k3sDefaultVersion
+	if env["INSTALL_K3S_SKIP_DOWNLOAD"] == "true" {
+		info("Skipping k3s download and verify")
+		version = k3sDefaultVersion // the binary's own; the stand-in's binaries are all this one
+	} else {
+		if version == "" {
+			info("Finding release for channel stable")
+			version = k3sDefaultVersion
+		}
+		info("Using %s as release", version)
+		info("Downloading hash https://github.com/k3s-io/k3s/releases/download/%s/sha256sum-arm64.txt", version)
+		info("Downloading binary https://github.com/k3s-io/k3s/releases/download/%s/k3s-arm64", version)
+		info("Verifying binary download")
+		info("Installing k3s to /usr/local/bin/k3s")
 	}
-	info("Using %s as release", version)
-	info("Downloading hash https://github.com/k3s-io/k3s/releases/download/%s/sha256sum-arm64.txt", version)
-	info("Downloading binary https://github.com/k3s-io/k3s/releases/download/%s/k3s-arm64", version)
-	info("Verifying binary download")
-	info("Installing k3s to /usr/local/bin/k3s")
 	service := k3sServerService
 	if role == "agent" {
 		service = k3sAgentService
@@ -203,7 +227,11 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 		fmt.Fprintf(errw, "%s: %s\n", service, why)
 		return 1
 	}
+	if execErr != "" {
+		return failed(fmt.Sprintf("Failed to execute %s: %s (status=203/EXEC)", k3sBinaryPath, execErr))
+	}
 
+	defer n.startDelay(role, joinURL != "")()
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
 	var c *k3sCluster
@@ -423,7 +451,7 @@ func (n *K3sNode) k3s(_ Node, args []string, out, errw io.Writer) uint32 {
 		it.APIVersion, it.Kind = "v1", "Node"
 		it.Metadata.Name = m.hostname
 		it.Metadata.Labels = map[string]string{
-			"kubernetes.io/arch":     "arm64",
+			"kubernetes.io/arch":     m.arch,
 			"kubernetes.io/hostname": m.hostname,
 			"kubernetes.io/os":       "linux",
 		}
@@ -439,7 +467,7 @@ func (n *K3sNode) k3s(_ Node, args []string, out, errw io.Writer) uint32 {
 			ready = condition{Type: "Ready", Status: "Unknown", Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status."}
 		}
 		it.Status.Conditions = []condition{ready}
-		it.Status.NodeInfo.Architecture, it.Status.NodeInfo.OperatingSystem = "arm64", "linux"
+		it.Status.NodeInfo.Architecture, it.Status.NodeInfo.OperatingSystem = m.arch, "linux"
 		it.Status.NodeInfo.KubeletVersion = m.version
 		list.Items = append(list.Items, it)
 	}
