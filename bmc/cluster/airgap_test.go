@@ -382,4 +382,3 @@ func TestUploadTruncatedLeavesNothing(t *testing.T) {
 		t.Errorf("whole upload: %d bytes, %v", size, ok)
 	}
 }
-
