@@ -50,7 +50,9 @@ func startSimNode(t *testing.T, w *simssh.K3s, ip, hostname, machine string, bmc
 	return simNode{addr: srv.Addr().String(), hostKey: pub, k3s: k}
 }
 
-func (n simNode) keyLine() string { return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(n.hostKey))) }
+func (n simNode) keyLine() string {
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(n.hostKey)))
+}
 
 // simDialer reaches nodes over real SSH; a slot's node, whose recorded
 // address (node2.local) does not resolve here, is sent to its simulated

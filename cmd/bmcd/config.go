@@ -80,7 +80,15 @@ type config struct {
 	// preparation (bmcctl flash --prepare, --hostname, --ssh-key …);
 	// checked by the board at start.
 	Prepare prepareConfig `yaml:"prepare"`
-	Auth    struct {
+	Cluster struct {
+		// AirgapDir holds the k3s air-gap files (install.sh, k3s,
+		// k3s-arm64, k3s-armhf, k3s-airgap-images-<arch>.tar.zst) that
+		// an air-gapped cluster job copies to the nodes; uploads
+		// (bmcctl cluster up --airgap DIR) go there too. Default
+		// state_dir/airgap; on a Turing Pi 2 put it on the SD card.
+		AirgapDir string `yaml:"airgap_dir"`
+	} `yaml:"cluster"`
+	Auth struct {
 		AdminPasswordHash string        `yaml:"admin_password_hash"`
 		AdminPassword     string        `yaml:"admin_password"`
 		TokenTTL          time.Duration `yaml:"token_ttl"`
