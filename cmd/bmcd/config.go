@@ -43,6 +43,16 @@ type config struct {
 		// USB is how the slots' USB reaches the controller: "mux" (one
 		// slot at a time, Turing Pi 2 v2.4) or "hub" (all at once, v2.5).
 		USB string `yaml:"usb"`
+		// Offline cuts the simulated nodes from the internet: only an
+		// air-gapped cluster install (bmcctl cluster up --airgap) works.
+		Offline bool `yaml:"offline"`
+		// K3sLatency is how long the simulated k3s takes to come up
+		// (0: at once), to watch a bootstrap's shape.
+		K3sLatency struct {
+			FirstServer time.Duration `yaml:"first_server"`
+			ServerJoin  time.Duration `yaml:"server_join"`
+			Agent       time.Duration `yaml:"agent"`
+		} `yaml:"k3s_latency"`
 	} `yaml:"sim"`
 	Flash struct {
 		// FirmwareDir is laid out like usbboot's (msd/,
