@@ -39,6 +39,9 @@ func Upload(ctx context.Context, run Runner, p string, perm fs.FileMode, sudo bo
 	}
 	h := sha256.New()
 	if _, err := run.Run(ctx, cmds.Write, io.TeeReader(r, h)); err != nil {
+		if ctx.Err() == nil {
+			_, _ = run.Run(ctx, cmds.Remove, nil) // best effort: the part written so far
+		}
 		return fmt.Errorf("upload %s: %w", p, err)
 	}
 	sent := hex.EncodeToString(h.Sum(nil))
