@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-flash bench-soak reset-password clean
+.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-cluster bench-flash bench-soak reset-password clean
 
 all: build
 
@@ -115,6 +115,11 @@ bench-console:
 bench-api:
 	$(GO) test -run '^$$' -bench BenchmarkPowerRoundTrip -benchmem ./api/
 	$(GO) test -run TestPowerLatencyReport -v -count=1 ./api/ -latency-report
+
+# bench-cluster: k3s bootstrap on 4 and 7 simulated nodes over SSH with a
+# modelled start-up time, bmcd's join order against one node at a time.
+bench-cluster:
+	$(GO) test -run '^$$' -bench BenchmarkBootstrap -count 3 ./bmc/cluster/
 
 # bench-soak: twenty flashes in a row through one bmcd, which must hold no
 # more memory, file descriptors or threads after the last than after the

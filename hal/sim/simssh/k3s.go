@@ -39,10 +39,15 @@ type K3s struct {
 	log   *slog.Logger
 
 	// apiMu orders the starts and stops of the servers' APIs.
-	apiMu  sync.Mutex
-	mu     sync.Mutex
-	nodes  map[string]*K3sNode
-	closed bool
+	apiMu   sync.Mutex
+	mu      sync.Mutex
+	nodes   map[string]*K3sNode
+	closed  bool
+	latency InstallLatency
+	// learner is the server whose etcd join is under way; learnerFree
+	// (on mu) signals when it ends.
+	learner     *K3sNode
+	learnerFree *sync.Cond
 }
 
 // K3sConfig is what a board's k3s is given.
@@ -58,6 +63,7 @@ func NewK3s() *K3s { return NewK3sWith(K3sConfig{}) }
 // NewK3sWith returns a board's k3s with no node installed, configured by c.
 func NewK3sWith(c K3sConfig) *K3s {
 	w := &K3s{clock: c.Clock, log: c.Logger, nodes: map[string]*K3sNode{}}
+	w.learnerFree = sync.NewCond(&w.mu)
 	if w.clock == nil {
 		w.clock = clockwork.NewRealClock()
 	}
@@ -75,7 +81,7 @@ func (w *K3s) Node(key string) *K3sNode {
 	defer w.mu.Unlock()
 	n := w.nodes[key]
 	if n == nil {
-		n = &K3sNode{w: w, key: key}
+		n = &K3sNode{w: w, key: key, files: NewFiles()}
 		w.nodes[key] = n
 	}
 	return n
@@ -95,6 +101,8 @@ type K3sNode struct {
 	joined   time.Time // when it joined its cluster: its node's creation
 	lastHost string    // the address it had when last up, its InternalIP
 	api      *nodeAPI  // a server's API while it runs
+	arch     string    // k3s's name for the node's machine
+	files    *Files    // written over SSH (air-gap uploads); they persist like the install
 }
 
 // k3sCluster is one cluster: its CAs and admin credentials (made once,
@@ -105,6 +113,9 @@ type k3sCluster struct {
 	members  []*K3sNode
 }
 
+// Files are the files written to the node over SSH.
+func (n *K3sNode) Files() *Files { return n.files }
+
 // Wipe forgets the node's install, as re-flashing its eMMC does; it
 // leaves its cluster.
 func (n *K3sNode) Wipe() {
@@ -112,14 +123,16 @@ func (n *K3sNode) Wipe() {
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
 	n.leave()
+	n.files.wipe()
 }
 
 // up records the node booted with hostname, reached at host.
-func (n *K3sNode) up(hostname, host string) {
+func (n *K3sNode) up(node Node, host string) {
 	defer n.w.reconcileAPIs()
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
-	n.hostname, n.host, n.lastHost = hostname, host, host
+	n.hostname, n.host, n.lastHost = node.Hostname, host, host
+	n.arch = map[string]string{"aarch64": "arm64", "armv7l": "arm", "armv8l": "arm", "x86_64": "amd64"}[node.machine()]
 }
 
 // down records the node powered off: its k3s stops with it.
@@ -171,8 +184,11 @@ func (w *K3s) serverAt(hostport string) *K3sNode {
 }
 
 // install runs what `curl -sfL https://get.k3s.io | env sh -s - args`
-// does on the node, for the variables and arguments bmcd and users pass.
-func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Writer) uint32 {
+// does on the node, for the variables and arguments bmcd and users pass;
+// with INSTALL_K3S_SKIP_DOWNLOAD=true it uses the binary already there
+// (the air-gap install), and execErr, if set, is why that binary cannot
+// run here (its service then fails to start).
+func (n *K3sNode) install(env map[string]string, args []string, execErr string, out, errw io.Writer) uint32 {
 	// A server's API starts (or a joiner's old one stops) with its
 	// service, before the install script returns; after the lock is let
 	// go, as the API lists the nodes under it.
@@ -206,15 +222,21 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 		}
 	}
 	version := env["INSTALL_K3S_VERSION"]
-	if version == "" {
-		info("Finding release for channel stable")
-		version = k3sDefaultVersion
+	if env["INSTALL_K3S_SKIP_DOWNLOAD"] == "true" {
+		info("Skipping k3s download and verify")
+		version = k3sDefaultVersion // the binary's own; the stand-in's binaries are all this one
+	} else {
+		if version == "" {
+			info("Finding release for channel stable")
+			version = k3sDefaultVersion
+		}
+		info("Using %s as release", version)
+		suffix := map[string]string{"amd64": "", "arm64": "-arm64", "arm": "-armhf"}[n.arch]
+		info("Downloading hash https://github.com/k3s-io/k3s/releases/download/%s/sha256sum-%s.txt", version, n.arch)
+		info("Downloading binary https://github.com/k3s-io/k3s/releases/download/%s/k3s%s", version, suffix)
+		info("Verifying binary download")
+		info("Installing k3s to /usr/local/bin/k3s")
 	}
-	info("Using %s as release", version)
-	info("Downloading hash https://github.com/k3s-io/k3s/releases/download/%s/sha256sum-arm64.txt", version)
-	info("Downloading binary https://github.com/k3s-io/k3s/releases/download/%s/k3s-arm64", version)
-	info("Verifying binary download")
-	info("Installing k3s to /usr/local/bin/k3s")
 	service := k3sServerService
 	if role == "agent" {
 		service = k3sAgentService
@@ -229,7 +251,11 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 		fmt.Fprintf(errw, "%s: %s\n", service, why)
 		return 1
 	}
+	if execErr != "" {
+		return failed(fmt.Sprintf("Failed to execute %s: %s (status=203/EXEC)", k3sBinaryPath, execErr))
+	}
 
+	defer n.startDelay(role, joinURL != "")()
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
 	var c *k3sCluster

@@ -127,7 +127,7 @@ func (l clusterNodes) ListNodes() []simkube.Node {
 			Name: m.hostname, InternalIP: m.lastHost,
 			Server: m.role == "server", Etcd: m.etcd,
 			Ready: m.host != "", KubeletVersion: m.version,
-			Arch: "arm64", KernelVersion: kernelRelease, Created: m.joined,
+			Arch: m.arch, KernelVersion: kernelRelease, Created: m.joined,
 		})
 	}
 	return nodes
