@@ -17,6 +17,7 @@ import (
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/cluster"
 	"github.com/turingpi-oss/bmcd/bmc/cluster/clustertest"
+	"github.com/turingpi-oss/bmcd/bmc/cluster/kubeconfig"
 	"github.com/turingpi-oss/bmcd/flasher/firstboot"
 	"github.com/turingpi-oss/bmcd/hal"
 )
@@ -168,7 +169,7 @@ func TestClusterUp(t *testing.T) {
 
 	kc, err := f.board.ClusterKubeconfig()
 	require.NoError(t, err)
-	parsed, err := cluster.ParseKubeconfig(kc)
+	parsed, err := kubeconfig.Parse(kc)
 	require.NoError(t, err)
 	assert.Contains(t, string(kc), "https://node2.local:6443", "server URL rewritten to the server's address")
 	assert.Contains(t, string(kc), "name: turingpi")

@@ -72,6 +72,6 @@
 //
 // The first server installs alone (with --cluster-init when more servers
 // follow); then the other servers and all agents join in parallel. The
-// token is [NewToken]'s, kept by bmcd. [RewriteK3sKubeconfig] and
-// [MergeKubeconfig] edit kubeconfigs as parsed YAML, never as text.
+// token is [NewToken]'s, kept by bmcd. [kubeconfig.RewriteK3s] and
+// [kubeconfig.Merge] (package kubeconfig) edit kubeconfigs as parsed YAML, never as text.
 package cluster
