@@ -41,6 +41,9 @@ type InstallSpec struct {
 	ReadyInterval time.Duration
 	Clock         clockwork.Clock // nil is the real clock
 	Logger        *slog.Logger    // nil discards
+	// Observer hears the steps (StepInstallServer, StepJoin, StepReady)
+	// and each node's progress and outcome as they happen.
+	Observer Observer
 }
 
 // Action is what [Install] did on one node.
@@ -52,6 +55,10 @@ const (
 	ActionSkipped   Action = "already running" // k3s ran at the wanted role
 	ActionFailed    Action = "failed"
 	ActionNotRun    Action = "not run" // the first server failed
+	// ActionRemoved: k3s was uninstalled ([Remove], [Down]).
+	ActionRemoved Action = "removed"
+	// ActionAbsent: there was no k3s to remove.
+	ActionAbsent Action = "not installed"
 )
 
 // NodeOutcome is one node's part of an install.
@@ -97,13 +104,18 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 	}
 	out := make([]NodeOutcome, 1+len(joins))
 
+	obs := spec.Observer
+	obs.step(StepInstallServer)
 	r, act, err := converge(ctx, d, first, RoleServer, spec, "", len(spec.Servers) > 1, log)
-	out[0] = NodeOutcome{Node: first.Name, Role: RoleServer, Action: act, Err: err}
+	out[0] = obs.done(NodeOutcome{Node: first.Name, Role: RoleServer, Action: act, Err: err})
 	if err != nil {
 		for i, j := range joins {
-			out[i+1] = NodeOutcome{Node: j.node.Name, Role: j.role, Action: ActionNotRun}
+			out[i+1] = obs.done(NodeOutcome{Node: j.node.Name, Role: j.role, Action: ActionNotRun})
 		}
 		return out, err
+	}
+	if len(joins) > 0 {
+		obs.step(StepJoin)
 	}
 
 	var g errgroup.Group
@@ -112,7 +124,7 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 	for i, j := range joins {
 		g.Go(func() error {
 			_, act, err := converge(ctx, d, j.node, j.role, spec, joinURL, false, log)
-			out[i+1] = NodeOutcome{Node: j.node.Name, Role: j.role, Action: act, Err: err}
+			out[i+1] = obs.done(NodeOutcome{Node: j.node.Name, Role: j.role, Action: act, Err: err})
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
@@ -138,6 +150,8 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
+	obs.step(StepReady)
+	obs.doing(first.Name, "waiting until every node is Ready")
 	if err := WaitReady(ctx, clock, r, want, interval); err != nil {
 		return out, fmt.Errorf("k3s install: server %s: %w", first, err)
 	}
@@ -148,10 +162,12 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 // converge makes k3s run as role on n unless it already does, and returns
 // the node's runner.
 func converge(ctx context.Context, d Dialer, n Node, role Role, spec InstallSpec, joinURL string, clusterInit bool, log *slog.Logger) (Runner, Action, error) {
+	spec.Observer.doing(n.Name, "connecting")
 	r, err := d.Dial(ctx, n)
 	if err != nil {
 		return nil, ActionFailed, err
 	}
+	spec.Observer.doing(n.Name, "checking whether k3s runs")
 	_, err = r.Run(ctx, role.probeCommand(), nil)
 	var exit *ExitError
 	switch {
@@ -177,6 +193,7 @@ func converge(ctx context.Context, d Dialer, n Node, role Role, spec InstallSpec
 		return nil, ActionFailed, fmt.Errorf("node %s: %w", n, err)
 	}
 	log.Info("installing k3s", "node", n.Name, "role", role, "join", joinURL)
+	spec.Observer.doing(n.Name, installDoing(role, joinURL, clusterInit))
 	if _, err := r.Run(ctx, cmd, nil); err != nil {
 		return nil, ActionFailed, fmt.Errorf("k3s install as %s: %w", role, err)
 	}
@@ -210,4 +227,15 @@ func (s InstallSpec) validate() error {
 	// The command's own checks (token, version) run before anything does.
 	_, err := InstallCommand(RoleServer, s.Version, s.Token, "", false)
 	return err
+}
+
+// installDoing is the progress line of an install.
+func installDoing(role Role, joinURL string, clusterInit bool) string {
+	switch {
+	case joinURL != "":
+		return fmt.Sprintf("installing k3s as %s, joining %s", role, joinURL)
+	case clusterInit:
+		return fmt.Sprintf("installing k3s as %s, initialising the cluster (embedded etcd)", role)
+	}
+	return fmt.Sprintf("installing k3s as %s", role)
 }

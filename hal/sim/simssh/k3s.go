@@ -42,6 +42,7 @@ const (
 type K3s struct {
 	mu    sync.Mutex
 	nodes map[string]*K3sNode
+	store *k3sStore // nil: kept in memory only (k3sstore.go)
 }
 
 // NewK3s returns a board's k3s with no node installed.

@@ -43,8 +43,12 @@ type Config struct {
 	// is-active, k3s kubectl get nodes, the uninstall scripts and the k3s
 	// files join the command table. Nil: k3s is not installable (the node
 	// has no internet to fetch it from).
-	K3s    *K3sNode
-	Logger *slog.Logger
+	K3s *K3sNode
+	// InstallHangs, when set and true at the time of a k3s install, makes
+	// the install never return (a download that stalls) until the command
+	// is killed or the node goes down: a fault to test with.
+	InstallHangs func() bool
+	Logger       *slog.Logger
 }
 
 // Server is a running sshd. Its methods are safe for concurrent use.
@@ -57,6 +61,11 @@ type Server struct {
 	ln       net.Listener
 	pids     atomic.Int32 // process ids handed to commands ($$)
 	wg       sync.WaitGroup
+	hang     func() bool
+	done     chan struct{} // closed by Close: the node is going down
+
+	procMu sync.Mutex
+	procs  map[int]chan struct{} // hanging commands by their shell's pid
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -102,7 +111,7 @@ func Listen(addr string, c Config) (*Server, error) {
 		commands = Commands()
 	}
 	if c.K3s != nil {
-		commands = withK3s(commands, c.K3s)
+		commands = withKubectlLifecycle(withK3s(commands, c.K3s), c.K3s)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -111,7 +120,8 @@ func Listen(addr string, c Config) (*Server, error) {
 	if c.K3s != nil {
 		c.K3s.up(c.Node.Hostname, ln.Addr().(*net.TCPAddr).AddrPort().Addr().String())
 	}
-	s := &Server{cfg: cfg, node: c.Node, k3s: c.K3s, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, node: c.Node, k3s: c.K3s, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{},
+		hang: c.InstallHangs, done: make(chan struct{}), procs: map[int]chan struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -126,6 +136,9 @@ func (s *Server) Addr() netip.AddrPort {
 // sessions to end.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	for c := range s.conns {
 		c.Close()
@@ -317,7 +330,7 @@ func (s *Server) run(line string, pid int, stdout, stderr io.Writer) (status uin
 // no pipes; the only redirection is >&2.
 func (s *Server) runOne(line string, pid int, stdout, stderr io.Writer) (status uint32, exit bool) {
 	if strings.Contains(line, "|") {
-		return s.pipeline(line, stdout, stderr), false
+		return s.pipeline(line, pid, stdout, stderr), false
 	}
 	args := strings.Fields(line)
 	// Word expansion and redirection, as far as bmcd's commands use them:
@@ -346,6 +359,8 @@ func (s *Server) runOne(line string, pid int, stdout, stderr io.Writer) (status 
 			return uint32(n), true
 		}
 		return 0, true
+	case "kill":
+		return s.kill(args[1:], stderr), false
 	}
 	cmd, ok := s.commands[args[0]]
 	if !ok {
@@ -354,6 +369,7 @@ func (s *Server) runOne(line string, pid int, stdout, stderr io.Writer) (status 
 	}
 	var out, errw bytes.Buffer
 	status = cmd(s.node, args[1:], &out, &errw)
+	s.saveK3s()
 	_, _ = stdout.Write(out.Bytes())
 	_, _ = stderr.Write(errw.Bytes())
 	return status, false
