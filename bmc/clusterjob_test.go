@@ -162,9 +162,9 @@ func TestClusterUp(t *testing.T) {
 	require.Len(t, j.Cluster.Nodes, 2)
 	s, a := j.Cluster.Nodes[0], j.Cluster.Nodes[1]
 	assert.Equal(t, bmc.ClusterNode{Name: "node2", Slot: 2, Addr: "node2.local:22", User: "pi", HostKey: f.rec.HostKey,
-		Role: "server", Action: "installed", Ready: true}, s, "the slot's record: host key pinned, account")
+		Role: "server", Hostname: "node2", Action: "installed", Ready: true}, s, "the slot's record: host key pinned, account")
 	assert.Equal(t, bmc.ClusterNode{Name: "10.0.0.50", Addr: "10.0.0.50:22", User: firstboot.DefaultUser, HostKey: loosePiKey,
-		Role: "agent", Action: "installed", Ready: true}, a)
+		Role: "agent", Hostname: "loosepi", Action: "installed", Ready: true}, a, "the hostname k3s knows it by, from preflight")
 	assert.Equal(t, map[string]string{"node2": "pi", "10.0.0.50": "pi"}, f.users)
 
 	kc, err := f.board.ClusterKubeconfig()
@@ -213,7 +213,7 @@ func TestClusterUpFails(t *testing.T) {
 					f.agent.Answers[cmd] = clustertest.Answer{Exit: 1}
 				}
 			}
-		}, bmc.ClusterStepInstall, "k3s install as agent", map[string]string{"10.0.0.50": "k3s install as agent"}},
+		}, bmc.ClusterStepJoin, "k3s install as agent", map[string]string{"10.0.0.50": "k3s install as agent"}},
 		{"kubeconfig unreadable", func(f *clusterFixture) {
 			f.server.Answers[cluster.CmdCatKubeconfig] = clustertest.Answer{Stdout: "not: [yaml"}
 		}, bmc.ClusterStepKubeconfig, "kubeconfig", nil},
@@ -282,7 +282,7 @@ func TestClusterJobInterruptedHistory(t *testing.T) {
 	dir := t.TempDir()
 	hist := `{"version":1,"next_id":3,"jobs":[
  {"id":1,"slot":2,"image":"old.img","options":{"power_on":false},"state":"succeeded","progress":{"phase":"done","bytes_in":0,"bytes_written":0,"bytes_verified":0,"total":0,"rate":0,"eta":0},"created":"2026-12-01T00:00:00Z"},
- {"id":2,"kind":"cluster","slot":0,"image":"k3s cluster","options":{"power_on":false},"state":"running","step":"install","progress":{"phase":"","bytes_in":0,"bytes_written":0,"bytes_verified":0,"total":0,"rate":0,"eta":0},"created":"2026-12-01T00:00:00Z","cluster":{"nodes":[{"name":"node2","slot":2,"addr":"node2.local:22","user":"pi","host_key":"x","role":"server"}]}}]}`
+ {"id":2,"kind":"cluster","slot":0,"image":"k3s cluster","options":{"power_on":false},"state":"running","step":"install","progress":{"phase":"","bytes_in":0,"bytes_written":0,"bytes_verified":0,"total":0,"rate":0,"eta":0},"created":"2026-12-01T00:00:00Z","cluster":{"nodes":[{"name":"node2","slot":2,"addr":"node2.local:22","user":"pi","host_key":"x","role":"server","action":"installed"},{"name":"node3","slot":3,"addr":"node3.local:22","user":"pi","host_key":"x","role":"agent","doing":"installing k3s as agent"},{"name":"node4","slot":4,"addr":"node4.local:22","user":"pi","host_key":"x","role":"agent"}]}}]}`
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "jobs.json"), []byte(hist), 0o600))
 	hw := newSim(t, dir, 4)
 	b := newBoard(t, hw, dir)
@@ -297,4 +297,10 @@ func TestClusterJobInterruptedHistory(t *testing.T) {
 	assert.Equal(t, int64(2), st.LastJob)
 	assert.Equal(t, bmc.JobInterrupted, st.LastState)
 	assert.Equal(t, "node2", st.Nodes[0].Name)
+	// The nodes' state is known: done, interrupted halfway, not started.
+	assert.Equal(t, "installed", st.Nodes[0].Action)
+	assert.Equal(t, bmc.ClusterActionInterrupted, st.Nodes[1].Action)
+	assert.Equal(t, "bmcd stopped while installing k3s as agent", st.Nodes[1].Error)
+	assert.Empty(t, st.Nodes[1].Doing)
+	assert.Empty(t, st.Nodes[2].Action)
 }
