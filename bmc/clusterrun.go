@@ -139,14 +139,17 @@ func (b *Board) clusterDialer(nodes []ClusterNode) (cnodes []cluster.Node, d clu
 }
 
 // clusterObserver shows a cluster operation on the job: its steps, what
-// it is doing on each node (published, the events stream carries it)
-// and each node's outcome (kept in the history at once, so a bmcd that
-// stops halfway knows which nodes were done).
+// it is doing on each node and each node's outcome, published (the
+// events stream carries them) and kept in the history at once, so a
+// bmcd that stops halfway knows which nodes were done and which were
+// busy.
 func (b *Board) clusterObserver(r *jobRun) cluster.Observer {
 	return cluster.Observer{
 		Step: r.step,
+		// Kept too (a few writes per node): after a crash the history
+		// says what each node was in the middle of.
 		Doing: func(node, what string) {
-			b.clusterNodesUpdate(r, false, func(ns []ClusterNode) {
+			b.clusterNodesUpdate(r, true, func(ns []ClusterNode) {
 				if i := nodeIndex(ns, node); i >= 0 {
 					ns[i].Doing = what
 				}
