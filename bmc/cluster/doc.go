@@ -69,6 +69,14 @@
 //	install        curl -sfL https://get.k3s.io | [INSTALL_K3S_VERSION=…] [K3S_URL=https://<first server>:6443] K3S_TOKEN=… sh -s - server|agent [--cluster-init]
 //	ready          k3s kubectl get nodes -o json (on the first server) → every node's Ready condition True
 //	kubeconfig     cat /etc/rancher/k3s/k3s.yaml
+//	drain          k3s kubectl drain --ignore-daemonsets --delete-emptydir-data --timeout D NODE (on a server that stays)
+//	delete         k3s kubectl delete node NODE (same server)
+//	uninstall      /usr/local/bin/k3s-uninstall.sh | /usr/local/bin/k3s-agent-uninstall.sh
+//
+// [Remove] drains, deletes and uninstalls one node; [Down] uninstalls the
+// agents, then the servers. Both finish a half-done job when run again
+// (NotFound from kubectl, a missing uninstall script). An [Observer]
+// hears the steps and each node's progress and outcome as they happen.
 //
 // The first server installs alone (with --cluster-init when more servers
 // follow); then the other servers and all agents join in parallel. The
