@@ -101,6 +101,9 @@ func (r *installRunner) Run(ctx context.Context, cmd string, in io.Reader) (clus
 	if err == nil && strings.Contains(cmd, "get.k3s.io") {
 		r.running.Store(r.name, true)
 	}
+	if err == nil && (cmd == cluster.CmdUninstallServer || cmd == cluster.CmdUninstallAgent) {
+		r.running.Delete(r.name)
+	}
 	return res, err
 }
 

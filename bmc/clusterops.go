@@ -132,7 +132,7 @@ func (b *Board) runClusterRemove(ctx context.Context, r *jobRun, n ClusterNode, 
 		return cerr
 	}
 	if len(rest) == 0 {
-		return b.forgetCluster(false)
+		return b.forgetCluster()
 	}
 	if firstGoes {
 		r.step(ClusterStepKubeconfig)
@@ -187,17 +187,13 @@ func (b *Board) runClusterDown(ctx context.Context, r *jobRun, nodes []ClusterNo
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
 	}
-	return b.forgetCluster(true)
+	return b.forgetCluster()
 }
 
-// forgetCluster removes the kept cluster: its state and kubeconfig, and
-// with token its token too.
-func (b *Board) forgetCluster(token bool) error {
-	files := []string{clusterStateFile, clusterKubeconfigFile}
-	if token {
-		files = append(files, clusterTokenFile)
-	}
-	for _, f := range files {
+// forgetCluster removes the kept cluster once no node runs it: its
+// state, kubeconfig and token.
+func (b *Board) forgetCluster() error {
+	for _, f := range []string{clusterStateFile, clusterKubeconfigFile, clusterTokenFile} {
 		if err := os.Remove(filepath.Join(b.cfg.StateDir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("bmc: forget the cluster: %w", err)
 		}
