@@ -65,7 +65,8 @@ type clusterFixture struct {
 	*preparedFixture
 	server, agent *clustertest.Runner
 	users         map[string]string
-	running       *sync.Map // node name → k3s runs (its install ran, or it already ran)
+	running       *sync.Map         // node name → k3s runs (its install ran, or it already ran)
+	roles         map[string]string // node name → the role its k3s runs at once installed
 }
 
 // installDialer's nodes run k3s once its install command ran on them: the
@@ -109,7 +110,7 @@ func (r *installRunner) Run(ctx context.Context, cmd string, in io.Reader) (clus
 
 func newClusterFixture(t *testing.T) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{running: &sync.Map{}}
+	f := &clusterFixture{running: &sync.Map{}, roles: map[string]string{"node2": "server", "10.0.0.50": "agent"}}
 	f.preparedFixture = newPreparedFixture(t, func(c *bmc.Config) {
 		c.ClusterDialer = func(users map[string]string) cluster.Dialer {
 			f.users = users
@@ -117,7 +118,7 @@ func newClusterFixture(t *testing.T) *clusterFixture {
 			if f.agent == nil {
 				delete(nodes, "10.0.0.50") // unreachable
 			}
-			return &installDialer{Dialer: clustertest.Dialer{Nodes: nodes}, roles: map[string]string{"node2": "server", "10.0.0.50": "agent"}, running: f.running}
+			return &installDialer{Dialer: clustertest.Dialer{Nodes: nodes}, roles: f.roles, running: f.running}
 		}
 	})
 	// bmcd keeps its token; the fake nodes expect this one.

@@ -114,3 +114,40 @@ func TestClusterDownFailureKeepsTheCluster(t *testing.T) {
 		assert.False(t, errors.Is(err, os.ErrNotExist), "%s kept", file)
 	}
 }
+
+// TestClusterRemoveFirstServer: with two servers the first may go; it is
+// drained on the other, which becomes first and serves the kubeconfig.
+func TestClusterRemoveFirstServer(t *testing.T) {
+	t.Parallel()
+	f := newClusterFixture(t)
+	f.roles["10.0.0.50"] = "server"
+	serverCmd, err := cluster.InstallCommand(cluster.RoleServer, "", clusterTestToken, "", true)
+	require.NoError(t, err)
+	joinCmd, err := cluster.InstallCommand(cluster.RoleServer, "", clusterTestToken, cluster.JoinURL("node2.local"), false)
+	require.NoError(t, err)
+	f.server.Answers[serverCmd] = clustertest.Answer{}
+	f.agent.Answers[joinCmd] = clustertest.Answer{}
+	f.agent.Answers[cluster.CmdCatKubeconfig] = clustertest.Answer{Stdout: k3sYAML}
+	req := bmc.ClusterRequest{Servers: []int{2}, Nodes: []bmc.ClusterAddrNode{{Addr: "10.0.0.50", HostKey: loosePiKey, Role: "server"}}}
+	j := f.up(t, req)
+	require.Equal(t, bmc.JobSucceeded, j.State, j.Error)
+
+	drain, err := cluster.DrainCommand("node2", cluster.DefaultDrainTimeout)
+	require.NoError(t, err)
+	del, err := cluster.DeleteNodeCommand("node2")
+	require.NoError(t, err)
+	f.agent.Answers[drain] = clustertest.Answer{}
+	f.agent.Answers[del] = clustertest.Answer{}
+	f.server.Answers[cluster.CmdUninstallServer] = clustertest.Answer{}
+	job, done, err := f.board.StartClusterRemove("node2")
+	j = f.wait(t, job, done, err)
+	require.Equal(t, bmc.JobSucceeded, j.State, j.Error)
+	assert.Contains(t, f.agent.Ran(), drain, "drained on the server that stays")
+	kc, err := f.board.ClusterKubeconfig()
+	require.NoError(t, err)
+	assert.Contains(t, string(kc), "https://10.0.0.50:6443", "the kubeconfig now points at the server that stayed")
+	st, err := f.board.ClusterStatus()
+	require.NoError(t, err)
+	require.Len(t, st.Nodes, 1)
+	assert.Equal(t, "10.0.0.50", st.Nodes[0].Name)
+}

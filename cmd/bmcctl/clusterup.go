@@ -131,6 +131,9 @@ func writeClusterNodes(w io.Writer, nodes []apitype.ClusterNode) error {
 		if n.Error != "" {
 			result = strings.TrimSpace(result + " " + n.Error)
 		}
+		if result == "" && n.Doing != "" {
+			result = n.Doing + " …" // a job still running
+		}
 		if result == "" {
 			result = "-"
 		}
