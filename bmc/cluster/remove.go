@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -13,57 +12,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// The commands that take k3s off a node, beside the install's in
-// k3scommands.go, so a simulated node can answer them. The install
-// script writes both uninstall scripts' paths; only the one of the
-// node's role exists.
-const (
-	// CmdUninstallServer removes a k3s server: service, binaries, data.
-	CmdUninstallServer = "/usr/local/bin/k3s-uninstall.sh"
-	// CmdUninstallAgent removes a k3s agent.
-	CmdUninstallAgent = "/usr/local/bin/k3s-agent-uninstall.sh"
-	// DefaultDrainTimeout bounds a drain: pods that will not leave in
-	// that time fail the removal instead of holding it forever.
-	DefaultDrainTimeout = 2 * time.Minute
-)
-
 // ErrLastServer refuses to remove the cluster's last server while agents
 // still depend on it: they would be left joined to nothing.
 var ErrLastServer = errors.New("the last server cannot be removed while agents remain")
-
-// kubeNodeName is a Kubernetes node name (an RFC 1123 subdomain), the
-// only form the drain and delete commands accept: it goes into a shell
-// command line unquoted.
-var kubeNodeName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
-
-// DrainCommand evicts every pod from the node named node (its hostname),
-// run on a server: DaemonSet pods stay (they would come back), emptyDir
-// data is deleted with its pods, and after timeout the drain fails.
-func DrainCommand(node string, timeout time.Duration) (string, error) {
-	if !kubeNodeName.MatchString(node) {
-		return "", fmt.Errorf("drain: %q is not a Kubernetes node name", node)
-	}
-	if timeout <= 0 {
-		return "", fmt.Errorf("drain %s: timeout %s: want a positive duration", node, timeout)
-	}
-	return fmt.Sprintf("k3s kubectl drain --ignore-daemonsets --delete-emptydir-data --timeout %s %s", timeout, node), nil
-}
-
-// DeleteNodeCommand deletes the node object named node, run on a server.
-func DeleteNodeCommand(node string) (string, error) {
-	if !kubeNodeName.MatchString(node) {
-		return "", fmt.Errorf("delete node: %q is not a Kubernetes node name", node)
-	}
-	return "k3s kubectl delete node " + node, nil
-}
-
-// UninstallCommand is the uninstall script k3s installed for role.
-func UninstallCommand(role Role) string {
-	if role == RoleServer {
-		return CmdUninstallServer
-	}
-	return CmdUninstallAgent
-}
 
 // RemoveSpec is one node to take out of a cluster.
 type RemoveSpec struct {
