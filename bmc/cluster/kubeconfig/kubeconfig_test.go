@@ -188,3 +188,51 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMerge: whatever the existing file holds, a merge either fails (the
+// file is not a kubeconfig) or yields a config that parses again and
+// holds exactly one cluster, context and user of the merged name.
+func FuzzMerge(f *testing.F) {
+	for _, name := range []string{"kube-config-existing.yaml", "merge-replace.golden", "k3s.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(""))
+	f.Add([]byte("clusters:\n- name: tpi\n- name: tpi\n"))
+	k3s, err := os.ReadFile(filepath.Join("testdata", "k3s.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	add, err := kubeconfig.RewriteK3s(k3s, "tpi", "192.168.1.50")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, existing []byte) {
+		kc, err := kubeconfig.Merge(existing, add, "tpi")
+		if err != nil {
+			return
+		}
+		out, err := kc.Marshal()
+		if err != nil {
+			t.Fatalf("marshal of merged config: %v", err)
+		}
+		again, err := kubeconfig.Parse(out)
+		if err != nil {
+			t.Fatalf("merged config does not parse: %v\n%s", err, out)
+		}
+		for _, l := range [][]kubeconfig.NamedEntry{again.Clusters, again.Contexts, again.Users} {
+			n := 0
+			for _, e := range l {
+				if e.Name == "tpi" {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d entries named tpi after the merge:\n%s", n, out)
+			}
+		}
+	})
+}
