@@ -67,6 +67,10 @@ type clusterFixture struct {
 	users         map[string]string
 	running       *sync.Map         // node name → k3s runs (its install ran, or it already ran)
 	roles         map[string]string // node name → the role its k3s runs at once installed
+	// hang names a node whose install never returns until its context
+	// ends; hanging receives once it has begun.
+	hang    string
+	hanging chan struct{}
 }
 
 // installDialer's nodes run k3s once its install command ran on them: the
@@ -75,6 +79,7 @@ type installDialer struct {
 	clustertest.Dialer
 	roles   map[string]string
 	running *sync.Map
+	f       *clusterFixture
 }
 
 func (d *installDialer) Dial(ctx context.Context, n cluster.Node) (cluster.Runner, error) {
@@ -82,13 +87,14 @@ func (d *installDialer) Dial(ctx context.Context, n cluster.Node) (cluster.Runne
 	if err != nil {
 		return nil, err
 	}
-	return &installRunner{Runner: r, name: n.Name, role: d.roles[n.Name], running: d.running}, nil
+	return &installRunner{Runner: r, name: n.Name, role: d.roles[n.Name], running: d.running, f: d.f}, nil
 }
 
 type installRunner struct {
 	cluster.Runner
 	name, role string
 	running    *sync.Map
+	f          *clusterFixture
 }
 
 func (r *installRunner) Run(ctx context.Context, cmd string, in io.Reader) (cluster.Result, error) {
@@ -97,6 +103,11 @@ func (r *installRunner) Run(ctx context.Context, cmd string, in io.Reader) (clus
 		if _, on := r.running.Load(r.name); on && role == r.role {
 			return cluster.Result{}, nil
 		}
+	}
+	if r.f.hang == r.name && strings.Contains(cmd, "get.k3s.io") {
+		r.f.hanging <- struct{}{}
+		<-ctx.Done()
+		return cluster.Result{}, fmt.Errorf("node %s: %q: %w", r.name, cmd, ctx.Err())
 	}
 	res, err := r.Runner.Run(ctx, cmd, in)
 	if err == nil && strings.Contains(cmd, "get.k3s.io") {
@@ -110,7 +121,7 @@ func (r *installRunner) Run(ctx context.Context, cmd string, in io.Reader) (clus
 
 func newClusterFixture(t *testing.T) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{running: &sync.Map{}, roles: map[string]string{"node2": "server", "10.0.0.50": "agent"}}
+	f := &clusterFixture{running: &sync.Map{}, roles: map[string]string{"node2": "server", "10.0.0.50": "agent"}, hanging: make(chan struct{}, 1)}
 	f.preparedFixture = newPreparedFixture(t, func(c *bmc.Config) {
 		c.ClusterDialer = func(users map[string]string) cluster.Dialer {
 			f.users = users
@@ -118,7 +129,7 @@ func newClusterFixture(t *testing.T) *clusterFixture {
 			if f.agent == nil {
 				delete(nodes, "10.0.0.50") // unreachable
 			}
-			return &installDialer{Dialer: clustertest.Dialer{Nodes: nodes}, roles: f.roles, running: f.running}
+			return &installDialer{Dialer: clustertest.Dialer{Nodes: nodes}, roles: f.roles, running: f.running, f: f}
 		}
 	})
 	// bmcd keeps its token; the fake nodes expect this one.

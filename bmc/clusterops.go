@@ -121,7 +121,7 @@ func (b *Board) runClusterRemove(ctx context.Context, r *jobRun, n ClusterNode, 
 		return err
 	}
 	defer closeDialer()
-	spec := cluster.RemoveSpec{Node: cnodes[0], Role: cluster.Role(n.Role), Hostname: b.nodeHostname(n), Logger: b.log, Observer: b.clusterObserver(r)}
+	spec := cluster.RemoveSpec{Node: cnodes[0], Role: cluster.Role(n.Role), Hostname: b.nodeHostname(n), Logger: b.log, Observer: b.clusterObserver(ctx, r)}
 	if len(rest) > 0 {
 		spec.Via = &cnodes[1] // the first server that stays: rest keeps servers first
 	}
@@ -173,7 +173,7 @@ func (b *Board) runClusterDown(ctx context.Context, r *jobRun, nodes []ClusterNo
 		return err
 	}
 	defer closeDialer()
-	spec := cluster.DownSpec{Logger: b.log, Observer: b.clusterObserver(r)}
+	spec := cluster.DownSpec{Logger: b.log, Observer: b.clusterObserver(ctx, r)}
 	for i, n := range nodes {
 		if n.Role == string(cluster.RoleServer) {
 			spec.Servers = append(spec.Servers, cnodes[i])

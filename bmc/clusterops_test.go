@@ -151,3 +151,42 @@ func TestClusterRemoveFirstServer(t *testing.T) {
 	require.Len(t, st.Nodes, 1)
 	assert.Equal(t, "10.0.0.50", st.Nodes[0].Name)
 }
+
+// TestClusterJobStoppedMidInstall: a job stopped while a node's install
+// runs (bmcd shutting down, or the user cancelling) ends interrupted or
+// cancelled, and says what that node was doing; the nodes already done
+// keep their outcome.
+func TestClusterJobStoppedMidInstall(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		stop          func(f *clusterFixture, id int64)
+		state         bmc.JobState
+		action, error string
+	}{
+		{"bmcd stops", func(f *clusterFixture, _ int64) { require.NoError(t, f.board.Close()) },
+			bmc.JobInterrupted, bmc.ClusterActionInterrupted, "bmcd stopped while installing k3s as agent, joining https://node2.local:6443"},
+		{"cancelled", func(f *clusterFixture, id int64) { _, err := f.board.Jobs().Cancel(id); require.NoError(t, err) },
+			bmc.JobCancelled, "cancelled", "cancelled while installing k3s as agent, joining https://node2.local:6443"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newClusterFixture(t)
+			f.hang = "10.0.0.50"
+			job, done, err := f.board.StartCluster(upReq)
+			require.NoError(t, err)
+			<-f.hanging
+			tc.stop(f, job.ID)
+			<-done
+			j, err := f.board.Jobs().Get(job.ID)
+			require.NoError(t, err)
+			assert.Equal(t, tc.state, j.State)
+			assert.Equal(t, bmc.ClusterStepJoin, j.Step)
+			require.Len(t, j.Cluster.Nodes, 2)
+			assert.Equal(t, "installed", j.Cluster.Nodes[0].Action)
+			assert.Equal(t, tc.action, j.Cluster.Nodes[1].Action)
+			assert.Equal(t, tc.error, j.Cluster.Nodes[1].Error)
+			assert.Empty(t, j.Cluster.Nodes[1].Doing)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package bmc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -57,7 +58,7 @@ func (b *Board) runCluster(ctx context.Context, r *jobRun, nodes []ClusterNode, 
 	}
 
 	spec.Token, spec.Version, spec.Clock, spec.Logger = token, version, b.clock, b.log
-	spec.Observer = b.clusterObserver(r)
+	spec.Observer = b.clusterObserver(ctx, r)
 	spec.Hostnames = map[string]string{}
 	for name, f := range rep.Facts {
 		spec.Hostnames[name] = f.Hostname
@@ -143,7 +144,12 @@ func (b *Board) clusterDialer(nodes []ClusterNode) (cnodes []cluster.Node, d clu
 // events stream carries them) and kept in the history at once, so a
 // bmcd that stops halfway knows which nodes were done and which were
 // busy.
-func (b *Board) clusterObserver(r *jobRun) cluster.Observer {
+//
+// A node whose part ends because the job was stopped (bmcd shutting
+// down) or cancelled reads interrupted or cancelled, with what it was
+// doing, rather than failed: its real state is unknown until a cluster
+// job looks again.
+func (b *Board) clusterObserver(ctx context.Context, r *jobRun) cluster.Observer {
 	return cluster.Observer{
 		Step: r.step,
 		// Kept too (a few writes per node): after a crash the history
@@ -157,15 +163,32 @@ func (b *Board) clusterObserver(r *jobRun) cluster.Observer {
 		},
 		Done: func(o cluster.NodeOutcome) {
 			b.clusterNodesUpdate(r, true, func(ns []ClusterNode) {
-				if i := nodeIndex(ns, o.Node); i >= 0 {
-					ns[i].Action, ns[i].Doing, ns[i].Error = string(o.Action), "", ""
-					if o.Err != nil {
-						ns[i].Error = o.Err.Error()
-					}
+				i := nodeIndex(ns, o.Node)
+				if i < 0 {
+					return
+				}
+				doing := ns[i].Doing
+				ns[i].Action, ns[i].Doing, ns[i].Error = string(o.Action), "", ""
+				switch {
+				case o.Err == nil:
+				case ctx.Err() != nil && errors.Is(context.Cause(ctx), errStopped):
+					ns[i].Action, ns[i].Error = ClusterActionInterrupted, "bmcd stopped while "+orStarting(doing)
+				case ctx.Err() != nil:
+					ns[i].Action, ns[i].Error = "cancelled", "cancelled while "+orStarting(doing)
+				default:
+					ns[i].Error = o.Err.Error()
 				}
 			})
 		},
 	}
+}
+
+// orStarting is what a node was doing, or "starting" before anything.
+func orStarting(doing string) string {
+	if doing == "" {
+		return "starting"
+	}
+	return doing
 }
 
 // clusterNodesUpdate changes a cluster job's nodes and publishes the job,
