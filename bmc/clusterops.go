@@ -102,8 +102,8 @@ func (b *Board) StartClusterRemove(target string) (Job, <-chan struct{}, error) 
 	}
 	n := st.Nodes[i]
 	rest := cleanNodes(slices.Delete(slices.Clone(st.Nodes), i, i+1))
-	servers := slices.IndexFunc(rest, func(m ClusterNode) bool { return m.Role == string(cluster.RoleServer) })
-	if servers < 0 && len(rest) > 0 {
+	serverStays := slices.ContainsFunc(rest, func(m ClusterNode) bool { return m.Role == string(cluster.RoleServer) })
+	if !serverStays && len(rest) > 0 {
 		return Job{}, nil, fmt.Errorf("cluster remove %s: %w (%d left): remove them first, or take the whole cluster down", n.Name, cluster.ErrLastServer, len(rest))
 	}
 	firstGoes := i == 0 && len(rest) > 0
