@@ -160,7 +160,7 @@ func writeServerFiles(c *ca, secret string) error {
 		return err
 	}
 	_ = os.Remove(nodeTokenPath)
-	if err := os.Symlink(tokenPath, nodeTokenPath); err != nil {
+	if err := os.Symlink(filepath.Base(tokenPath), nodeTokenPath); err != nil {
 		return err
 	}
 	certPEM, keyPEM, err := c.clientCert()
