@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/turingpi-oss/bmcd/bmc/cluster"
 )
@@ -159,29 +160,50 @@ func StartNetwork(t testing.TB, specs []NodeSpec, authorized ...string) *Network
 			IP: fmt.Sprintf("%s.%d.%d", netBase, n.subnet, i+2)}
 		nd.Addr = nd.IP + ":22"
 		n.Nodes = append(n.Nodes, nd)
-		_ = exec.Command("ip", "netns", "del", nd.NS).Run() // left by a killed run that held this subnet
-		mustRun(t, "ip", "netns", "add", nd.NS)
-		host, peer := fmt.Sprintf("%sv%d", n.bridge, i), fmt.Sprintf("%sp%d", n.bridge, i)
-		mustRun(t, "ip", "link", "add", host, "type", "veth", "peer", "name", peer, "netns", nd.NS)
-		mustRun(t, "ip", "link", "set", host, "master", n.bridge, "up")
-		batch := strings.Join([]string{
-			"link set lo up",
-			"link set " + peer + " name eth0",
-			"addr add " + nd.IP + "/24 dev eth0",
-			"link set eth0 up",
-			"route add default via " + n.Gateway,
-		}, "\n") + "\n"
-		c := exec.Command("ip", "-n", nd.NS, "-batch", "-")
-		c.Stdin = strings.NewReader(batch)
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("ip -n %s -batch: %v\n%s", nd.NS, err, out)
-		}
-		nd.start(t, dir, i, bin, s.Fault)
+	}
+	// The nodes come up in parallel: each is a dozen short commands.
+	var g errgroup.Group
+	for i, nd := range n.Nodes {
+		g.Go(func() error { return n.link(nd, i) })
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i, nd := range n.Nodes {
+		nd.start(t, dir, i, bin, specs[i].Fault)
 	}
 	for _, nd := range n.Nodes {
 		nd.waitListening(t)
 	}
 	return n
+}
+
+// link makes node i's namespace and joins it to the bridge.
+func (n *Network) link(nd *NetNode, i int) error {
+	_ = exec.Command("ip", "netns", "del", nd.NS).Run() // left by a killed run that held this subnet
+	if err := run("ip", "netns", "add", nd.NS); err != nil {
+		return err
+	}
+	host, peer := fmt.Sprintf("%sv%d", n.bridge, i), fmt.Sprintf("%sp%d", n.bridge, i)
+	if err := run("ip", "link", "add", host, "type", "veth", "peer", "name", peer, "netns", nd.NS); err != nil {
+		return err
+	}
+	if err := run("ip", "link", "set", host, "master", n.bridge, "up"); err != nil {
+		return err
+	}
+	batch := strings.Join([]string{
+		"link set lo up",
+		"link set " + peer + " name eth0",
+		"addr add " + nd.IP + "/24 dev eth0",
+		"link set eth0 up",
+		"route add default via " + n.Gateway,
+	}, "\n") + "\n"
+	c := exec.Command("ip", "-n", nd.NS, "-batch", "-")
+	c.Stdin = strings.NewReader(batch)
+	if out, err := c.CombinedOutput(); err != nil {
+		return fmt.Errorf("ip -n %s -batch: %w\n%s", nd.NS, err, out)
+	}
+	return nil
 }
 
 // start runs the node's sshd in its namespaces.
@@ -389,11 +411,17 @@ func claimBridge() (int, string, error) {
 
 func mustRun(t testing.TB, name string, args ...string) {
 	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	if err := run(name, args...); err != nil {
+		t.Fatal(err)
 	}
 }
 
+func run(name string, args ...string) error {
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
 
 // ClusterNodes returns the nodes as package cluster's, named by their
 // namespace (hostnames may repeat on purpose).
@@ -401,6 +429,19 @@ func (n *Network) ClusterNodes() []cluster.Node {
 	out := make([]cluster.Node, len(n.Nodes))
 	for i, nd := range n.Nodes {
 		out[i] = cluster.Node{Name: nd.NS, Addr: nd.Addr, HostKey: nd.HostKey}
+	}
+	return out
+}
+
+// Sessions lists the node's live sshd session processes ("sshd:
+// root@notty" and the like): one per open connection, so none once the
+// client has closed them all.
+func (nd *NetNode) Sessions() []string {
+	var out []string
+	for _, p := range nd.Processes() {
+		if _, cmd, _ := strings.Cut(p, " "); strings.HasPrefix(cmd, "sshd:") {
+			out = append(out, p)
+		}
 	}
 	return out
 }

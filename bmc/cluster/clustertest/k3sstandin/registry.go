@@ -152,7 +152,7 @@ func join(joinURL, token, role, hostname, nodePass string) (*joinReply, error) {
 		user = "server"
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	rep, err := postRegister(client, base, user, tokenSecret(token), node{Hostname: hostname, Role: role, Password: nodePass})
+	rep, err := postRegister(client, base, user, tokenSecret(token), node{Hostname: hostname, Role: role, Password: nodePass, Etcd: role == "server"})
 	if err != nil {
 		return nil, err
 	}
