@@ -29,6 +29,13 @@ declare -A want=(
   [ssh-keygen]=openssh-client
   # bmc/cluster: the tests' nodes are real OpenSSH servers.
   [sshd]=openssh-server
+  # bmc/cluster namespace tests: each node has its own network, UTS and
+  # mount namespace (ip netns, unshare); bmcctl's inventory is read by
+  # Ansible, bmcd's kubeconfig by kubectl.
+  [ip]=iproute2
+  [unshare]=util-linux
+  [ansible-inventory]=ansible-core
+  [kubectl]=kubernetes-client
 )
 
 missing=()
