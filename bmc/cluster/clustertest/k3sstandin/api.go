@@ -3,20 +3,20 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
+
+	"github.com/turingpi-oss/bmcd/hal/sim/simkube"
 )
 
-// newAPI is the server's :6443: the supervisor's unauthenticated
-// /cacerts and /ping, the registration the joiners use (basic auth with
-// the token's secret), and the part of the Kubernetes API that
-// `kubectl get nodes` asks for (client certificates of the cluster CA
-// only).
-func newAPI(c *ca, st store, version string) http.Handler {
-	started := time.Now().UTC()
+// newAPI is the server's :6443: the registration joiners use (basic auth
+// with the token's secret) and the datastore's node list for joined
+// servers, beside package simkube's API — the supervisor's /cacerts and
+// /ping, and what `kubectl get nodes` asks, for the cluster's client
+// certificates — answering with the registered nodes.
+func newAPI(b *bundle, creds *simkube.Credentials, st store, version string) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /cacerts", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(c.certPEM) })
-	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("pong")) })
 	mux.HandleFunc("POST /v1-standin/register", func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
 		if !ok || pw != st.secret() || (user != "node" && user != "server") {
@@ -41,7 +41,7 @@ func newAPI(c *ca, st store, version string) http.Handler {
 		}
 		var rep joinReply
 		if n.Role == "server" {
-			rep.CA, rep.CAKey = c.certPEM, c.keyPEM
+			rep.Bundle = b
 		}
 		writeJSON(w, rep)
 	})
@@ -57,24 +57,26 @@ func newAPI(c *ca, st store, version string) http.Handler {
 		}
 		writeJSON(w, ns)
 	})
-	kube := newKubeAPI(st, version, started)
-	mux.Handle("/", requireClientCert(kube))
+	started := time.Now()
+	mux.Handle("/", simkube.NewHandler(simkube.Config{
+		Credentials: creds,
+		Version:     version,
+		// Registered nodes are Ready; a datastore out of reach lists
+		// none, as an API whose etcd is gone answers nothing useful.
+		Nodes: simkube.NodeListerFunc(func() []simkube.Node {
+			ns, err := st.list()
+			if err != nil {
+				return nil
+			}
+			out := make([]simkube.Node, len(ns))
+			for i, n := range ns {
+				out[i] = simkube.Node{Name: n.Hostname, InternalIP: n.IP, Server: n.Role == "server", Etcd: n.Etcd,
+					Ready: true, KubeletVersion: version, Arch: runtime.GOARCH, Created: started}
+			}
+			return out
+		}),
+	}))
 	return mux
-}
-
-// requireClientCert refuses requests without a certificate of the
-// cluster CA (the TLS layer verified any that was given), as k3s's API
-// refuses anonymous requests.
-func requireClientCert(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}`))
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 func remoteIP(r *http.Request) string {

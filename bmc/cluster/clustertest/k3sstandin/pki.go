@@ -2,64 +2,74 @@ package main
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/turingpi-oss/bmcd/hal/sim/simkube"
 )
 
-// ca is the cluster's certificate authority: it signs the servers'
-// certificates and the admin's client certificate, as k3s's server CA
-// and client CA do (one CA here).
-type ca struct {
-	certPEM, keyPEM []byte
-	cert            *x509.Certificate
-	key             *ecdsa.PrivateKey
+// bundle is a cluster's secrets in PEM form, as a k3s server keeps them
+// under server/tls (its file names) and hands them to joining servers
+// (k3s's bootstrap data).
+type bundle struct {
+	ServerCA     []byte `json:"server_ca"`
+	ServerCAKey  []byte `json:"server_ca_key"`
+	ClientCA     []byte `json:"client_ca"`
+	ClientCAKey  []byte `json:"client_ca_key"`
+	AdminCert    []byte `json:"client_admin"`
+	AdminCertKey []byte `json:"client_admin_key"`
 }
 
-// hash is the CA hash of the join token: sha256 of the CA PEM, in hex.
-func (c *ca) hash() string {
-	sum := sha256.Sum256(c.certPEM)
-	return hex.EncodeToString(sum[:])
+var bundleFiles = []struct {
+	name string
+	get  func(*bundle) *[]byte
+	mode os.FileMode
+}{
+	{"server-ca.crt", func(b *bundle) *[]byte { return &b.ServerCA }, 0o644},
+	{"server-ca.key", func(b *bundle) *[]byte { return &b.ServerCAKey }, 0o600},
+	{"client-ca.crt", func(b *bundle) *[]byte { return &b.ClientCA }, 0o644},
+	{"client-ca.key", func(b *bundle) *[]byte { return &b.ClientCAKey }, 0o600},
+	{"client-admin.crt", func(b *bundle) *[]byte { return &b.AdminCert }, 0o644},
+	{"client-admin.key", func(b *bundle) *[]byte { return &b.AdminCertKey }, 0o600},
 }
 
-func newCA() (*ca, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func caPEM(ca *simkube.CA) ([]byte, []byte, error) {
+	k, ok := ca.Key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("CA %s: key is %T, want ECDSA", ca.Cert.Subject.CommonName, ca.Key)
+	}
+	der, err := x509.MarshalECPrivateKey(k)
 	if err != nil {
+		return nil, nil, err
+	}
+	return ca.PEM(), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
+func toBundle(c *simkube.Credentials) (*bundle, error) {
+	var b bundle
+	var err error
+	if b.ServerCA, b.ServerCAKey, err = caPEM(c.ServerCA); err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: fmt.Sprintf("k3s-server-ca@%d", time.Now().Unix())},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
+	if b.ClientCA, b.ClientCAKey, err = caPEM(c.ClientCA); err != nil {
 		return nil, err
 	}
-	return parseCA(pemBlock("CERTIFICATE", der), keyPEM(key))
+	b.AdminCert, b.AdminCertKey = c.AdminCertPEM, c.AdminKeyPEM
+	return &b, nil
 }
 
-func parseCA(certPEM, keyPEMBytes []byte) (*ca, error) {
+func parseCA(certPEM, keyPEM []byte) (*simkube.CA, error) {
 	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEMBytes)
+	kb, _ := pem.Decode(keyPEM)
 	if cb == nil || kb == nil {
-		return nil, errors.New("CA: no PEM")
+		return nil, errors.New("CA: no PEM block")
 	}
 	cert, err := x509.ParseCertificate(cb.Bytes)
 	if err != nil {
@@ -69,96 +79,56 @@ func parseCA(certPEM, keyPEMBytes []byte) (*ca, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ca{certPEM: certPEM, keyPEM: keyPEMBytes, cert: cert, key: key}, nil
+	return &simkube.CA{Cert: cert, Key: key}, nil
 }
 
-// loadOrCreateCA keeps the CA under tlsDir, so a restarted server keeps
-// its cluster.
-func loadOrCreateCA() (*ca, error) {
-	cp, kp := filepath.Join(tlsDir, "server-ca.crt"), filepath.Join(tlsDir, "server-ca.key")
-	c, err := os.ReadFile(cp)
-	if err == nil {
-		k, err := os.ReadFile(kp)
-		if err != nil {
-			return nil, err
-		}
-		return parseCA(c, k)
-	}
-	a, err := newCA()
+func (b *bundle) credentials() (*simkube.Credentials, error) {
+	s, err := parseCA(b.ServerCA, b.ServerCAKey)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server CA: %w", err)
 	}
-	return a, a.save()
+	c, err := parseCA(b.ClientCA, b.ClientCAKey)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	return &simkube.Credentials{ServerCA: s, ClientCA: c, AdminCertPEM: b.AdminCert, AdminKeyPEM: b.AdminCertKey}, nil
 }
 
-func (c *ca) save() error {
+func (b *bundle) save() error {
 	if err := os.MkdirAll(tlsDir, 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tlsDir, "server-ca.crt"), c.certPEM, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(tlsDir, "server-ca.key"), c.keyPEM, 0o600)
-}
-
-// serverCert is the API's certificate for 127.0.0.1, localhost, the
-// hostname and every address of the node.
-func (c *ca) serverCert(hostname string) (tls.Certificate, error) {
-	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "k3s", Organization: []string{"k3s"}},
-		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", hostname},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	addrs, _ := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ipn.IP)
+	for _, f := range bundleFiles {
+		if err := os.WriteFile(filepath.Join(tlsDir, f.name), *f.get(b), f.mode); err != nil {
+			return err
 		}
 	}
-	certPEM, kPEM, err := c.sign(tmpl)
-	if err != nil {
-		return tls.Certificate{}, err
+	return nil
+}
+
+// loadOrCreateBundle keeps the cluster's secrets under server/tls, so a
+// restarted server keeps its cluster; the first start makes them.
+func loadOrCreateBundle() (*bundle, error) {
+	var b bundle
+	for _, f := range bundleFiles {
+		data, err := os.ReadFile(filepath.Join(tlsDir, f.name))
+		if errors.Is(err, os.ErrNotExist) {
+			c, err := simkube.NewCredentials(time.Now())
+			if err != nil {
+				return nil, err
+			}
+			nb, err := toBundle(c)
+			if err != nil {
+				return nil, err
+			}
+			return nb, nb.save()
+		}
+		if err != nil {
+			return nil, err
+		}
+		*f.get(&b) = data
 	}
-	return tls.X509KeyPair(certPEM, kPEM)
-}
-
-// clientCert is the admin's client certificate (system:masters), as in
-// k3s.yaml.
-func (c *ca) clientCert() (certPEM, keyPEM []byte, err error) {
-	return c.sign(&x509.Certificate{
-		Subject:     pkix.Name{CommonName: "system:admin", Organization: []string{"system:masters"}},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-}
-
-func (c *ca) sign(tmpl *x509.Certificate) ([]byte, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl.SerialNumber = serial()
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().AddDate(1, 0, 0)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pemBlock("CERTIFICATE", der), keyPEM(key), nil
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	return n
-}
-
-func pemBlock(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-}
-
-func keyPEM(k *ecdsa.PrivateKey) []byte {
-	der, _ := x509.MarshalECPrivateKey(k)
-	return pemBlock("EC PRIVATE KEY", der)
+	return &b, nil
 }
 
 // randomHex is n random bytes in hex.

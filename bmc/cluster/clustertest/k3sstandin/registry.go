@@ -110,11 +110,10 @@ func (u *upstream) list() ([]node, error) {
 	return ns, json.NewDecoder(resp.Body).Decode(&ns)
 }
 
-// joinReply is what a server tells a joiner; servers get the cluster CA
-// (k3s's bootstrap data).
+// joinReply is what a server tells a joiner; servers get the cluster's
+// CAs and admin certificate (k3s's bootstrap data).
 type joinReply struct {
-	CA    []byte `json:"ca,omitempty"`
-	CAKey []byte `json:"ca_key,omitempty"`
+	Bundle *bundle `json:"bundle,omitempty"`
 
 	roots *x509.CertPool
 }

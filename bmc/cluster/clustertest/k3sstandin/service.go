@@ -1,17 +1,16 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/turingpi-oss/bmcd/hal/sim/simkube"
 )
 
 // serviceMain is `k3s server|agent`: it joins or creates the cluster,
@@ -75,17 +74,17 @@ func serviceMain(role string, args []string) int {
 	}
 
 	var (
-		c  *ca
+		b  *bundle
 		st store
 	)
 	if joinURL == "" {
-		if c, err = loadOrCreateCA(); err != nil {
+		if b, err = loadOrCreateBundle(); err != nil {
 			return fatalf("generate certificates: %v", err)
 		}
 		secret := tokenSecret(token)
 		if secret == "" {
-			if b, err := os.ReadFile(tokenPath); err == nil {
-				secret = tokenSecret(strings.TrimSpace(string(b)))
+			if old, err := os.ReadFile(tokenPath); err == nil {
+				secret = tokenSecret(strings.TrimSpace(string(old)))
 			} else {
 				secret = randomHex(16)
 			}
@@ -100,35 +99,31 @@ func serviceMain(role string, args []string) int {
 		if err != nil {
 			return fatalf("%v", err)
 		}
-		if c, err = parseCA(rep.CA, rep.CAKey); err != nil {
-			return fatalf("bootstrap data: %v", err)
+		if rep.Bundle == nil {
+			return fatalf("bootstrap data: none from %s", joinURL)
 		}
-		if err := c.save(); err != nil {
+		b = rep.Bundle
+		if err := b.save(); err != nil {
 			return fatalf("bootstrap data: %v", err)
 		}
 		st = &upstream{url: joinURL, sec: tokenSecret(token), roots: rep.roots}
 	}
-	if err := writeServerFiles(c, st.secret()); err != nil {
+	creds, err := b.credentials()
+	if err != nil {
+		return fatalf("certificates: %v", err)
+	}
+	if err := writeServerFiles(creds, st.secret()); err != nil {
 		return fatalf("%v", err)
 	}
-	cert, err := c.serverCert(hostname)
+	cert, err := creds.ServingCert(append([]string{hostname}, ownIPs()...), time.Now())
 	if err != nil {
 		return fatalf("server certificate: %v", err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(c.cert)
 	l, err := net.Listen("tcp", ":"+apiPort)
 	if err != nil {
 		return fatalf("listen: %v", err)
 	}
-	srv := &http.Server{
-		Handler: newAPI(c, st, installedVersion()),
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			ClientAuth:   tls.VerifyClientCertIfGiven,
-			ClientCAs:    pool,
-		},
-	}
+	srv := &http.Server{Handler: newAPI(b, creds, st, installedVersion()), TLSConfig: simkube.TLSConfig(cert), ReadHeaderTimeout: 10 * time.Second}
 	notifyReady()
 	return fatalf("serve: %v", srv.ServeTLS(l, "", ""))
 }
@@ -152,46 +147,21 @@ func tokenSecret(token string) string {
 
 // writeServerFiles writes the token (node-token links to it) and the
 // admin's k3s.yaml, as a k3s server does on every start.
-func writeServerFiles(c *ca, secret string) error {
+func writeServerFiles(c *simkube.Credentials, secret string) error {
 	if err := os.MkdirAll(serverDir, 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(tokenPath, []byte("K10"+c.hash()+"::server:"+secret+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenPath, []byte(c.Token(secret)+"\n"), 0o600); err != nil {
 		return err
 	}
 	_ = os.Remove(nodeTokenPath)
 	if err := os.Symlink(filepath.Base(tokenPath), nodeTokenPath); err != nil {
 		return err
 	}
-	certPEM, keyPEM, err := c.clientCert()
-	if err != nil {
-		return err
-	}
-	b64 := base64.StdEncoding.EncodeToString
-	kc := fmt.Sprintf(`apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: %s
-    server: https://127.0.0.1:%s
-  name: default
-contexts:
-- context:
-    cluster: default
-    user: default
-  name: default
-current-context: default
-kind: Config
-preferences: {}
-users:
-- name: default
-  user:
-    client-certificate-data: %s
-    client-key-data: %s
-`, b64(c.certPEM), apiPort, b64(certPEM), b64(keyPEM))
 	if err := os.MkdirAll(filepath.Dir(kubeconfigPath), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(kubeconfigPath, []byte(kc), 0o600)
+	return os.WriteFile(kubeconfigPath, c.Kubeconfig("https://127.0.0.1:"+apiPort), 0o600)
 }
 
 // nodePasswordOf is the node's password, made on first start and kept:
@@ -213,13 +183,22 @@ func nodePasswordOf() (string, error) {
 
 // ownIP is the node's first global IPv4 address.
 func ownIP() string {
-	addrs, _ := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
-			return ipn.IP.String()
-		}
+	if ips := ownIPs(); len(ips) > 0 {
+		return ips[0]
 	}
 	return "127.0.0.1"
+}
+
+// ownIPs are the node's addresses other than loopback.
+func ownIPs() []string {
+	var out []string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() {
+			out = append(out, ipn.IP.String())
+		}
+	}
+	return out
 }
 
 // notifyReady tells the service manager the service is up (sd_notify's
