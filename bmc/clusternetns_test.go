@@ -197,3 +197,44 @@ func exitStderr(err error) string {
 	}
 	return ""
 }
+
+// TestClusterJobNetnsStoppedAndRerun: bmcd stopping mid-bootstrap (a
+// node's install hanging) kills that install on the node and leaves the
+// job interrupted; bmcd started again on the same state directory keeps
+// its token, and `cluster up` again finishes the cluster, installing only
+// what is missing.
+func TestClusterJobNetnsStoppedAndRerun(t *testing.T) {
+	t.Parallel()
+	b, n, dir := netnsCluster(t, []clustertest.NodeSpec{{Hostname: "srv"}, {Hostname: "late", Fault: "hang-install"}})
+	req := bmc.ClusterRequest{Nodes: addrNodes(n, 1)}
+	job, done, err := b.StartCluster(req)
+	require.NoError(t, err)
+	late := n.Nodes[1]
+	require.Eventually(t, func() bool {
+		for _, p := range late.Processes() {
+			if strings.Contains(p, "standin-install") {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 5*time.Millisecond, "the install never reached the hang")
+	require.NoError(t, b.Close())
+	<-done
+	waitNoSessions(t, n)
+	assert.Empty(t, late.Processes(), "the hung install was killed when bmcd stopped")
+
+	b2 := newBoard(t, newSim(t, dir, 4), dir)
+	j, err := b2.Jobs().Get(job.ID)
+	require.NoError(t, err)
+	assert.Equal(t, bmc.JobInterrupted, j.State, j.Error)
+	require.NoError(t, late.WriteFile("/etc/rancher/standin-fault", nil), "the node is fixed")
+	job, done, err = b2.StartCluster(req)
+	require.NoError(t, err)
+	<-done
+	j, err = b2.Jobs().Get(job.ID)
+	require.NoError(t, err)
+	require.Equal(t, bmc.JobSucceeded, j.State, j.Error)
+	assert.Equal(t, "already running", j.Cluster.Nodes[0].Action, "the server kept running with bmcd's token")
+	assert.Equal(t, "installed", j.Cluster.Nodes[1].Action)
+	waitNoSessions(t, n)
+}
