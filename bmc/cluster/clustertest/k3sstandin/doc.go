@@ -3,8 +3,9 @@
 // namespaces). It is built once per test binary and is several programs
 // in one, chosen by the name it is run as, as busybox is:
 //
-//	k3s server|agent [flags]   the service: a real CA, node-token, k3s.yaml,
-//	                           /cacerts, /ping and a node registry on :6443
+//	k3s server|agent [flags]   the service: real CAs, node-token, k3s.yaml,
+//	                           a node registry, and on :6443 the API of
+//	                           package simkube
 //	k3s kubectl get nodes -o json
 //	                           the node list, asked of the local server with
 //	                           k3s.yaml's client certificate
@@ -61,7 +62,7 @@
 // A test makes a node misbehave by writing one word into
 // /etc/rancher/standin-fault before the install:
 //
-//	hang-install   the download never finishes: the install command blocks
+//	hang-install   the install step never finishes: the install command blocks
 //	fail-start     the service exits 1 before it is ready
 //	hang-start     the service never becomes ready: systemctl start blocks
 package main

@@ -136,7 +136,8 @@ func readUnit(unit string) (unitFile, error) {
 	var u unitFile
 	f, err := os.Open(filepath.Join(systemdDir, unit+".service"))
 	if err != nil {
-		return u, fmt.Errorf("Unit %s.service not found.", unit) //nolint:staticcheck // systemctl's own words
+		//lint:ignore ST1005 k3s's and systemctl's own words, as a node prints them
+		return u, fmt.Errorf("Unit %s.service not found.", unit)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
