@@ -88,6 +88,7 @@ type NetNode struct {
 	// HostKey is the node's only SSH host key (ed25519).
 	HostKey ssh.PublicKey
 
+	created bool // its namespace exists
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	logDone chan struct{}
@@ -184,6 +185,7 @@ func (n *Network) link(nd *NetNode, i int) error {
 	if err := run("ip", "netns", "add", nd.NS); err != nil {
 		return err
 	}
+	nd.created = true
 	host, peer := fmt.Sprintf("%sv%d", n.bridge, i), fmt.Sprintf("%sp%d", n.bridge, i)
 	if err := run("ip", "link", "add", host, "type", "veth", "peer", "name", peer, "netns", nd.NS); err != nil {
 		return err
@@ -365,6 +367,9 @@ func (n *Network) teardown(t testing.TB) {
 		}
 	}
 	for _, nd := range n.Nodes {
+		if !nd.created {
+			continue
+		}
 		deadline := time.Now().Add(10 * time.Second)
 		for pids := nsPids(nd.NS); len(pids) > 0; pids = nsPids(nd.NS) {
 			for _, p := range pids {
