@@ -35,7 +35,7 @@ func StandinBinary(t testing.TB) string {
 		// binary must stay reachable through the nodes' own mounts.
 		_ = os.Chmod(dir, 0o755)
 		p := filepath.Join(dir, "k3s")
-		out, err := exec.Command("go", "build", "-o", p, standinPackage).CombinedOutput()
+		out, err := exec.Command("go", "build", "-ldflags=-s -w", "-o", p, standinPackage).CombinedOutput()
 		if err != nil {
 			standin.err = fmt.Errorf("go build %s: %w\n%s", standinPackage, err, out)
 			return

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,15 +30,6 @@ func installMain(args []string) int {
 	}
 	if cmd != "server" && cmd != "agent" {
 		return fail("Unknown command %q, expected server or agent", cmd)
-	}
-	if u := os.Getenv("K3S_URL"); u != "" {
-		pu, err := url.Parse(u)
-		if err != nil || pu.Scheme != "https" {
-			return fail("Only https:// URLs are supported for K3S_URL (have %s)", u)
-		}
-		if cmd == "agent" && os.Getenv("K3S_TOKEN") == "" && os.Getenv("K3S_TOKEN_FILE") == "" {
-			return fail("Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined.")
-		}
 	}
 	name := "k3s"
 	if cmd == "agent" {

@@ -5,6 +5,20 @@
 # the install step, which writes the env file, unit and scripts and starts
 # the service.
 set -e
+# install.sh checks its variables before it downloads anything.
+if [ -n "${K3S_URL}" ]; then
+    case "${K3S_URL}" in
+    https://*) ;;
+    *) echo "[ERROR]  Only https:// URLs are supported for K3S_URL (have ${K3S_URL})" >&2; exit 1 ;;
+    esac
+    if [ -z "${K3S_TOKEN}" ] && [ -z "${K3S_TOKEN_FILE}" ]; then
+        case " ${INSTALL_K3S_EXEC} $* " in
+        *" server "*) ;;
+        *) echo "[ERROR]  Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined." >&2
+           exit 1 ;;
+        esac
+    fi
+fi
 BIN_DIR=${INSTALL_K3S_BIN_DIR:-/usr/local/bin}
 VERSION=${INSTALL_K3S_VERSION:-}
 if [ "${INSTALL_K3S_SKIP_DOWNLOAD}" != "true" ]; then
