@@ -152,9 +152,6 @@ func StartNetwork(t testing.TB, specs []NodeSpec, authorized ...string) *Network
 		keys += strings.TrimSpace(k) + "\n"
 	}
 	writeFile(t, filepath.Join(dir, "authorized_keys"), []byte(keys))
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Fatal(err)
-	}
 
 	for i, s := range specs {
 		nd := &NetNode{Hostname: s.Hostname, NS: fmt.Sprintf("%s-%d", n.bridge, i),
@@ -395,16 +392,28 @@ func (n *Network) teardown(t testing.TB) {
 
 var subnetNext atomic.Int64
 
+// ownerAlias marks a test bridge with the process that made it.
+const ownerAlias = "bmcd-test-pid="
+
 // claimBridge creates the bridge of a free test subnet. The bridge's
 // name holds the subnet number, so creating it claims the subnet across
-// test processes: creating a name that exists fails.
+// test processes: creating a name that exists fails. A bridge whose
+// owner (its alias) has died, a test binary killed before its cleanup,
+// is removed with its namespaces and claimed again.
 func claimBridge() (int, string, error) {
 	start := int(subnetNext.Add(1)) + os.Getpid()
 	for k := range 250 {
 		s := (start+k)%250 + 1
 		name := fmt.Sprintf("bmct%d", s)
 		out, err := exec.Command("ip", "link", "add", "name", name, "type", "bridge").CombinedOutput()
+		if err != nil && bytes.Contains(out, []byte("exists")) && reclaim(name) {
+			out, err = exec.Command("ip", "link", "add", "name", name, "type", "bridge").CombinedOutput()
+		}
 		if err == nil {
+			if err := run("ip", "link", "set", name, "alias", ownerAlias+strconv.Itoa(os.Getpid())); err != nil {
+				_ = run("ip", "link", "del", name)
+				return 0, "", err
+			}
 			return s, name, nil
 		}
 		if !bytes.Contains(out, []byte("exists")) {
@@ -412,6 +421,31 @@ func claimBridge() (int, string, error) {
 		}
 	}
 	return 0, "", errors.New("no free test subnet in " + netBase + ".1-250.0/24")
+}
+
+// reclaim removes a test bridge whose owner process is gone, with its
+// nodes' namespaces and their processes, and reports whether it did. A
+// bridge without the alias yet is being claimed: it is left alone.
+func reclaim(bridge string) bool {
+	b, err := os.ReadFile("/sys/class/net/" + bridge + "/ifalias")
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(string(b)), ownerAlias))
+	if err != nil || !strings.HasPrefix(string(b), ownerAlias) || syscall.Kill(pid, 0) != syscall.ESRCH {
+		return false
+	}
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		ns, _, _ := strings.Cut(line, " ")
+		if strings.HasPrefix(ns, bridge+"-") {
+			for _, p := range nsPids(ns) {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
+			_ = exec.Command("ip", "netns", "del", ns).Run()
+		}
+	}
+	return exec.Command("ip", "link", "del", bridge).Run() == nil
 }
 
 func mustRun(t testing.TB, name string, args ...string) {
