@@ -116,49 +116,6 @@ func TestClusterJobNetns(t *testing.T) {
 	assert.Equal(t, bmc.ClusterName+"\n", string(out))
 }
 
-// TestClusterJobNetnsCancelHung: a node whose install hangs holds the job
-// until it is cancelled; the job then ends cancelled, the node's
-// install processes are gone and no connection is left.
-func TestClusterJobNetnsCancelHung(t *testing.T) {
-	t.Parallel()
-	b, n, _ := netnsCluster(t, []clustertest.NodeSpec{{Hostname: "srv"}, {Hostname: "stuck", Fault: "hang-install"}})
-	job, done, err := b.StartCluster(bmc.ClusterRequest{Nodes: addrNodes(n, 1)})
-	require.NoError(t, err)
-	stuck := n.Nodes[1]
-	require.Eventually(t, func() bool {
-		for _, p := range stuck.Processes() {
-			if strings.Contains(p, "standin-install") {
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 5*time.Millisecond, "the install never reached the hang")
-	_, err = b.Jobs().Cancel(job.ID)
-	require.NoError(t, err)
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the cancelled job did not end")
-	}
-	j, err := b.Jobs().Get(job.ID)
-	require.NoError(t, err)
-	assert.Equal(t, bmc.JobCancelled, j.State, j.Error)
-	assert.Equal(t, bmc.ClusterStepInstall, j.Step)
-	for _, nd := range j.Cluster.Nodes {
-		if nd.Name == stuck.IP {
-			assert.Equal(t, "failed", nd.Action)
-			assert.Contains(t, nd.Error, "context canceled")
-		} else {
-			assert.Equal(t, "installed", nd.Action)
-		}
-		assert.False(t, nd.Ready, nd.Name)
-	}
-	waitNoSessions(t, n)
-	assert.Empty(t, stuck.Processes(), "the hung install was killed")
-	_, err = b.ClusterKubeconfig()
-	assert.ErrorIs(t, err, bmc.ErrNoCluster, "no kubeconfig from a cancelled job")
-}
-
 // TestClusterJobNetnsPreflightRefuses: nodes sharing a hostname, and a
 // node presenting another host key than given, stop the job at preflight
 // with every node's reason; nothing is installed anywhere.
@@ -198,33 +155,70 @@ func exitStderr(err error) string {
 	return ""
 }
 
-// TestClusterJobNetnsStoppedAndRerun: bmcd stopping mid-bootstrap (a
-// node's install hanging) kills that install on the node and leaves the
-// job interrupted; bmcd started again on the same state directory keeps
-// its token, and `cluster up` again finishes the cluster, installing only
-// what is missing.
-func TestClusterJobNetnsStoppedAndRerun(t *testing.T) {
-	t.Parallel()
-	b, n, dir := netnsCluster(t, []clustertest.NodeSpec{{Hostname: "srv"}, {Hostname: "late", Fault: "hang-install"}})
-	req := bmc.ClusterRequest{Nodes: addrNodes(n, 1)}
-	job, done, err := b.StartCluster(req)
-	require.NoError(t, err)
-	late := n.Nodes[1]
+// waitHung waits until the node's install hangs (the stand-in's
+// hang-install fault).
+func waitHung(t *testing.T, nd *clustertest.NetNode) {
+	t.Helper()
 	require.Eventually(t, func() bool {
-		for _, p := range late.Processes() {
+		for _, p := range nd.Processes() {
 			if strings.Contains(p, "standin-install") {
 				return true
 			}
 		}
 		return false
-	}, 30*time.Second, 5*time.Millisecond, "the install never reached the hang")
+	}, 30*time.Second, 5*time.Millisecond, "the install on %s never reached the hang", nd.NS)
+}
+
+// TestClusterJobNetnsHungInstall: a node whose install hangs holds the
+// job. Cancelled, the job ends cancelled; bmcd stopping ends it
+// interrupted; either way the install's processes on the node are killed
+// and no connection is left. bmcd started again on the same state
+// directory keeps its token, and `cluster up` again finishes the cluster,
+// installing only what is missing.
+func TestClusterJobNetnsHungInstall(t *testing.T) {
+	t.Parallel()
+	b, n, dir := netnsCluster(t, []clustertest.NodeSpec{{Hostname: "srv"}, {Hostname: "late", Fault: "hang-install"}})
+	req := bmc.ClusterRequest{Nodes: addrNodes(n, 1)}
+	late := n.Nodes[1]
+
+	job, done, err := b.StartCluster(req)
+	require.NoError(t, err)
+	waitHung(t, late)
+	_, err = b.Jobs().Cancel(job.ID)
+	require.NoError(t, err)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled job did not end")
+	}
+	j, err := b.Jobs().Get(job.ID)
+	require.NoError(t, err)
+	assert.Equal(t, bmc.JobCancelled, j.State, j.Error)
+	assert.Equal(t, bmc.ClusterStepInstall, j.Step)
+	for _, nd := range j.Cluster.Nodes {
+		if nd.Name == late.IP {
+			assert.Equal(t, "failed", nd.Action)
+			assert.Contains(t, nd.Error, "context canceled")
+		} else {
+			assert.Equal(t, "installed", nd.Action)
+		}
+		assert.False(t, nd.Ready, nd.Name)
+	}
+	waitNoSessions(t, n)
+	assert.Empty(t, late.Processes(), "the hung install was killed")
+	_, err = b.ClusterKubeconfig()
+	assert.ErrorIs(t, err, bmc.ErrNoCluster, "no kubeconfig from a cancelled job")
+
+	job, done, err = b.StartCluster(req)
+	require.NoError(t, err)
+	waitHung(t, late)
 	require.NoError(t, b.Close())
 	<-done
 	waitNoSessions(t, n)
 	assert.Empty(t, late.Processes(), "the hung install was killed when bmcd stopped")
 
 	b2 := newBoard(t, newSim(t, dir, 4), dir)
-	j, err := b2.Jobs().Get(job.ID)
+	j, err = b2.Jobs().Get(job.ID)
 	require.NoError(t, err)
 	assert.Equal(t, bmc.JobInterrupted, j.State, j.Error)
 	require.NoError(t, late.WriteFile("/etc/rancher/standin-fault", nil), "the node is fixed")
