@@ -6,7 +6,9 @@ package cluster_test
 // preflight and install of this package.
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +160,9 @@ func TestNetnsInstallHA(t *testing.T) {
 // TestNetnsJoinContract: the stand-in keeps install.sh's and k3s's rules
 // for joiners — an http URL, a token whose CA hash is not the cluster's,
 // a wrong secret are refused with k3s's messages and leave no service;
-// the server's own K10 token joins.
+// the server's own K10 token joins; the uninstall script removes it; and
+// it joins again air-gapped (script and binary uploaded, nothing
+// downloaded), keeping its node password.
 func TestNetnsJoinContract(t *testing.T) {
 	t.Parallel()
 	n := clustertest.StartNetwork(t, []clustertest.NodeSpec{{Hostname: "srv"}, {Hostname: "pi"}})
@@ -214,6 +218,20 @@ func TestNetnsJoinContract(t *testing.T) {
 		}
 		return true
 	})
+
+	// Air-gapped, as k3s-ansible does it: the binary and the script
+	// uploaded, then INSTALL_K3S_SKIP_DOWNLOAD=true; nothing is fetched.
+	conn, err := p.Conn(ctx, nodes[1])
+	require.NoError(t, err)
+	bin, err := os.Open(clustertest.StandinBinary(t))
+	require.NoError(t, err)
+	defer bin.Close()
+	require.NoError(t, conn.Upload(ctx, "/usr/local/bin/k3s", 0o755, bin))
+	require.NoError(t, conn.Upload(ctx, "/usr/local/bin/k3s-install.sh", 0o755, bytes.NewReader(clustertest.StandinInstallScript(t))))
+	res, err := conn.Run(ctx, "INSTALL_K3S_SKIP_DOWNLOAD=true K3S_URL='"+url+"' K3S_TOKEN='"+token+"' /usr/local/bin/k3s-install.sh", nil)
+	require.NoError(t, err)
+	assert.NotContains(t, string(res.Stdout), "Downloading")
+	require.NoError(t, cluster.WaitReady(ctx, clockwork.NewRealClock(), srv, []string{"srv", "pi"}, 100*time.Millisecond))
 }
 
 // TestNetnsFaults: each fault ends in a known state with a clear error.

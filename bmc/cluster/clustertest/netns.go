@@ -179,7 +179,12 @@ func StartNetwork(t testing.TB, specs []NodeSpec, authorized ...string) *Network
 // link makes node i's namespace and joins it to the bridge.
 func (n *Network) link(nd *NetNode, i int) error {
 	_ = exec.Command("ip", "netns", "del", nd.NS).Run() // left by a killed run that held this subnet
-	if err := run("ip", "netns", "add", nd.NS); err != nil {
+	// The first ip netns add on a machine makes /run/netns a shared
+	// mount; several at once can trip over each other there.
+	netnsAddMu.Lock()
+	err := run("ip", "netns", "add", nd.NS)
+	netnsAddMu.Unlock()
+	if err != nil {
 		return err
 	}
 	nd.created = true
@@ -390,7 +395,10 @@ func (n *Network) teardown(t testing.TB) {
 	}
 }
 
-var subnetNext atomic.Int64
+var (
+	subnetNext atomic.Int64
+	netnsAddMu sync.Mutex
+)
 
 // ownerAlias marks a test bridge with the process that made it.
 const ownerAlias = "bmcd-test-pid="

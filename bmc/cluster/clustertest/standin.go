@@ -48,6 +48,19 @@ func StandinBinary(t testing.TB) string {
 	return standin.path
 }
 
+// StandinInstallScript is the stand-in's install script, what the nodes'
+// curl serves as https://get.k3s.io: for an install that brings its own
+// script and binary (INSTALL_K3S_SKIP_DOWNLOAD=true with the binary from
+// [StandinBinary] at /usr/local/bin/k3s).
+func StandinInstallScript(t testing.TB) []byte {
+	t.Helper()
+	out, err := exec.Command(StandinBinary(t), "standin-script").Output()
+	if err != nil {
+		t.Fatalf("k3s standin-script: %v", err)
+	}
+	return out
+}
+
 // RemoveStandin removes the stand-in built by [StandinBinary], if any.
 func RemoveStandin() {
 	if standin.path != "" {

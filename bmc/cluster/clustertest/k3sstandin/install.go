@@ -129,13 +129,15 @@ func writeScripts(name string) error {
 # Stops every k3s service of this node (stand-in).
 for s in k3s k3s-agent; do systemctl stop "$s" 2>/dev/null || true; done
 `
+	// The node's password (/etc/rancher/node) stays, as with k3s: the
+	// node can join again under its hostname; a re-flashed one cannot.
 	uninstall := fmt.Sprintf(`#!/bin/sh
 # Removes the k3s install (stand-in), as install.sh's uninstall script does.
 set -x
 %[1]s/k3s-killall.sh
 systemctl disable %[2]s
 rm -f %[3]s/%[2]s.service %[3]s/%[2]s.service.env
-rm -rf /etc/rancher/k3s /etc/rancher/node %[4]s /run/k3s
+rm -rf /etc/rancher/k3s %[4]s /run/k3s
 rm -f %[1]s/kubectl %[1]s/k3s-killall.sh
 rm -f %[1]s/k3s
 rm -f "$0"
