@@ -93,12 +93,15 @@ func Open(opts *AssemblyOpts) (*Assembly, error) {
 	copts := &simconsole.Opts{Slots: slots, Logger: log}
 	if opts.Seed != nil {
 		o := &nodeOS{seed: opts.Seed, addr: opts.SSHAddr, log: log, servers: map[int]*simssh.Server{},
-			k3s: simssh.NewK3s(), flashed: map[int]string{},
+			k3s: simssh.NewK3sWith(simssh.K3sConfig{Logger: log}), flashed: map[int]string{},
 			emmc: func(slot int) string { return EMMCPath(opts.StateDir, slot) }}
 		if o.addr == nil {
 			o.addr = DefaultSSHAddr
 		}
 		copts.Boot, copts.Halt = o.boot, o.halt
+		// The k3s servers' APIs stop after the nodes halted (closers run
+		// last opened first).
+		a.closers = append(a.closers, func() error { o.k3s.Close(); return nil })
 	}
 	nodes, err := simconsole.New(copts)
 	if err != nil {

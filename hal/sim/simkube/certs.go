@@ -134,12 +134,12 @@ func (ca *CA) IssueClient(cn string, groups []string, now time.Time) (certPEM, k
 var defaultSANs = []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc",
 	"kubernetes.default.svc.cluster.local", "localhost", "127.0.0.1", "::1", "10.43.0.1"}
 
-// ServingCert signs the API's serving certificate (CN k3s, as k3s's
-// serving-kube-apiserver.crt) for k3s's default names and hosts: IP
+// ServingCert signs the serving certificate of port 6443 (CN and O k3s,
+// as k3s's listener presents it) for k3s's default names and hosts: IP
 // addresses become IP SANs, the rest DNS SANs.
 func (c *Credentials) ServingCert(hosts []string, now time.Time) (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "kube-apiserver"},
+		Subject:     pkix.Name{CommonName: "k3s", Organization: []string{"k3s"}},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, h := range slices.Concat(defaultSANs, hosts) {

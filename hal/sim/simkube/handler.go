@@ -18,9 +18,9 @@ import (
 // Config is what an API server knows of its cluster.
 type Config struct {
 	// Credentials are the cluster's CAs: client certificates must come
-	// from the client CA; /cacerts serves the server CA.
+	// from the client CA; /cacerts serves the server CA. Required.
 	Credentials *Credentials
-	// Nodes lists the nodes that joined, asked at every request.
+	// Nodes lists the nodes that joined, asked at every request. Required.
 	Nodes NodeLister
 	// Version is the server's k3s version, "v1.33.1+k3s1", as /version
 	// tells it.
@@ -224,7 +224,13 @@ func (h *handler) listNodes(w http.ResponseWriter, r *http.Request, _ user) {
 		return
 	}
 	nodes, rv := h.listed()
-	h.writeNodes(w, r, nodes, 0, rv, true)
+	objs := make([]nodeObject, len(nodes))
+	for i, n := range nodes {
+		objs[i] = n.object(i, rv)
+	}
+	// Listed by name, as the API server reads them from etcd.
+	slices.SortFunc(objs, func(a, b nodeObject) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	h.writeNodes(w, r, objs, rv, true)
 }
 
 func (h *handler) getNode(w http.ResponseWriter, r *http.Request, _ user) {
@@ -235,21 +241,17 @@ func (h *handler) getNode(w http.ResponseWriter, r *http.Request, _ user) {
 		writeStatusDetails(w, http.StatusNotFound, "NotFound", fmt.Sprintf("nodes %q not found", name), name)
 		return
 	}
-	h.writeNodes(w, r, nodes[i:i+1], i, rv, false)
+	h.writeNodes(w, r, []nodeObject{nodes[i].object(i, rv)}, rv, false)
 }
 
 // writeNodes answers with nodes as a Table when the client asks for one
 // (kubectl get's server-side printing), else as a NodeList (list) or a
-// Node. base is the first node's place in join order (for its pod CIDR).
-func (h *handler) writeNodes(w http.ResponseWriter, r *http.Request, nodes []Node, base int, rv string, list bool) {
+// Node.
+func (h *handler) writeNodes(w http.ResponseWriter, r *http.Request, objs []nodeObject, rv string, list bool) {
 	tv, ok := negotiate(r.Header.Get("Accept"), "Table", "meta.k8s.io", "v1", "v1beta1")
 	if !ok {
 		writeStatus(w, http.StatusNotAcceptable, "NotAcceptable", "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io")
 		return
-	}
-	objs := make([]nodeObject, len(nodes))
-	for i, n := range nodes {
-		objs[i] = n.object(base+i, rv)
 	}
 	if tv != "" {
 		writeJSON(w, http.StatusOK, "application/json;as=Table;v="+tv+";g=meta.k8s.io",

@@ -210,11 +210,17 @@ func TestNodesFollowTheLister(t *testing.T) {
 	rv2, ready := list()
 	assert.Equal(t, map[string]string{"node1": "True", "node2": "True"}, ready)
 	assert.NotEqual(t, rv1, rv2)
+	// Listed by name, whatever the join order; pod CIDRs follow joins.
+	c.set(n[1], n[0])
+	_, body := get(t, hc, c, "GET", "/api/v1/nodes", "")
+	i1, i2 := strings.Index(body, `"name":"node1"`), strings.Index(body, `"name":"node2"`)
+	assert.True(t, i1 >= 0 && i2 > i1, "node1 listed before node2: %s", body)
+	assert.Regexp(t, `"name":"node1".*"podCIDR":"10\.42\.1\.0/24".*"name":"node2".*"podCIDR":"10\.42\.0\.0/24"`, body)
 	c.set(n[0])
 	_, ready = list()
 	assert.Equal(t, map[string]string{"node1": "True"}, ready)
 	c.set()
-	_, body := get(t, hc, c, "GET", "/api/v1/nodes", "")
+	_, body = get(t, hc, c, "GET", "/api/v1/nodes", "")
 	assert.Contains(t, body, `"items":[]`)
 }
 
@@ -232,4 +238,14 @@ func TestKubeconfigShape(t *testing.T) {
 	assert.True(t, strings.HasSuffix(string(creds.AdminCertPEM), string(creds.ClientCA.PEM())))
 	assert.Contains(t, creds.ServerCA.Cert.Subject.CommonName, "k3s-server-ca@")
 	assert.Contains(t, creds.ClientCA.Cert.Subject.CommonName, "k3s-client-ca@")
+}
+
+func TestListenNeedsCredentialsAndNodes(t *testing.T) {
+	t.Parallel()
+	creds, err := simkube.NewCredentials(t0)
+	require.NoError(t, err)
+	for _, cfg := range []simkube.Config{{Credentials: creds}, {Nodes: simkube.NodeListerFunc(func() []simkube.Node { return nil })}} {
+		_, err := simkube.Listen("127.0.0.1:0", nil, cfg)
+		assert.ErrorIs(t, err, simkube.ErrConfig)
+	}
 }

@@ -42,15 +42,16 @@ var _ NodeLister = NodeListerFunc(nil)
 
 // Defaults for what a Node leaves empty: a Raspberry Pi OS node.
 const (
-	defaultArch     = "arm64"
-	defaultOSImage  = "Debian GNU/Linux 12 (bookworm)"
-	defaultKernel   = "6.12.25+rpt-rpi-v8"
-	containerdShort = "containerd://2.0.5-k3s1"
+	defaultArch      = "arm64"
+	defaultOSImage   = "Debian GNU/Linux 12 (bookworm)"
+	defaultKernel    = "6.12.25+rpt-rpi-v8"
+	containerRuntime = "containerd://2.0.5-k3s1"
 )
 
-func (n Node) arch() string { return cmp(n.Arch, defaultArch) }
+func (n Node) arch() string { return orDefault(n.Arch, defaultArch) }
 
-func cmp(s, def string) string {
+// orDefault is s, or def when s is empty.
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}
@@ -176,10 +177,10 @@ func (n Node) object(index int, rv string) nodeObject {
 	ni := &o.Status.NodeInfo
 	ni.Architecture, ni.OperatingSystem = n.arch(), "linux"
 	ni.BootID, ni.MachineID, ni.SystemUUID = n.uid(), strings.ReplaceAll(n.uid(), "-", ""), n.uid()
-	ni.ContainerRuntimeVersion = containerdShort
-	ni.KernelVersion = cmp(n.KernelVersion, defaultKernel)
+	ni.ContainerRuntimeVersion = containerRuntime
+	ni.KernelVersion = orDefault(n.KernelVersion, defaultKernel)
 	ni.KubeProxyVersion, ni.KubeletVersion = n.KubeletVersion, n.KubeletVersion
-	ni.OSImage = cmp(n.OSImage, defaultOSImage)
+	ni.OSImage = orDefault(n.OSImage, defaultOSImage)
 	return o
 }
 

@@ -14,6 +14,9 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
+// ErrConfig means a Config lacks its credentials or its node lister.
+var ErrConfig = errors.New("config needs credentials and a node lister")
+
 // TLSConfig is the API's TLS: the serving certificate, and client
 // certificates requested but not verified by the handshake: the handler
 // verifies them, so a client without one (or with a foreign one) gets an
@@ -43,7 +46,7 @@ type Server struct {
 // hostname, say).
 func Listen(addr string, hosts []string, cfg Config) (*Server, error) {
 	if cfg.Credentials == nil || cfg.Nodes == nil {
-		return nil, errors.New("simkube: listen: no credentials or node lister")
+		return nil, fmt.Errorf("simkube: listen %s: %w", addr, ErrConfig)
 	}
 	clock := cfg.Clock
 	if clock == nil {
