@@ -2,9 +2,11 @@ package clustertest
 
 import (
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,9 +32,15 @@ func TestReclaimStaleBridge(t *testing.T) {
 	require.NoError(t, sleeper.Start())
 	waited := make(chan error, 1)
 	go func() { waited <- sleeper.Wait() }()
+	require.Eventually(t, func() bool { return slices.Contains(nsPids(ns), sleeper.Process.Pid) }, 10*time.Second, 5*time.Millisecond,
+		"the sleeper never entered the namespace")
 
 	require.True(t, reclaim(bridge))
-	<-waited // killed, not left running
+	select {
+	case <-waited: // killed, not left running
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stale namespace's process was not killed")
+	}
 	out, err := exec.Command("ip", "netns", "list").Output()
 	require.NoError(t, err)
 	assert.NotContains(t, strings.Fields(string(out)), ns)
