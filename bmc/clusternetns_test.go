@@ -194,11 +194,11 @@ func TestClusterJobNetnsHungInstall(t *testing.T) {
 	j, err := b.Jobs().Get(job.ID)
 	require.NoError(t, err)
 	assert.Equal(t, bmc.JobCancelled, j.State, j.Error)
-	assert.Equal(t, bmc.ClusterStepInstall, j.Step)
+	assert.Equal(t, bmc.ClusterStepJoin, j.Step)
 	for _, nd := range j.Cluster.Nodes {
 		if nd.Name == late.IP {
-			assert.Equal(t, "failed", nd.Action)
-			assert.Contains(t, nd.Error, "context canceled")
+			assert.Equal(t, "cancelled", nd.Action)
+			assert.Contains(t, nd.Error, "cancelled while installing k3s as agent")
 		} else {
 			assert.Equal(t, "installed", nd.Action)
 		}
