@@ -221,6 +221,7 @@ func TestNodeK3sKeptUntilReflash(t *testing.T) {
 
 	boot, off, closeBoard = open()
 	assert.Equal(t, 0, boot("systemctl is-active --quiet k3s"), "install kept over a restart")
+	off()
 	assert.Equal(t, 0, boot("k3s kubectl get nodes -o json"), "the server's API back after a restart: its CAs were kept")
 	off()
 	closeBoard()

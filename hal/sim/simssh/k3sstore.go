@@ -120,7 +120,8 @@ func OpenK3s(path string, c K3sConfig) (*K3s, error) {
 		}
 	}
 	for key, sn := range st.Nodes {
-		n := &K3sNode{w: w, key: key, hostname: sn.Hostname, role: sn.Role, version: sn.Version, etcd: sn.Etcd, joined: sn.Joined}
+		// Files written over SSH are not kept: only the install is.
+		n := &K3sNode{w: w, key: key, files: NewFiles(), hostname: sn.Hostname, role: sn.Role, version: sn.Version, etcd: sn.Etcd, joined: sn.Joined}
 		if sn.Cluster >= 0 && sn.Cluster < len(clusters) {
 			n.cluster = clusters[sn.Cluster]
 		}
