@@ -94,7 +94,7 @@ var (
 
 // startBMCD starts bmcd on the simulated board with its state in
 // stateDir, on a free loopback port, and waits until it listens.
-func startBMCD(t *testing.T, stateDir string, args ...string) *daemon {
+func startBMCD(t testing.TB, stateDir string, args ...string) *daemon {
 	t.Helper()
 	bin, err := binaries()
 	require.NoError(t, err)
@@ -132,7 +132,7 @@ func startBMCD(t *testing.T, stateDir string, args ...string) *daemon {
 }
 
 // stop sends SIGTERM and waits for a graceful exit.
-func (d *daemon) stop(t *testing.T) {
+func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	if d.cmd.ProcessState != nil {
 		return
@@ -155,7 +155,7 @@ type result struct {
 }
 
 // bmcctl runs the real binary with its config dir in home.
-func bmcctl(t *testing.T, d *daemon, home, stdin string, args ...string) result {
+func bmcctl(t testing.TB, d *daemon, home, stdin string, args ...string) result {
 	t.Helper()
 	bin, err := binaries()
 	require.NoError(t, err)
