@@ -189,7 +189,7 @@ func BenchmarkDaemonPowerRoundTrip(b *testing.B) {
 
 		slices.Sort(idle)
 		slices.Sort(busy)
-		require.NotEmpty(b, busy, "no power request completed during the flash")
+		require.NotEmpty(b, busy, "no power request completed during the flash; bmcd: %s", d.stderr)
 		p99i, p99b := percentile(idle, 0.99), percentile(busy, 0.99)
 		b.Logf("power round trip through bmcd, one client: idle p50 %v p99 %v (%d requests); "+
 			"flashing %d MiB: p50 %v p99 %v (%d requests); p99 ratio %.2f (target <= 2)",

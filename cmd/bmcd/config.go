@@ -65,6 +65,10 @@ type config struct {
 		Stagger      time.Duration `yaml:"stagger"`
 		CycleDelay   time.Duration `yaml:"cycle_delay"`
 		PollInterval time.Duration `yaml:"poll_interval"`
+		// StateWriteInterval is the group-commit window of the requested
+		// power states: an acknowledged request is on disk within it
+		// plus one write (default 500 ms).
+		StateWriteInterval time.Duration `yaml:"state_write_interval"`
 	} `yaml:"power"`
 	Console struct {
 		// BufferBytes is the history kept in memory per slot.

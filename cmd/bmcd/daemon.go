@@ -46,16 +46,17 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 	// Consoles stop before the hardware under them.
 	closeHW := func() error { return errors.Join(consoles.Close(), hw.close()) }
 	board, err := bmc.New(bmc.Config{
-		HW:           hw.board,
-		Flash:        hw.flash,
-		Consoles:     consoles,
-		StateDir:     cfg.StateDir,
-		SelfSlot:     cfg.Power.SelfSlot,
-		StaggerDelay: cfg.Power.Stagger,
-		CycleDelay:   cfg.Power.CycleDelay,
-		PollInterval: cfg.Power.PollInterval,
-		Prepare:      cfg.Prepare.defaults(),
-		Logger:       log,
+		HW:                 hw.board,
+		Flash:              hw.flash,
+		Consoles:           consoles,
+		StateDir:           cfg.StateDir,
+		SelfSlot:           cfg.Power.SelfSlot,
+		StaggerDelay:       cfg.Power.Stagger,
+		CycleDelay:         cfg.Power.CycleDelay,
+		PollInterval:       cfg.Power.PollInterval,
+		StateWriteInterval: cfg.Power.StateWriteInterval,
+		Prepare:            cfg.Prepare.defaults(),
+		Logger:             log,
 	})
 	if err != nil {
 		return nil, closeAfter(err, "the board", closeHW)
