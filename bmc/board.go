@@ -130,8 +130,8 @@ type Board struct {
 	saveKick chan struct{}
 	// stateWrites counts the state file writes of flush, for tests.
 	stateWrites atomic.Int64
-	closed   chan struct{}
-	stopped  chan struct{}
+	closed      chan struct{}
+	stopped     chan struct{}
 
 	mu        sync.Mutex // guards the fields below
 	cfgs      []slotConfig
