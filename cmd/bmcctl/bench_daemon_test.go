@@ -26,6 +26,7 @@ import (
 
 	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/client"
+	fbt "github.com/turingpi-oss/bmcd/flasher/firstboot/firstboottest"
 )
 
 var benchImageMiB = flag.Int("bench-image-mib", 512, "size of the image the daemon benchmarks flash, in MiB")
@@ -202,5 +203,124 @@ func BenchmarkDaemonPowerRoundTrip(b *testing.B) {
 			b.Logf("state writer: %d fsyncs over 1000 power requests", fsyncs)
 			b.ReportMetric(float64(fsyncs), "fsyncs/1000req")
 		}
+	}
+}
+
+var (
+	benchBigMiB  = flag.Int("bench-big-mib", 2048, "size of the image BenchmarkDaemonMemory streams in with API clients polling, in MiB")
+	benchSoakMiB = flag.Int("bench-soak-mib", 16, "size of the images BenchmarkDaemonMemory flashes in a row, in MiB")
+	benchRounds  = flag.Int("bench-rounds", 20, "flashes of each format in BenchmarkDaemonMemory")
+)
+
+// resetPeak resets the kernel's peak RSS (VmHWM) of pid.
+func resetPeak(tb testing.TB, pid int) {
+	tb.Helper()
+	require.NoError(tb, os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0))
+}
+
+// pollers runs n API clients that each list the slots and the jobs in a
+// loop, as phones and bmcctl watchers do, until the returned stop is
+// called.
+func pollers(tb testing.TB, d *daemon, n int) (stop func()) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range n {
+		c := apiClient(tb, d)
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				_, _ = c.Slots(ctx)
+				_, _ = c.Jobs(ctx)
+				select {
+				case <-ctx.Done():
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
+}
+
+// settle waits until pid's RSS is at most limit kB and returns how long
+// that took, or -1 if it did not within 30 s.
+func settle(tb testing.TB, pid int, limit int64) time.Duration {
+	start := time.Now()
+	for time.Since(start) < 30*time.Second {
+		if procStatus(tb, pid, "VmRSS") <= limit {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond) // sampling a process' RSS: nothing to wait on
+	}
+	return -1
+}
+
+// BenchmarkDaemonMemory measures the real bmcd's memory on the simulated
+// board with 16 API clients polling: the peak RSS (VmHWM) while a
+// -bench-big-mib raw image streams in over HTTP and is flashed and
+// verified; then, for every format and for prepared flashes,
+// -bench-rounds flashes in a row of a -bench-soak-mib image: the peak
+// RSS and the time each flash's end takes to bring RSS back to idle +
+// 4 MiB. It prints the figures (make bench-mem) and asserts none.
+func BenchmarkDaemonMemory(b *testing.B) {
+	big, small := *benchBigMiB, *benchSoakMiB
+	d, home := flashDaemon(b, fmt.Sprintf("emmc_mib: %d", max(big, small)+64))
+	pid := d.cmd.Process.Pid
+	dir := b.TempDir()
+	bigImg := filepath.Join(dir, "big.img")
+	writeRandomImage(b, bigImg, big)
+	smallImg := filepath.Join(dir, "small.img")
+	writeRandomImage(b, smallImg, small)
+	images := map[string]string{"raw": smallImg}
+	for _, tool := range []string{"gzip", "xz", "zstd", "bzip2"} {
+		images[tool] = compress(b, tool, smallImg)
+	}
+	prepared := compress(b, "xz", fbt.Build(b, fbt.Layout{DiskMiB: 12, StartMiB: 1, SizeMiB: 8, FATBits: 16, Cluster: 2, Label: "bootfs", Files: map[string]string{
+		"config.txt": "arm_64bit=1\n", "cmdline.txt": "console=serial0,115200 root=PARTUUID=1-02 rootwait\n", "issue.txt": "Raspberry Pi reference 2025-05-13\n"}}))
+
+	for b.Loop() {
+		stop := pollers(b, d, 16)
+		// Warm: every handler the clients use has run.
+		for range 10 {
+			_, _ = apiClient(b, d).Slots(context.Background())
+		}
+		idle := procStatus(b, pid, "VmRSS")
+		resetPeak(b, pid)
+		require.NoError(b, <-startFlash(b, d, home, "--slot", "1", bigImg), "bmcd: %s", d.stderr)
+		bigPeak := procStatus(b, pid, "VmHWM")
+		bigSettle := settle(b, pid, idle+4<<10)
+		b.Logf("idle RSS %.1f MiB with 16 API clients polling", float64(idle)/1024)
+		b.Logf("%d MiB raw image uploaded and flashed: peak RSS %.1f MiB (target <= 40), back to idle + 4 MiB in %v",
+			big, float64(bigPeak)/1024, bigSettle)
+		b.ReportMetric(float64(bigPeak)/1024, "peak-big-MiB")
+
+		worstPeak, worstSettle := int64(0), time.Duration(0)
+		for _, format := range []string{"raw", "gzip", "xz", "zstd", "bzip2", "prepared"} {
+			resetPeak(b, pid)
+			var peak int64
+			var slowest time.Duration
+			for i := range *benchRounds {
+				slot := 1 + i%4
+				args := []string{"--slot", strconv.Itoa(slot), images[format]}
+				if format == "prepared" {
+					args = []string{"--slot", strconv.Itoa(slot), prepared, "--hostname", fmt.Sprintf("node%d", slot)}
+				}
+				require.NoError(b, <-startFlash(b, d, home, args...), "bmcd: %s", d.stderr)
+				s := settle(b, pid, idle+4<<10)
+				if s < 0 || slowest >= 0 && s > slowest {
+					slowest = s
+				}
+			}
+			peak = procStatus(b, pid, "VmHWM")
+			worstPeak = max(worstPeak, peak)
+			if slowest < 0 || worstSettle >= 0 && slowest > worstSettle {
+				worstSettle = slowest
+			}
+			b.Logf("%-8s %d flashes of %d MiB: peak RSS %.1f MiB, slowest return to idle + 4 MiB %v, RSS now %.1f MiB",
+				format, *benchRounds, small, float64(peak)/1024, slowest, float64(procStatus(b, pid, "VmRSS"))/1024)
+		}
+		stop()
+		b.ReportMetric(float64(worstPeak)/1024, "peak-soak-MiB")
+		b.ReportMetric(worstSettle.Seconds(), "settle-s")
+		b.ReportMetric(float64(idle)/1024, "idle-MiB")
 	}
 }

@@ -80,6 +80,8 @@ type config struct {
 		Ports map[int]consolePortConfig `yaml:"ports"`
 	} `yaml:"console"`
 	HTTP httpConfig `yaml:"http"`
+	// Memory bounds the Go runtime's memory (see memoryConfig).
+	Memory memoryConfig `yaml:"memory"`
 	// Prepare holds the first-boot defaults for flashes that ask for
 	// preparation (bmcctl flash --prepare, --hostname, --ssh-key …);
 	// checked by the board at start.

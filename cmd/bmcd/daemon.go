@@ -115,12 +115,20 @@ func (d *daemon) serve(ctx context.Context) (err error) {
 	if err := d.board.RestorePower(ctx); err != nil {
 		d.log.Error("bmcd: restore power policy", "err", err)
 	}
+	limit := d.cfg.Memory.apply()
+	d.log.Debug("bmcd: soft memory limit", "bytes", limit)
 	pollDone := make(chan struct{})
 	go func() {
 		defer close(pollDone)
 		_ = d.board.Run(ctx)
 	}()
 	defer func() { <-pollDone }()
+	releaseDone := make(chan struct{})
+	go func() {
+		defer close(releaseDone)
+		releaseAfterJobs(ctx, d.board, d.log)
+	}()
+	defer func() { <-releaseDone }()
 
 	sc := echo.StartConfig{
 		Address:         d.cfg.Listen,
