@@ -31,3 +31,20 @@ func TestMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestFlashBuffers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		kib  int
+		want int
+	}{
+		{"default", 0, defaultFlashBufferKiB << 10},
+		{"configured", 512, 512 << 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, memoryConfig{FlashBufferKiB: tt.kib}.images(nil).BufferSize)
+		})
+	}
+}
