@@ -29,6 +29,9 @@ declare -A want=(
   [ssh-keygen]=openssh-client
   # bmc/cluster: the tests' nodes are real OpenSSH servers.
   [sshd]=openssh-server
+  # hal/sim/simkube and the cluster e2e: the real kubectl reads the
+  # simulated k3s API (Debian's is older, but speaks the same API).
+  [kubectl]=kubernetes-client
 )
 
 missing=()
