@@ -30,6 +30,10 @@ import (
 // without them.
 var soak = flag.Bool("soak", false, "run the soak tests too")
 
+// otherBMCD runs the tests and benchmarks against another build of bmcd,
+// to compare builds side by side on one machine.
+var otherBMCD = flag.String("bmcd", "", "bmcd `binary` to run instead of building this tree's")
+
 // binDir holds the binaries that binaries built, removed by TestMain.
 var binDir string
 
@@ -94,12 +98,16 @@ var (
 
 // startBMCD starts bmcd on the simulated board with its state in
 // stateDir, on a free loopback port, and waits until it listens.
-func startBMCD(t *testing.T, stateDir string, args ...string) *daemon {
+func startBMCD(t testing.TB, stateDir string, args ...string) *daemon {
 	t.Helper()
 	bin, err := binaries()
 	require.NoError(t, err)
 	args = append([]string{"--board", "sim", "--listen", "127.0.0.1:0", "--state-dir", stateDir}, args...)
-	cmd := exec.Command(filepath.Join(bin, "bmcd"), args...)
+	bmcd := filepath.Join(bin, "bmcd")
+	if *otherBMCD != "" {
+		bmcd = *otherBMCD
+	}
+	cmd := exec.Command(bmcd, args...)
 	pr, pw := io.Pipe()
 	d := &daemon{stateDir: stateDir, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = io.MultiWriter(d.stderr, pw)
@@ -132,7 +140,7 @@ func startBMCD(t *testing.T, stateDir string, args ...string) *daemon {
 }
 
 // stop sends SIGTERM and waits for a graceful exit.
-func (d *daemon) stop(t *testing.T) {
+func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	if d.cmd.ProcessState != nil {
 		return
@@ -155,7 +163,7 @@ type result struct {
 }
 
 // bmcctl runs the real binary with its config dir in home.
-func bmcctl(t *testing.T, d *daemon, home, stdin string, args ...string) result {
+func bmcctl(t testing.TB, d *daemon, home, stdin string, args ...string) result {
 	t.Helper()
 	bin, err := binaries()
 	require.NoError(t, err)
