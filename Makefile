@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-flash bench-soak reset-password clean
+.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-arm bench-console bench-flash bench-soak reset-password clean
 
 all: build
 
@@ -99,6 +99,13 @@ bench: bench-api bench-console
 bench-flash:
 	bash flasher/bench/bench-flash.sh
 	bash flasher/bench/bench-bmcd-rss.sh
+
+# bench-arm: instructions per image byte of each flash stage, counted
+# for the armv7 build under qemu-arm, the pipeline's per-core critical
+# path and the throughput it implies on the controller's Cortex-A7
+# (flasher/bench/armcount). Deterministic: the same numbers every run.
+bench-arm:
+	$(GO) run ./flasher/bench/armcount
 
 # bench-console: serial console throughput per port with 1/10/100 clients
 # (package and WebSocket) and keystroke-to-echo latency on loopback.

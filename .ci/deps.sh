@@ -29,6 +29,10 @@ declare -A want=(
   [ssh-keygen]=openssh-client
   # bmc/cluster: the tests' nodes are real OpenSSH servers.
   [sshd]=openssh-server
+  # make bench-arm (flasher/bench/armcount): the armv7 build runs under
+  # qemu-arm with an instruction-counting plugin that gcc builds.
+  [qemu-arm]=qemu-user
+  [gcc]=gcc
 )
 
 missing=()
