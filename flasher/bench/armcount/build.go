@@ -45,6 +45,7 @@ var markers = map[string]string{
 	"split":  "main.regionSplit",
 	"pause":  "main.countPause",
 	"resume": "main.countResume",
+	"ignore": "runtime.sysmon",
 }
 
 // pluginArgs returns the plugin's arguments for the guest binary: the
@@ -64,7 +65,7 @@ func pluginArgs(binary string) (string, error) {
 		addr[s.Name] = s.Value
 	}
 	var b bytes.Buffer
-	for _, arg := range []string{"start", "stop", "split", "pause", "resume"} {
+	for _, arg := range []string{"start", "stop", "split", "pause", "resume", "ignore"} {
 		a, ok := addr[markers[arg]]
 		if !ok {
 			if arg == "start" || arg == "stop" {
@@ -93,9 +94,11 @@ func count(plugin, binary string, args ...string) ([]region, error) {
 	qargs := append([]string{"-plugin", plugin + pargs, "-d", "plugin", "-D", log.Name(), binary}, args...)
 	cmd := exec.Command("qemu-arm", qargs...)
 	// One P: the goroutines take turns on one thread, so that the counts
-	// do not depend on how the host schedules QEMU's threads, and no
-	// asynchronous preemption signals, which come with the host's timing.
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "GODEBUG=asyncpreemptoff=1")
+	// do not depend on how the host schedules QEMU's threads; no
+	// asynchronous preemption signals and no garbage collector, whose
+	// work comes with the host's timing (the guest collects before each
+	// region).
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "GODEBUG=asyncpreemptoff=1", "GOGC=off")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

@@ -8,6 +8,10 @@
  *   stop=0x...    ends it
  *   split=0x...   ends a region and begins the next
  *   pause=0x...   stops counting until resume=0x... (optional)
+ *   ignore=0x...  a function that, once a thread enters it, makes that
+ *                 thread's instructions never count: the Go runtime's
+ *                 sysmon, whose thread runs nothing else and wakes on
+ *                 the host's clock (optional)
  *
  * At the end of each region it writes
  *   insncount: region <n> insns <count> threads <k> lost <m>
@@ -42,8 +46,8 @@ void qemu_plugin_outs(const char *s);
 #define CB_NO_REGS 0
 #define MAX_VCPUS 4096
 
-enum { START, STOP, SPLIT, PAUSE, RESUME, NMARKERS };
-static const char *const names[NMARKERS] = {"start=", "stop=", "split=", "pause=", "resume="};
+enum { START, STOP, SPLIT, PAUSE, RESUME, IGNORE, NMARKERS };
+static const char *const names[NMARKERS] = {"start=", "stop=", "split=", "pause=", "resume=", "ignore="};
 static u64 markers[NMARKERS];
 
 static volatile int in_region, paused;
@@ -52,7 +56,8 @@ static u64 regions;
  * only; padded so that threads do not share a cache line. */
 static struct {
 	u64 n;
-	char pad[56];
+	int ignored;
+	char pad[52];
 } count[MAX_VCPUS];
 /* Threads beyond MAX_VCPUS: reported, never silently dropped. */
 static u64 lost;
@@ -61,9 +66,10 @@ static void on_block(unsigned int vcpu, void *udata)
 {
 	if (!in_region || paused)
 		return;
-	if (vcpu < MAX_VCPUS)
-		count[vcpu].n += (u64)(size_t)udata;
-	else
+	if (vcpu < MAX_VCPUS) {
+		if (!count[vcpu].ignored)
+			count[vcpu].n += (u64)(size_t)udata;
+	} else
 		__atomic_fetch_add(&lost, (u64)(size_t)udata, __ATOMIC_RELAXED);
 }
 
@@ -90,7 +96,7 @@ static char *put_str(char *p, const char *s)
 static void reset(void)
 {
 	for (int i = 0; i < MAX_VCPUS; i++)
-		count[i].n = 0;
+		count[i].n = 0; /* ignored stays: it is the thread's for good */
 	lost = 0;
 }
 
@@ -117,8 +123,11 @@ static void report(void)
 
 static void on_marker(unsigned int vcpu, void *udata)
 {
-	(void)vcpu;
 	switch ((int)(size_t)udata) {
+	case IGNORE:
+		if (vcpu < MAX_VCPUS)
+			count[vcpu].ignored = 1;
+		break;
 	case START:
 		reset();
 		paused = 0;
@@ -196,7 +205,7 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
 		for (int m = 0; m < NMARKERS && r == 0; m++)
 			r = parse_arg(argv[i], names[m], &markers[m]);
 		if (r <= 0) {
-			qemu_plugin_outs("insncount: bad argument: want start=0x… stop=0x… [split=0x…] [pause=0x… resume=0x…]\n");
+			qemu_plugin_outs("insncount: bad argument: want start=0x… stop=0x… [split=0x…] [pause=0x… resume=0x…] [ignore=0x…]\n");
 			return -1;
 		}
 	}
