@@ -3,6 +3,7 @@
 #   make run     build and start bmcd on the simulated board
 #   make test    install what the tests need, lint, run every test
 #   make bench-soak  the long soak runs that make test leaves out
+#   make bench-arm   instructions per byte of each flash stage on the armv7 build (qemu-arm)
 #   make cross   static binaries for linux/arm (GOARM=7) and linux/arm64
 
 SHELL   := /bin/bash

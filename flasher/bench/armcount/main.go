@@ -19,9 +19,9 @@ type stage struct {
 	args []string
 	// ext picks the images' encoding ("" raw).
 	ext string
-	// flash: a flasher.Flash run, whose regions are the write phase and,
-	// with verify, the read-back.
-	flash, verify bool
+	// flash: a flasher.Flash run, whose regions are the write phase and
+	// the read-back (with -verify, which armcount adds for a second run).
+	flash bool
 	// producer names the no-verify flash whose count stands for the
 	// producer goroutine (read, decode, copy into the buffers) of this
 	// one's write phase; "" for none.

@@ -12,12 +12,10 @@ import (
 func spin(n int32)
 
 //go:noinline
-func regionStart() { marker++ }
+func regionStart() {}
 
 //go:noinline
-func regionStop() { marker += 2 }
-
-var marker int
+func regionStop() {}
 
 func main() {
 	for _, arg := range os.Args[1:] {
