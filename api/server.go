@@ -86,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 	// The BMC sits on a LAN without a trusted proxy: the peer address is
 	// the client, whatever X-Forwarded-For claims (it keys the login limit).
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(securityHeaders)
 	e.Use(middleware.Recover())
 	e.Use(s.logRequests)
 	e.Use(s.idleBody)
@@ -96,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 
 	authed := v1.Group("", s.requireToken)
 	authed.POST("/auth/logout", s.logout)
+	authed.POST("/auth/ticket", s.ticket)
 	authed.GET("/board", s.getBoard)
 	authed.GET("/board/check", s.getCheck)
 	authed.POST("/board/check", s.postCheck)
@@ -109,8 +111,10 @@ func New(cfg Config) (*Server, error) {
 	authed.GET("/jobs", s.listJobs)
 	authed.GET("/jobs/:id", s.getJob)
 	authed.DELETE("/jobs/:id", s.cancelJob)
-	authed.GET("/events", s.events)
-	authed.GET("/slots/:slot/console", s.consoleEndpoint)
+	// The streams a browser opens take a ticket instead of a header.
+	streams := v1.Group("", s.requireTokenOrTicket)
+	streams.GET("/events", s.events)
+	streams.GET("/slots/:slot/console", s.consoleEndpoint)
 	authed.PATCH("/slots/:slot/console", s.patchConsole)
 	authed.GET("/slots/:slot/console/log", s.consoleLog)
 	authed.GET("/cluster/key", s.getClusterKey)
