@@ -94,9 +94,11 @@ cross:
 
 bench: bench-api bench-console
 
-# bench-flash: our flasher against dd, bmaptool, xz|dd and zstd|dd on a
-# loop device (root), one run, ratios printed; then bmcd's peak RSS while
-# a 2 GiB image streams in over HTTP and is flashed.
+# bench-flash: our flasher against dd, bmaptool, xz|dd, zstd|dd and, with
+# verify on, dd plus an O_DIRECT read-back compared with cmp, on loop
+# devices backed by tmpfs and by disk (root): wall time of every whole
+# command, page cache dropped before each, ratios printed; then bmcd's
+# peak RSS while a 2 GiB image streams in over HTTP and is flashed.
 bench-flash:
 	bash flasher/bench/bench-flash.sh
 	bash flasher/bench/bench-bmcd-rss.sh

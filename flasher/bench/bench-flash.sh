@@ -80,7 +80,7 @@ truncate -s $(( (SIZE_MIB + 64) << 20 )) "$BACKING"
 LOOP=$(losetup --find --show "$BACKING")
 trap 'losetup --detach "$LOOP"; rm -f "$BACKING"' EXIT
 echo
-echo "== $DIR ($(stat -f -c %T "$DIR"))"
+echo "== $DIR ($(findmnt -no FSTYPE -T "$DIR" 2>/dev/null || stat -f -c %T "$DIR"))"
 
 echo "image: $SIZE_MIB MiB raw, $(( $(stat -c %s "$IMG.xz") >> 20 )) MiB xz, $(( $(stat -c %s "$IMG.zst") >> 20 )) MiB zstd," \
   "$(grep -o '<MappedBlocksCount>[^<]*' "$IMG.bmap" | tr -dc 0-9) of $(grep -o '<BlocksCount>[^<]*' "$IMG.bmap" | tr -dc 0-9) blocks mapped; device $LOOP; $(nproc) CPUs; $(xz --version | head -1); $(zstd --version)"
