@@ -13,7 +13,9 @@
 // fixed costs. The stages:
 //
 //	sha256, xxhash, equal, memmove   the primitive over the image's bytes
-//	flash                            flasher.Flash of the image to an in-memory target
+//	flash                            flasher.Flash of the image to an in-memory target:
+//	                                 two regions, the write phase and the read-back,
+//	                                 split where Flash syncs the target
 //
 // flash copies the source into the pipeline and the pipeline into the
 // target with counting paused: on the controller the kernel does those
