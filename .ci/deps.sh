@@ -29,6 +29,15 @@ declare -A want=(
   [ssh-keygen]=openssh-client
   # bmc/cluster: the tests' nodes are real OpenSSH servers.
   [sshd]=openssh-server
+  # bmc/cluster namespace tests: each node has its own network, UTS and
+  # mount namespace (ip netns, unshare); bmcctl's inventory is read by
+  # Ansible.
+  [ip]=iproute2
+  [unshare]=util-linux
+  [ansible-inventory]=ansible-core
+  # hal/sim/simkube and the cluster e2e: the real kubectl reads the
+  # simulated k3s API (Debian's is older, but speaks the same API).
+  [kubectl]=kubernetes-client
   # make bench-arm (flasher/bench/armcount): the armv7 build runs under
   # qemu-arm with an instruction-counting plugin that gcc builds.
   [qemu-arm]=qemu-user

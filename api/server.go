@@ -121,6 +121,11 @@ func New(cfg Config) (*Server, error) {
 	authed.POST("/cluster", s.postCluster)
 	authed.GET("/cluster", s.getCluster)
 	authed.GET("/cluster/kubeconfig", s.getKubeconfig)
+	authed.GET("/cluster/airgap", s.getAirgap)
+	authed.PUT("/cluster/airgap/:file", s.putAirgap)
+	authed.DELETE("/cluster", s.deleteCluster)
+	authed.POST("/cluster/nodes", s.postClusterNode)
+	authed.DELETE("/cluster/nodes/:name", s.deleteClusterNode)
 	s.echo = e
 	return s, nil
 }

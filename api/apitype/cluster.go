@@ -22,6 +22,17 @@ type ClusterRequest struct {
 	Agents     []int             `json:"agents,omitempty"`
 	Nodes      []ClusterAddrNode `json:"nodes,omitempty"`
 	K3sVersion string            `json:"k3s_version,omitempty"`
+	// Airgap installs from the air-gap files on the controller (PUT
+	// /api/v1/cluster/airgap/{file}); the nodes need no internet.
+	Airgap bool `json:"airgap,omitempty"`
+}
+
+// AirgapFile is one air-gap file on the controller, as GET and PUT
+// /api/v1/cluster/airgap answer it.
+type AirgapFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // ClusterNode is one node of a cluster job or of the cluster.
@@ -37,6 +48,18 @@ type ClusterNode struct {
 	Action string `json:"action,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Ready  bool   `json:"ready"`
+	// Hostname is the name k3s knows the node by (from preflight).
+	Hostname string `json:"hostname,omitempty"`
+	// Doing is what a running job is doing on the node now.
+	Doing string `json:"doing,omitempty"`
+}
+
+// ClusterAddRequest is the body of POST /api/v1/cluster/nodes: a slot
+// bmcd prepared (with role), or a node by address (its role inside).
+type ClusterAddRequest struct {
+	Slot int              `json:"slot,omitempty"`
+	Role string           `json:"role,omitempty"` // server or agent (default)
+	Node *ClusterAddrNode `json:"node,omitempty"`
 }
 
 // ClusterStatus is the body of GET /api/v1/cluster: the nodes as the last

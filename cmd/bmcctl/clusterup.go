@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,9 +16,9 @@ import (
 func newClusterUp(e *env) *cobra.Command {
 	var servers, agents string
 	var nodes []string
-	var version string
+	var version, airgap string
 	cmd := &cobra.Command{
-		Use:   "up [--servers 1[,2,3]] [--agents 2-4] [--nodes [USER@]ADDR=KEYLINE,...] [--k3s-version V]",
+		Use:   "up [--servers 1[,2,3]] [--agents 2-4] [--nodes [USER@]ADDR=KEYLINE,...] [--k3s-version V | --airgap DIR]",
 		Short: "Bootstrap k3s on the prepared slots and nodes given by address, and wait",
 		Long: "Ask bmcd to bootstrap a k3s cluster and wait for it. bmcd checks every node\n" +
 			"first (reachable with its recorded host key, clock synchronised, memory\n" +
@@ -29,26 +28,28 @@ func newClusterUp(e *env) *cobra.Command {
 			"hold a node bmcd prepared at flash time. A node by address needs its host\n" +
 			"key (ADDR=KEYLINE: bmcd does not trust a key on first use) and bmcd's key\n" +
 			"('bmcctl cluster key') in its authorized keys; it joins as an agent.\n" +
-			"Run again, it installs only what is missing.",
+			"Run again, it installs only what is missing.\n\n" +
+			"With --airgap DIR the nodes need no internet: bmcctl uploads the files k3s's\n" +
+			"air-gap install uses (install.sh; k3s, k3s-arm64, k3s-armhf; k3s-airgap-images-\n" +
+			"<arch>.tar.zst) to bmcd, skipping those it already holds, and bmcd copies each\n" +
+			"node the ones of its architecture over SSH.",
 		Example: "  bmcctl cluster up --servers 1 --agents 2-4\n" +
-			"  bmcctl cluster up --servers 1 --nodes 'pi@192.168.1.50=ssh-ed25519 AAAA...'",
+			"  bmcctl cluster up --servers 1 --nodes 'pi@192.168.1.50=ssh-ed25519 AAAA...'\n" +
+			"  bmcctl cluster up --servers 1 --agents 2-4 --airgap ./k3s-v1.33.1",
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req, err := clusterRequest(servers, agents, nodes, version)
 			if err != nil {
 				return err
 			}
-			return e.call(cmd.Context(), func(ctx context.Context, c *client.Client) error {
-				job, err := c.ClusterUp(ctx, req)
-				if err != nil {
+			if airgap != "" {
+				if err := e.airgapUp(cmd.Context(), &req, airgap); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stderr, "cluster job %d queued\n", job.ID)
-				job, err = e.followCluster(ctx, c, job)
-				if err != nil {
-					return err
-				}
-				return e.reportClusterJob(job)
+			}
+			// A bootstrap takes minutes: followed as a stream, without --timeout.
+			return e.stream(cmd.Context(), func(ctx context.Context, c *client.Client) error {
+				return e.runClusterJob(ctx, c, func(ctx context.Context) (apitype.Job, error) { return c.ClusterUp(ctx, req) })
 			})
 		},
 	}
@@ -57,6 +58,7 @@ func newClusterUp(e *env) *cobra.Command {
 	f.StringVar(&agents, "agents", "", "slots that run k3s agents: 2-4 or 2,4")
 	f.StringSliceVar(&nodes, "nodes", nil, "nodes by address that join as agents: [USER@]ADDR=KEYLINE (the node's SSH host key)")
 	f.StringVar(&version, "k3s-version", "", "k3s release, e.g. v1.33.1+k3s1 (default: the stable channel)")
+	f.StringVar(&airgap, "airgap", "", "install without internet from this directory's k3s air-gap files (uploaded to bmcd once)")
 	return cmd
 }
 
@@ -71,24 +73,33 @@ func clusterRequest(servers, agents string, nodes []string, version string) (api
 		return req, err
 	}
 	for _, n := range nodes {
-		addr, key, ok := strings.Cut(n, "=")
-		if !ok || strings.TrimSpace(key) == "" {
-			return req, usagef("invalid --nodes %q: want [USER@]ADDR=KEYLINE with the node's SSH host key (bmcd does not trust a key on first use)", n)
+		node, err := parseAddrNode("--nodes", n)
+		if err != nil {
+			return req, err
 		}
-		user, host, hasUser := strings.Cut(addr, "@")
-		if !hasUser {
-			user, host = "", addr
-		}
-		if host == "" {
-			return req, usagef("invalid --nodes %q: no address", n)
-		}
-		req.Nodes = append(req.Nodes, apitype.ClusterAddrNode{Addr: host, HostKey: strings.TrimSpace(key), User: user})
+		req.Nodes = append(req.Nodes, node)
 	}
 	if len(req.Servers) == 0 {
 		return req, usagef("cluster up: no server: give --servers SLOT")
 	}
 	req.K3sVersion = version
 	return req, nil
+}
+
+// parseAddrNode reads a node by address: [USER@]ADDR=KEYLINE.
+func parseAddrNode(what, n string) (apitype.ClusterAddrNode, error) {
+	addr, key, ok := strings.Cut(n, "=")
+	if !ok || strings.TrimSpace(key) == "" {
+		return apitype.ClusterAddrNode{}, usagef("invalid %s %q: want [USER@]ADDR=KEYLINE with the node's SSH host key (bmcd does not trust a key on first use)", what, n)
+	}
+	user, host, hasUser := strings.Cut(addr, "@")
+	if !hasUser {
+		user, host = "", addr
+	}
+	if host == "" {
+		return apitype.ClusterAddrNode{}, usagef("invalid %s %q: no address", what, n)
+	}
+	return apitype.ClusterAddrNode{Addr: host, HostKey: strings.TrimSpace(key), User: user}, nil
 }
 
 // parseSlotSet reads "1", "1,2,3", "2-4" or a mix ("1,3-4").
@@ -114,55 +125,6 @@ func parseSlotSet(flag, s string) ([]int, error) {
 	return out, nil
 }
 
-// followCluster polls the job until it is final, printing each step once.
-func (e *env) followCluster(ctx context.Context, c *client.Client, job apitype.Job) (apitype.Job, error) {
-	step := ""
-	for {
-		if job.Step != "" && job.Step != step {
-			step = job.Step
-			fmt.Fprintf(e.stderr, "cluster job %d: %s\n", job.ID, step)
-		}
-		if final(job.State) {
-			return job, nil
-		}
-		select {
-		case <-ctx.Done():
-			return job, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-		var err error
-		if job, err = c.Job(ctx, job.ID); err != nil {
-			return job, err
-		}
-	}
-}
-
-// reportClusterJob prints the per-node results; a job that did not
-// succeed is an error.
-func (e *env) reportClusterJob(job apitype.Job) error {
-	if e.jsonOutput() {
-		if err := printJSON(e.stdout, job); err != nil {
-			return err
-		}
-	} else if err := writeClusterNodes(e.stdout, job.Cluster); err != nil {
-		return err
-	}
-	if job.State != "succeeded" {
-		msg := fmt.Sprintf("cluster job %d %s", job.ID, job.State)
-		if job.Step != "" {
-			msg += " at step " + job.Step
-		}
-		if job.Error != "" {
-			msg += ": " + job.Error
-		}
-		return fmt.Errorf("%s", msg)
-	}
-	if !e.jsonOutput() {
-		fmt.Fprintf(e.stdout, "cluster ready (job %d); kubeconfig: bmcctl cluster kubeconfig\n", job.ID)
-	}
-	return nil
-}
-
 // writeClusterNodes prints one line per node.
 func writeClusterNodes(w io.Writer, nodes []apitype.ClusterNode) error {
 	tw := newTable(w)
@@ -179,6 +141,9 @@ func writeClusterNodes(w io.Writer, nodes []apitype.ClusterNode) error {
 		result := n.Action
 		if n.Error != "" {
 			result = strings.TrimSpace(result + " " + n.Error)
+		}
+		if result == "" && n.Doing != "" {
+			result = n.Doing + " …" // a job still running
 		}
 		if result == "" {
 			result = "-"
