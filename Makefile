@@ -3,6 +3,7 @@
 #   make run     build and start bmcd on the simulated board
 #   make test    install what the tests need, lint, run every test
 #   make bench-soak  the long soak runs that make test leaves out
+#   make bench-arm   instructions per byte of each flash stage on the armv7 build (qemu-arm)
 #   make cross   static binaries for linux/arm (GOARM=7) and linux/arm64
 
 SHELL   := /bin/bash
@@ -16,7 +17,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-cluster bench-flash bench-soak bench-daemon bench-mem bench-xz reset-password clean
+.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-arm bench-console bench-cluster bench-flash bench-soak bench-daemon bench-mem bench-xz reset-password clean
 
 all: build
 
@@ -97,12 +98,21 @@ cross:
 
 bench: bench-api bench-console
 
-# bench-flash: our flasher against dd, bmaptool, xz|dd and zstd|dd on a
-# loop device (root), one run, ratios printed; then bmcd's peak RSS while
-# a 2 GiB image streams in over HTTP and is flashed.
+# bench-flash: our flasher against dd, bmaptool, xz|dd, zstd|dd and, with
+# verify on, dd plus an O_DIRECT read-back compared with cmp, on loop
+# devices backed by tmpfs and by disk (root): wall time of every whole
+# command, page cache dropped before each, ratios printed; then bmcd's
+# peak RSS while a 2 GiB image streams in over HTTP and is flashed.
 bench-flash:
 	bash flasher/bench/bench-flash.sh
 	bash flasher/bench/bench-bmcd-rss.sh
+
+# bench-arm: instructions per image byte of each flash stage, counted
+# for the armv7 build under qemu-arm, the pipeline's per-core critical
+# path and the throughput it implies on the controller's Cortex-A7
+# (flasher/bench/armcount). Deterministic: the same numbers every run.
+bench-arm:
+	$(GO) run ./flasher/bench/armcount
 
 # bench-console: serial console throughput per port with 1/10/100 clients
 # (package and WebSocket) and keystroke-to-echo latency on loopback.

@@ -38,6 +38,10 @@ declare -A want=(
   # hal/sim/simkube and the cluster e2e: the real kubectl reads the
   # simulated k3s API (Debian's is older, but speaks the same API).
   [kubectl]=kubernetes-client
+  # make bench-arm (flasher/bench/armcount): the armv7 build runs under
+  # qemu-arm with an instruction-counting plugin that gcc builds.
+  [qemu-arm]=qemu-user
+  [gcc]=gcc
 )
 
 missing=()

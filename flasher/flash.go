@@ -151,7 +151,7 @@ type flash struct {
 	discard []byte // scratch for skipped holes
 
 	// Set by the hasher, read after it is done.
-	written hash.Hash // digest of all written bytes, when verifying without range checksums
+	written *blockSums // sums of what was written, when verifying
 }
 
 func (f *flash) run(ctx context.Context) error {

@@ -616,14 +616,19 @@ func (c *corruptingTarget) ReadAt(p []byte, off int64) (int, error) {
 func TestFlashVerifyMismatch(t *testing.T) {
 	img, _, m := bmapImage(t)
 	off, _ := m.Extent(3)
+	// The error names the block of the first difference.
+	block := func(at int64) string {
+		return fmt.Sprintf("first in the %d-byte block at offset %d", verifyBlock, at/verifyBlock*verifyBlock)
+	}
 	tests := []struct {
 		name string
 		bmap *bmap.Map
 		at   int64
 		text string
 	}{
-		{"whole image", nil, imageSize - 10, "reads back sha256"},
-		{"bmap range", m, off + 1, "bmap range " + m.Ranges[3].String()},
+		{"whole image", nil, imageSize - 10, block(imageSize - 10)},
+		{"first byte", nil, 0, block(0)},
+		{"bmap range", m, off + 1, block(off + 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

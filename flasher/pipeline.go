@@ -3,7 +3,6 @@ package flasher
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
@@ -30,8 +29,8 @@ func (f *flash) write(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	toWriter := make(chan *chunk, len(f.bufs))
 	var toHasher chan *chunk
-	if !f.opts.SkipVerify && !f.rangeChecks() {
-		f.written = sha256.New()
+	if !f.opts.SkipVerify {
+		f.written = newBlockSums()
 	}
 	if f.written != nil || f.rangeChecks() {
 		toHasher = make(chan *chunk, len(f.bufs))
@@ -340,21 +339,26 @@ func (f *flash) writer(ctx context.Context, in <-chan *chunk) error {
 	})
 }
 
-// hasher checks bmap range checksums and digests what is written.
+// hasher checks bmap range checksums and sums what is written for the
+// read-back.
 func (f *flash) hasher(ctx context.Context, in <-chan *chunk) error {
 	var ranges *rangeChecker
 	if f.rangeChecks() {
 		ranges = newRangeChecker(f.opts.Bmap, ErrChecksum, "the image")
 	}
-	return f.consume(ctx, in, func(s segment, data []byte) error {
+	err := f.consume(ctx, in, func(s segment, data []byte) error {
 		if f.written != nil {
-			f.written.Write(data)
+			f.written.add(s.off, data)
 		}
 		if ranges == nil {
 			return nil
 		}
 		return ranges.add(s, data)
 	})
+	if err == nil && f.written != nil {
+		f.written.close()
+	}
+	return err
 }
 
 // rangeChecker checks each bmap range's checksum as its bytes go by, in
@@ -393,8 +397,10 @@ func checkRange(m *bmap.Map, i int, h hash.Hash, sentinel error, what string) er
 }
 
 // verify reads back what was written, with a reader goroutine filling
-// buffers from the target and a hasher checking them: against the bmap's
-// range checksums, or against the digest of what was written.
+// buffers from the target and a hasher comparing each block's sum with
+// the sum of what was written there: the bmap's range checksums were
+// checked as the image was written, so the disk holds the image if it
+// reads back what it was given.
 func (f *flash) verify(ctx context.Context) error {
 	m := f.opts.Bmap
 	type extent struct {
@@ -442,31 +448,33 @@ func (f *flash) verify(ctx context.Context) error {
 		}
 		return b.flush(ctx)
 	})
-	var digest hash.Hash
-	var ranges *rangeChecker
-	if f.rangeChecks() {
-		ranges = newRangeChecker(m, ErrVerify, "the disk")
-	} else {
-		digest = sha256.New()
-	}
-	g.Go(func() error {
-		return f.consume(ctx, ch, func(s segment, data []byte) error {
-			f.tr.verified.Add(int64(len(data)))
-			if ranges == nil {
-				digest.Write(data)
-				return nil
-			}
-			return ranges.add(s, data)
-		})
-	})
-	if err := f.phase(g.Wait); err != nil {
+	read := newBlockSums()
+	checked := 0 // blocks of f.written compared
+	check := func() error {
+		var err error
+		checked, err = compare(f.written.sums, checked, read.sums)
+		read.sums = read.sums[:0]
 		return err
 	}
-	if digest != nil {
-		got, want := digest.Sum(nil), f.written.Sum(nil)
-		if !bytes.Equal(got, want) {
-			return fmt.Errorf("%w: the disk reads back sha256 %x, %x was written", ErrVerify, got, want)
+	g.Go(func() error {
+		err := f.consume(ctx, ch, func(s segment, data []byte) error {
+			f.tr.verified.Add(int64(len(data)))
+			if read.add(s.off, data) == 0 {
+				return nil
+			}
+			return check()
+		})
+		if err != nil {
+			return err
 		}
-	}
-	return nil
+		read.close()
+		if err := check(); err != nil {
+			return err
+		}
+		if checked != len(f.written.sums) {
+			return fmt.Errorf("internal error: read back %d blocks, wrote %d", checked, len(f.written.sums))
+		}
+		return nil
+	})
+	return f.phase(g.Wait)
 }
