@@ -232,18 +232,6 @@ func TestConsoleWebSocket(t *testing.T) {
 		assert.Equal(t, websocket.StatusCode(apitype.ConsoleCloseReadOnly), websocket.CloseStatus(err), "%v", err)
 	})
 
-	t.Run("access_token for browsers", func(t *testing.T) {
-		url := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/api/v1/slots/1/console?history=0&access_token=" + f.token
-		ws, _, err := websocket.Dial(ctx, url, nil)
-		require.NoError(t, err)
-		_ = ws.CloseNow()
-
-		_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/slots/1/console?access_token=wrong", nil)
-		require.Error(t, err)
-		require.NotNil(t, resp)
-		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	})
-
 	t.Run("console closing ends the sessions", func(t *testing.T) {
 		require.NoError(t, f.console.Close())
 		_, _, err := readBytes(ctx, ws, 1<<20)

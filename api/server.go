@@ -104,6 +104,7 @@ func New(cfg Config) (*Server, error) {
 
 	authed := v1.Group("", s.requireToken)
 	authed.POST("/auth/logout", s.logout)
+	authed.POST("/auth/ticket", s.ticket)
 	authed.GET("/board", s.getBoard)
 	authed.GET("/board/check", s.getCheck)
 	authed.POST("/board/check", s.postCheck)
@@ -117,8 +118,10 @@ func New(cfg Config) (*Server, error) {
 	authed.GET("/jobs", s.listJobs)
 	authed.GET("/jobs/:id", s.getJob)
 	authed.DELETE("/jobs/:id", s.cancelJob)
-	authed.GET("/events", s.events)
-	authed.GET("/slots/:slot/console", s.consoleEndpoint)
+	// The streams a browser opens take a ticket instead of a header.
+	streams := v1.Group("", s.requireTokenOrTicket)
+	streams.GET("/events", s.events)
+	streams.GET("/slots/:slot/console", s.consoleEndpoint)
 	authed.PATCH("/slots/:slot/console", s.patchConsole)
 	authed.GET("/slots/:slot/console/log", s.consoleLog)
 	authed.GET("/cluster/key", s.getClusterKey)

@@ -7,9 +7,10 @@ package apitype
 //   - GET /api/v1/slots/{n}/console/log?tail=BYTES answers the buffered
 //     history as application/octet-stream (tail <= 0 or absent: all of it).
 //   - GET /api/v1/slots/{n}/console?history=BYTES&readonly=1 upgrades to a
-//     WebSocket. Authorization is the usual bearer header, or the
-//     access_token query parameter for browsers, which cannot set headers
-//     on a WebSocket. The server first sends a text frame ConsoleMessage
+//     WebSocket. Authorization is the usual bearer header, or for
+//     browsers, which cannot set headers on a WebSocket, a ticket from
+//     POST /api/v1/auth/ticket in the ticket query parameter (see
+//     TicketResponse). A browser's Origin must be bmcd's own. The server first sends a text frame ConsoleMessage
 //     of type "hello", then the last history bytes (absent or negative:
 //     all it has; 0: none) as binary frames, then live output as binary
 //     frames. Binary frames from the client (at most 64 KiB each; larger

@@ -115,6 +115,17 @@ type LoginResponse struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// TicketResponse is the answer of POST /api/v1/auth/ticket: a single-use
+// ticket for a client that cannot send an Authorization header (a
+// browser's EventSource or WebSocket). It is accepted once, within
+// ExpiresInS seconds, as the ticket query parameter of GET
+// /api/v1/events and of the console WebSocket upgrade, and only while
+// the session that asked for it lasts.
+type TicketResponse struct {
+	Ticket     string `json:"ticket"`
+	ExpiresInS int    `json:"expires_in_s"`
+}
+
 // Event is one message of the GET /api/v1/events Server-Sent Events stream.
 // The SSE "event:" field carries Type, "id:" carries ID and "data:" the JSON
 // encoding of the whole Event.

@@ -82,6 +82,7 @@ type Authenticator struct {
 
 	mu       sync.Mutex
 	sessions map[string]Session // key: hex SHA-256 of the token
+	tickets  map[string]ticket  // key: hex SHA-256 of the ticket
 	failed   map[string]*failures
 }
 
@@ -120,6 +121,7 @@ func New(cfg Config) (a *Authenticator, generated string, err error) {
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		sessions: map[string]Session{},
+		tickets:  map[string]ticket{},
 		failed:   map[string]*failures{},
 	}
 	a.loadSessions()
@@ -180,6 +182,7 @@ func (a *Authenticator) Logout(token string) error {
 		a.sessions[key] = s
 		return err
 	}
+	a.revokeTicketsLocked(key)
 	a.log.Info("auth: logout", "user", s.User)
 	return nil
 }
@@ -191,13 +194,19 @@ func (a *Authenticator) Check(token string) (Session, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	key := tokenKey(token)
+	return a.checkLocked(tokenKey(token))
+}
+
+// checkLocked returns the unexpired session with the token key; a.mu
+// must be held.
+func (a *Authenticator) checkLocked(key string) (Session, error) {
 	s, ok := a.sessions[key]
 	if !ok {
 		return Session{}, ErrBadToken
 	}
 	if !a.clock.Now().Before(s.Expires) {
 		delete(a.sessions, key)
+		a.revokeTicketsLocked(key)
 		return Session{}, ErrBadToken
 	}
 	return s, nil

@@ -17,6 +17,13 @@
 // directory, so sessions survive a restart of bmcd and a copy of the
 // state directory cannot be replayed as a token.
 //
-// Each session carries a role; today every user is "admin". Roles and TLS
-// are later work.
+// # Tickets
+//
+// Browsers cannot send an Authorization header on an EventSource or a
+// WebSocket, and a token in a URL ends up in logs and history. A session
+// can instead get a ticket: random, single use, valid for TicketTTL, kept
+// (hashed) only in memory, and revoked with its session at logout.
+//
+// Each session carries a role; today every user is "admin". Roles are
+// later work.
 package auth

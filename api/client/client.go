@@ -153,6 +153,15 @@ func (c *Client) Logout(ctx context.Context) error {
 	return nil
 }
 
+// Ticket asks for a single-use ticket standing for c.Token's session
+// (POST /api/v1/auth/ticket), for a client that cannot send headers on a
+// stream: bmcd accepts it once, within ExpiresInS seconds, as the ticket
+// query parameter of the event stream or the console WebSocket.
+func (c *Client) Ticket(ctx context.Context) (apitype.TicketResponse, error) {
+	var tr apitype.TicketResponse
+	return tr, c.do(ctx, "get a ticket", http.MethodPost, "/api/v1/auth/ticket", nil, &tr)
+}
+
 // Health checks that the daemon answers; it needs no token.
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, "health check", http.MethodGet, "/healthz", nil, nil)

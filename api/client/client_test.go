@@ -224,6 +224,19 @@ func TestLogout(t *testing.T) {
 	})
 }
 
+func TestTicket(t *testing.T) {
+	t.Parallel()
+	c, reqs := replay(t, http.StatusOK, `{"ticket":"tkt","expires_in_s":30}`)
+	tr, err := c.Ticket(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, apitype.TicketResponse{Ticket: "tkt", ExpiresInS: 30}, tr)
+	require.Len(t, reqs(), 1)
+	r := reqs()[0]
+	assert.Equal(t, http.MethodPost, r.method)
+	assert.Equal(t, "/api/v1/auth/ticket", r.path)
+	assert.Equal(t, "Bearer tok", r.auth)
+}
+
 func TestUserAgent(t *testing.T) {
 	t.Parallel()
 	var ua string
