@@ -5,6 +5,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,13 +17,17 @@ import (
 // when bmcd restarts.
 func TestEndToEndWebBoard(t *testing.T) {
 	t.Parallel()
+	t0 := time.Now()
 	d := startBMCD(t, t.TempDir())
+	t.Logf("TIMING start %v", time.Since(t0))
 	require.NotEmpty(t, d.password)
 	home := t.TempDir()
 	r := bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin")
 	require.Equal(t, 0, r.code, r.stderr)
 
+	t.Logf("TIMING bmcctl %v", time.Since(t0))
 	p := openPage(t, d, phone)
+	t.Logf("TIMING browser %v", time.Since(t0))
 	p.open("")
 	p.waitFor(`location.hash === "#/login"`, "the login page without a session")
 	p.screenshot("login")
@@ -79,7 +84,7 @@ func TestEndToEndWebBoard(t *testing.T) {
 	// because each must load.
 	p.open("#/settings")
 	p.waitFor(`!!document.querySelector("#board-info")`, "the board info")
-	assert.Contains(t, p.text("#board-info"), "Turing Pi")
+	assert.Contains(t, p.text("#board-info"), "Simulated board (4 slots)")
 	p.screenshot("settings")
 	p.open("#/cluster")
 	p.waitFor(`document.querySelector("#cluster")?.innerText.includes("No cluster yet")`, "the cluster page")
@@ -94,12 +99,16 @@ func TestEndToEndWebBoard(t *testing.T) {
 
 	// bmcd restarts: the page reconnects by itself and follows again.
 	p.open("#/board")
+	p.waitFor(`document.querySelectorAll("#slots .card").length === 4`, "the board")
 	p.waitFor(`document.querySelector("#live")?.classList.contains("ok")`, "the live stream")
+	t.Logf("TIMING before stop %v", time.Since(t0))
 	d.stop(t)
+	t.Logf("TIMING after stop %v", time.Since(t0))
 	p.waitFor(`!document.querySelector("#live")?.classList.contains("ok")`, "the page to notice bmcd is gone")
 	d2 := startBMCD(t, d.stateDir, "--listen", strings.TrimPrefix(d.url, "http://"))
 	p.waitFor(`document.querySelector("#live")?.classList.contains("ok")`, "the stream to come back")
 	r = bmcctl(t, d2, home, "", "power", "on", "3")
 	require.Equal(t, 0, r.code, r.stderr)
 	p.waitCard(3, "on")
+	t.Logf("TIMING end %v", time.Since(t0))
 }

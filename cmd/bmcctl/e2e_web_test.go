@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
@@ -106,6 +108,9 @@ type page struct {
 	t   *testing.T
 	ctx context.Context
 	d   *daemon
+	// log has the tab's failed requests and uncaught exceptions, told
+	// when a wait fails.
+	log *syncBuffer
 }
 
 // openPage opens a tab, in a browser context of its own, sized as vp.
@@ -117,8 +122,33 @@ func openPage(t *testing.T, d *daemon, vp viewport) *page {
 	if vp.phone {
 		opts = append(opts, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch)
 	}
+	p := &page{t: t, ctx: ctx, d: d, log: &syncBuffer{}}
+	failed := chromedp.Events(ctx, network.LoadingFailed)
+	thrown := chromedp.Events(ctx, cdpruntime.ExceptionThrown)
+	go func() {
+		for ev, err := range failed {
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(p.log, "request failed: %s %s\n", ev.Type, ev.ErrorText)
+		}
+	}()
+	go func() {
+		for ev, err := range thrown {
+			if err != nil {
+				return
+			}
+			if d := ev.ExceptionDetails; d != nil {
+				desc := d.Text
+				if d.Exception != nil {
+					desc += " " + d.Exception.Description
+				}
+				fmt.Fprintf(p.log, "exception: %s (%s:%d)\n", desc, d.URL, d.LineNumber+1)
+			}
+		}
+	}()
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height, opts...)))
-	return &page{t: t, ctx: ctx, d: d}
+	return p
 }
 
 // do runs actions, failing the test on an error.
@@ -138,11 +168,13 @@ func (p *page) open(route string) {
 // waitFor waits until the JavaScript expression is true in the page.
 func (p *page) waitFor(expr, what string) {
 	p.t.Helper()
+	start := time.Now()
+	defer func() { p.t.Logf("TIMING %v %s", time.Since(start), what) }()
 	ctx, cancel := context.WithTimeout(p.ctx, 40*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(0)))
 	if err != nil {
-		p.t.Fatalf("waiting for %s (%s): %v\npage text:\n%s", what, expr, err, p.text("body"))
+		p.t.Fatalf("waiting for %s (%s): %v\npage text:\n%s\nbrowser:\n%s\nbmcd:\n%s", what, expr, err, p.text("body"), p.log, p.d.stderr)
 	}
 }
 

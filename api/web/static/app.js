@@ -99,7 +99,11 @@ async function show() {
     cleanup = (await mod.render(view, ctx)) || null;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return; // back to login already
-    replace(view, h("p", { class: "alert", role: "alert" }, describe(e)));
+    const retry = h("button", { type: "button", class: "ghost", onclick: show }, "Try again");
+    replace(view, h("p", { class: "alert", role: "alert" }, describe(e)), retry);
+    // bmcd was away (restarting, or the Wi-Fi was): show the view again
+    // by itself once the event stream is back.
+    if (e instanceof ApiError && e.status === 0) cleanup = events.onResync(() => show());
   }
   if (loggedIn) {
     boardInfo().then((b) => {

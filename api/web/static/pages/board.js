@@ -26,7 +26,7 @@ export async function render(root, ctx) {
     const job = c.job && (c.job.state === "running" || c.job.state === "queued") ? c.job : null;
     const busy = !!c.pending || s.busy || !!job;
     const title = s.name || `Slot ${s.slot}`;
-    const power = h("span", { class: "power " + s.power, "data-power": s.power, title: "Measured on the board" },
+    const state = h("span", { class: "power " + s.power, "data-power": s.power, title: "Measured on the board" },
       s.power === "on" ? "On" : s.power === "off" ? "Off" : "Unknown");
     const badges = [];
     if (c.pending) badges.push(h("span", { class: "badge" }, doing[c.pending]));
@@ -49,7 +49,7 @@ export async function render(root, ctx) {
           h("h3", { id: `slot-${n}-title` }, `${s.slot} · ${title}`),
           h("div", { class: "sub" }, [s.module || "module not set", s.power_changed_at ? ` · changed ${ago(s.power_changed_at)}` : ""].join("")),
           node),
-        power),
+        state),
       badges.length ? h("div", { class: "row" }, badges) : null,
       s.warning ? h("p", { class: "note" }, s.warning) : null,
       c.error ? h("p", { class: "alert", role: "alert" }, c.error) : null,
