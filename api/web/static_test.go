@@ -17,7 +17,7 @@ import (
 // Content-Security-Policy would refuse, and modules that would 404.
 
 var (
-	importRE = regexp.MustCompile(`(?:from\s+|import\()\s*"([^"]+)"`)
+	importRE = regexp.MustCompile(`(?:from\s+|import\(|load\()\s*"([^"]+)"`)
 	srcRE    = regexp.MustCompile(`(?:src|href)="([^"#]+)"`)
 	inlineRE = regexp.MustCompile(`(?i)<script(?:\s+type="module")?\s*>|\son[a-z]+=|\sstyle=|<style|javascript:`)
 	remoteRE = regexp.MustCompile(`(?i)(?:src|href)="(?:https?:)?//|import\(\s*"https?:|from\s+"https?:`)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,17 +16,13 @@ import (
 // when bmcd restarts.
 func TestEndToEndWebBoard(t *testing.T) {
 	t.Parallel()
-	t0 := time.Now()
 	d := startBMCD(t, t.TempDir())
-	t.Logf("TIMING start %v", time.Since(t0))
 	require.NotEmpty(t, d.password)
 	home := t.TempDir()
 	r := bmcctl(t, d, home, d.password+"\n", "login", "--password-stdin")
 	require.Equal(t, 0, r.code, r.stderr)
 
-	t.Logf("TIMING bmcctl %v", time.Since(t0))
 	p := openPage(t, d, phone)
-	t.Logf("TIMING browser %v", time.Since(t0))
 	p.open("")
 	p.waitFor(`location.hash === "#/login"`, "the login page without a session")
 	p.screenshot("login")
@@ -101,14 +96,11 @@ func TestEndToEndWebBoard(t *testing.T) {
 	p.open("#/board")
 	p.waitFor(`document.querySelectorAll("#slots .card").length === 4`, "the board")
 	p.waitFor(`document.querySelector("#live")?.classList.contains("ok")`, "the live stream")
-	t.Logf("TIMING before stop %v", time.Since(t0))
 	d.stop(t)
-	t.Logf("TIMING after stop %v", time.Since(t0))
 	p.waitFor(`!document.querySelector("#live")?.classList.contains("ok")`, "the page to notice bmcd is gone")
 	d2 := startBMCD(t, d.stateDir, "--listen", strings.TrimPrefix(d.url, "http://"))
 	p.waitFor(`document.querySelector("#live")?.classList.contains("ok")`, "the stream to come back")
 	r = bmcctl(t, d2, home, "", "power", "on", "3")
 	require.Equal(t, 0, r.code, r.stderr)
 	p.waitCard(3, "on")
-	t.Logf("TIMING end %v", time.Since(t0))
 }

@@ -168,8 +168,6 @@ func (p *page) open(route string) {
 // waitFor waits until the JavaScript expression is true in the page.
 func (p *page) waitFor(expr, what string) {
 	p.t.Helper()
-	start := time.Now()
-	defer func() { p.t.Logf("TIMING %v %s", time.Since(start), what) }()
 	ctx, cancel := context.WithTimeout(p.ctx, 40*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(0)))

@@ -55,14 +55,21 @@ export async function api(method, path, body, opts = {}) {
   const headers = { Accept: "application/json" };
   if (session.token) headers.Authorization = "Bearer " + session.token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A request that failed on the way (the phone changed networks, a
+  // connection bmcd had just closed) is sent once more if sending it
+  // twice does no harm.
+  const again = opts.idempotent ?? (method === "GET" || method === "PATCH" || method === "DELETE");
   let resp;
-  try {
-    resp = await fetch("/api/v1" + path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal,
-    });
-  } catch (e) {
-    if (e.name === "AbortError") throw e;
-    throw networkError();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      resp = await fetch("/api/v1" + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal,
+      });
+      break;
+    } catch (e) {
+      if (e.name === "AbortError") throw e;
+      if (!again || attempt > 0) throw networkError();
+    }
   }
   if (!resp.ok) {
     const err = await errorFrom(resp);
@@ -86,7 +93,7 @@ export function expired() {
 // event stream or a console WebSocket, which browsers open without
 // headers: the token itself never appears in a URL (or a log).
 export async function ticket() {
-  const t = await api("POST", "/auth/ticket");
+  const t = await api("POST", "/auth/ticket", undefined, { idempotent: true });
   return t.ticket;
 }
 

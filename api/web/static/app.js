@@ -12,17 +12,29 @@ const toastBox = document.getElementById("toast");
 
 // Views by the first part of the hash route: #/flash/2 → flash, ["2"].
 const views = {
-  login: () => import("./pages/login.js"),
-  board: () => import("./pages/board.js"),
-  flash: () => import("./pages/flash.js"),
-  console: () => import("./pages/console.js"),
-  cluster: () => import("./pages/cluster.js"),
-  settings: () => import("./pages/settings.js"),
+  login: () => load("./pages/login.js"),
+  board: () => load("./pages/board.js"),
+  flash: () => load("./pages/flash.js"),
+  console: () => load("./pages/console.js"),
+  cluster: () => load("./pages/cluster.js"),
+  settings: () => load("./pages/settings.js"),
 };
+
+// load imports a view's module, once more if the first fetch failed on
+// the way (a browser keeps a failed module, so the retry asks for it
+// under another URL; bmcd ignores the query).
+async function load(path) {
+  try {
+    return await import(path);
+  } catch {
+    return import(path + "?retry=" + Date.now());
+  }
+}
 
 let cleanup = null;
 let board = null; // GET /api/v1/board, once per session
 let loginMessage = "";
+let afterLogin = "";
 
 // toast shows a short message for a few seconds (and to screen readers).
 export function toast(text, bad = false) {
@@ -64,6 +76,7 @@ function route() {
 async function show() {
   let { name, params } = route();
   if (!session.token && name !== "login") {
+    afterLogin = location.hash; // a bookmark of #/console/2 lands there
     location.replace("#/login");
     return;
   }
@@ -92,7 +105,9 @@ async function show() {
     loginMessage = "";
     ctx.loggedIn = () => {
       board = null;
-      location.replace("#/board");
+      const to = afterLogin || "#/board";
+      afterLogin = "";
+      location.replace(to);
     };
   }
   try {

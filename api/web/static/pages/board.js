@@ -90,7 +90,8 @@ export async function render(root, ctx) {
     c.error = "";
     draw(n);
     try {
-      const slot = await api("POST", `/slots/${n}/power`, { action, force });
+      // On and off may be sent twice; a reset or cycle may not.
+      const slot = await api("POST", `/slots/${n}/power`, { action, force }, { idempotent: action === "on" || action === "off" });
       c.pending = null;
       update(slot);
     } catch (err) {
