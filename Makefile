@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build web run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-flash bench-soak reset-password clean
+.PHONY: all build web run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-flash bench-soak bench-web reset-password clean
 
 all: build
 
@@ -40,7 +40,7 @@ run: build run-state
 	@echo "  bmcctl power on 2; bmcctl node known-hosts 2 >> ~/.ssh/known_hosts"
 	@echo "  ssh -p 2202 pi@127.0.1.2     # a prepared Raspberry Pi OS image boots ready for SSH"
 	@echo "  bmcctl board check           # what bmcd finds on the board"
-	@echo "The web page is not there yet: use bmcctl or the REST API (README)."
+	@echo "The web page: open http://$(RUN_LISTEN)/ (on a phone too, with --listen 0.0.0.0:8080); log in as admin."
 	@echo "Forgot the password? make reset-password, then make run again."
 	@echo
 	exec $(BIN)/bmcd --board sim --listen $(RUN_LISTEN) --state-dir $(RUN_DIR)/state
@@ -118,7 +118,13 @@ cross:
 	@ls -l $(DIST)
 	@file $(DIST)/* 2>/dev/null || true
 
-bench: bench-api bench-console
+bench: bench-api bench-console bench-web
+
+# bench-web: the web page's first load on a phone (empty cache) against
+# the simulated board, in headless Chromium: time, bytes over the wire,
+# and the whole page's gzip size.
+bench-web: web
+	$(GO) test -run '^$$' -bench BenchmarkWebFirstLoad -benchtime 10x ./cmd/bmcctl/
 
 # bench-flash: our flasher against dd, bmaptool, xz|dd and zstd|dd on a
 # loop device (root), one run, ratios printed; then bmcd's peak RSS while

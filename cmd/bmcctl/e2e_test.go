@@ -95,7 +95,7 @@ var (
 
 // startBMCD starts bmcd on the simulated board with its state in
 // stateDir, on a free loopback port, and waits until it listens.
-func startBMCD(t *testing.T, stateDir string, args ...string) *daemon {
+func startBMCD(t testing.TB, stateDir string, args ...string) *daemon {
 	t.Helper()
 	bin, err := binaries()
 	require.NoError(t, err)
@@ -133,7 +133,7 @@ func startBMCD(t *testing.T, stateDir string, args ...string) *daemon {
 }
 
 // stop sends SIGTERM and waits for a graceful exit.
-func (d *daemon) stop(t *testing.T) {
+func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	if d.cmd.ProcessState != nil {
 		return

@@ -46,7 +46,7 @@ var shared struct {
 
 // browser starts Chromium once per test run. In CI a missing Chromium
 // fails the test; elsewhere it skips.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	bin := "/usr/bin/chromium"
 	if _, err := os.Stat(bin); err != nil {
@@ -105,7 +105,7 @@ func closeBrowser() {
 
 // page is one browser tab on a bmcd.
 type page struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 	d   *daemon
 	// log has the tab's failed requests and uncaught exceptions, told
@@ -114,7 +114,7 @@ type page struct {
 }
 
 // openPage opens a tab, in a browser context of its own, sized as vp.
-func openPage(t *testing.T, d *daemon, vp viewport) *page {
+func openPage(t testing.TB, d *daemon, vp viewport) *page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser(t), chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
