@@ -40,7 +40,7 @@ run: build run-state
 	@echo "  bmcctl power on 2; bmcctl node known-hosts 2 >> ~/.ssh/known_hosts"
 	@echo "  ssh -p 2202 pi@127.0.1.2     # a prepared Raspberry Pi OS image boots ready for SSH"
 	@echo "  bmcctl board check           # what bmcd finds on the board"
-	@echo "The web page: open http://$(RUN_LISTEN)/ (on a phone too, with --listen 0.0.0.0:8080); log in as admin."
+	@echo "The web page: open http://$(RUN_LISTEN)/ and log in as admin (from a phone: make run RUN_LISTEN=0.0.0.0:8080)."
 	@echo "Forgot the password? make reset-password, then make run again."
 	@echo
 	exec $(BIN)/bmcd --board sim --listen $(RUN_LISTEN) --state-dir $(RUN_DIR)/state

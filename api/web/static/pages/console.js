@@ -55,7 +55,7 @@ export async function render(root, ctx) {
     return b;
   }));
   replace(root,
-    h("div", { class: "row" }, h("h2", { class: "grow" }, `Console: slot ${n}`), picker),
+    h("div", { class: "row" }, h("h2", { class: "grow" }, `Console ${n}`), picker),
     h("div", { class: "row" }, readOnly, h("div", { class: "grow" }, baud)),
     status, screen, keyRow);
 
