@@ -17,9 +17,17 @@ import (
 // reconnects with Last-Event-ID gets the events it missed, as far as the
 // board remembers them. A client too slow to keep up is told so with a
 // "lagged" event and disconnected, so that it reconnects.
+//
+// A browser's EventSource sends Last-Event-ID only on its own retries,
+// which reuse the URL and so a ticket already spent; a page that opens a
+// new stream with a new ticket passes the last ID as ?last_event_id=.
 func (s *Server) events(c *echo.Context) error {
 	var after uint64
-	if id := c.Request().Header.Get("Last-Event-ID"); id != "" {
+	id := c.Request().Header.Get("Last-Event-ID")
+	if id == "" {
+		id = c.QueryParam("last_event_id")
+	}
+	if id != "" {
 		n, err := strconv.ParseUint(id, 10, 64)
 		if err != nil {
 			return newError(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("invalid Last-Event-ID %q", id))

@@ -92,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 	// The BMC sits on a LAN without a trusted proxy: the peer address is
 	// the client, whatever X-Forwarded-For claims (it keys the login limit).
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(securityHeaders)
 	e.Use(middleware.Recover())
 	e.Use(s.logRequests)
 	e.Use(s.idleBody)

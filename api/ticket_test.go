@@ -154,3 +154,40 @@ func TestTicketsAndTokensStayOutOfLogs(t *testing.T) {
 		assert.NotContains(t, logged, secret, "the %s is in the log", name)
 	}
 }
+
+// TestEventsResumeAfterQuery: a page that opens a new stream with a new
+// ticket resumes after the last event it saw, as EventSource's own
+// Last-Event-ID would.
+func TestEventsResumeAfterQuery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/1/power", `{"action":"on"}`, nil))
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/slots/2/power", `{"action":"on"}`, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	read := func(query string) string {
+		req, err := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/api/v1/events?ticket="+f.ticket(t)+query, nil)
+		require.NoError(t, err)
+		resp, err := f.srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var got strings.Builder
+		buf := make([]byte, 4096)
+		for strings.Count(got.String(), "event: ") < 1 {
+			n, err := resp.Body.Read(buf)
+			require.NoError(t, err)
+			got.Write(buf[:n])
+		}
+		return got.String()
+	}
+	// Without an ID the stream starts with new events only; with one it
+	// starts with what came after it.
+	resumed := read("&last_event_id=1")
+	assert.NotContains(t, resumed, "id: 1\n")
+	assert.Contains(t, resumed, "id: 2\n", resumed)
+
+	var eb apitype.ErrorBody
+	f.token = ""
+	assert.Equal(t, http.StatusUnauthorized, f.do(t, "GET", "/api/v1/events?last_event_id=x", "", &eb))
+}

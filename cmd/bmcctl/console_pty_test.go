@@ -238,3 +238,42 @@ func TestConsoleTerminal(t *testing.T) {
 		p.restored()
 	})
 }
+
+// TestLoginConfirmsCertificateOnTerminal: at a first login over HTTPS,
+// bmcctl shows the certificate's fingerprint and pins it only if the
+// person at the terminal says yes.
+func TestLoginConfirmsCertificateOnTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bmcctl")
+	}
+	bin := buildBMCCTL(t)
+	f := newBMCD(t)
+	srv, fp := tlsBMCD(t, f)
+	isolate(t, srv.URL)
+	t.Setenv("BMC_PASSWORD", testPassword)
+
+	p := startOnPTY(t, bin, "login")
+	p.see("Its SHA-256 fingerprint is\r\n  " + fp.String() + "\r\n")
+	p.see("Pin it and log in? [y/N] ")
+	p.typeKeys("n\r")
+	assert.Equal(t, 1, p.exit())
+	p.see("bmcctl: certificate not accepted; nothing pinned")
+	_, ok, err := lookupPin(srv.URL)
+	require.NoError(t, err)
+	assert.False(t, ok)
+
+	p = startOnPTY(t, bin, "login")
+	p.see("Pin it and log in? [y/N] ")
+	p.typeKeys("y\r")
+	assert.Equal(t, 0, p.exit())
+	p.see("Logged in to " + srv.URL)
+	entry, ok, err := lookupPin(srv.URL)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, fp.String(), entry.Fingerprint)
+
+	// The next login asks nothing.
+	p = startOnPTY(t, bin, "login")
+	assert.Equal(t, 0, p.exit())
+	assert.NotContains(t, p.screen.String(), "Pin it")
+}

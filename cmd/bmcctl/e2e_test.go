@@ -89,7 +89,7 @@ func (b *syncBuffer) String() string {
 }
 
 var (
-	listeningRE = regexp.MustCompile(`bmcd: listening on (http://\S+)`)
+	listeningRE = regexp.MustCompile(`bmcd: listening on (https?://\S+)`)
 	passwordRE  = regexp.MustCompile(`(?s)generated a password for user "admin".*?:\n\n\s+(\S+)\n`)
 )
 

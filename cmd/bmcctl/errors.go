@@ -50,6 +50,8 @@ func message(ctx context.Context, err error) string {
 // token becomes "run 'bmcctl login'" (and the cached token, which no
 // longer works, is dropped), a timeout names --timeout.
 func (e *env) explain(c *client.Client, err error) error {
+	var certErr *client.CertificateError
+	var redirect *client.RedirectError
 	switch {
 	case err == nil:
 		return nil
@@ -58,8 +60,27 @@ func (e *env) explain(c *client.Client, err error) error {
 			_ = deleteToken(c.BaseURL)
 		}
 		return fmt.Errorf("not logged in to %s: run 'bmcctl login'", c.BaseURL)
+	case errors.As(err, &certErr):
+		return certificateRefused(c.BaseURL, certErr)
+	case errors.As(err, &redirect):
+		return fmt.Errorf("bmcd at %s redirects to %s://%s: use --host %s://%s", c.BaseURL, redirect.To.Scheme, redirect.To.Host, redirect.To.Scheme, redirect.To.Host)
 	case errors.Is(err, context.DeadlineExceeded) && e.timeout > 0:
 		return fmt.Errorf("no answer from bmcd at %s within %s (see --timeout)", c.BaseURL, e.timeout)
 	}
 	return err
+}
+
+// certificateRefused says what to do about a certificate that is not the
+// pinned one: check the new fingerprint and pin it, or suspect the
+// network. One line, as bmcctl prints errors.
+func certificateRefused(base string, ce *client.CertificateError) error {
+	if ce.Err != nil {
+		return fmt.Errorf("the certificate of %s is not vouched for by the pinned CA (%v); its fingerprint is %s: "+
+			"if bmcd's certificate was replaced on purpose, run 'bmcctl --host %s login --ca FILE' or '--fingerprint %s'",
+			base, ce.Err, ce.Got, base, ce.Got)
+	}
+	return fmt.Errorf("the certificate of %s has CHANGED: bmcctl pinned %s, bmcd now presents %s; "+
+		"someone may be intercepting the connection. If bmcd's certificate was replaced on purpose (a new state dir, "+
+		"http.tls_cert), compare the new fingerprint with the one bmcd printed at start, then run "+
+		"'bmcctl --host %s login --fingerprint %s'", base, ce.Pinned, ce.Got, base, ce.Got)
 }

@@ -19,21 +19,24 @@ import (
 func newLogin(e *env) *cobra.Command {
 	var user string
 	var fromStdin bool
+	var trust trustOptions
 	cmd := &cobra.Command{
-		Use:   "login [--user admin] [--password-stdin]",
+		Use:   "login [--user admin] [--password-stdin] [--fingerprint SHA256:… | --ca FILE | --yes]",
 		Short: "Log in to bmcd and cache the token",
 		Long: "Log in to bmcd and cache the token for --host in the user's config directory\n" +
 			"(bmcctl/tokens.json, mode 0600). The password is read from the first line of\n" +
 			"stdin with --password-stdin, else from BMC_PASSWORD, else asked for on the\n" +
-			"terminal without echo, else read from the first line of stdin.",
-		Example: "  bmcctl login\n  echo \"$PW\" | bmcctl --host turingpi.local login --password-stdin",
+			"terminal without echo, else read from the first line of stdin.\n\n" +
+			"Over https://, bmcctl pins bmcd's certificate at the first login, as SSH pins\n" +
+			"host keys (bmcctl/pins.json): it shows the certificate's SHA-256 fingerprint,\n" +
+			"which bmcd prints when it starts, and asks to confirm it on a terminal; or\n" +
+			"--fingerprint gives the expected one, --ca a CA file that vouches for the\n" +
+			"certificate, --yes accepts what is shown. From then on bmcctl accepts only\n" +
+			"that certificate and refuses a changed one; --fingerprint or --ca replace the pin.",
+		Example: "  bmcctl login\n  echo \"$PW\" | bmcctl --host https://turingpi.local login --password-stdin --fingerprint SHA256:AB:…",
 		Args:    maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := e.newClient()
-			if err != nil {
-				return err
-			}
-			password, err := e.password(fromStdin)
+			base, err := normalizeHost(e.host)
 			if err != nil {
 				return err
 			}
@@ -43,6 +46,18 @@ func newLogin(e *env) *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, e.timeout)
 				defer cancel()
 			}
+			hc, newPin, err := e.trust(ctx, base, trust)
+			if err != nil {
+				return err
+			}
+			c, err := e.clientWith(base, hc)
+			if err != nil {
+				return err
+			}
+			password, err := e.password(fromStdin)
+			if err != nil {
+				return err
+			}
 			lr, err := c.Login(ctx, user, password)
 			var ae *client.APIError
 			if errors.As(err, &ae) {
@@ -50,6 +65,13 @@ func newLogin(e *env) *cobra.Command {
 			}
 			if err != nil {
 				return e.explain(c, err)
+			}
+			// Pinned only once the pinned certificate has carried a
+			// successful login.
+			if newPin != nil {
+				if err := savePin(base, *newPin); err != nil {
+					return err
+				}
 			}
 			if err := saveToken(c.BaseURL, cachedToken{Token: lr.Token, ExpiresAt: lr.ExpiresAt}); err != nil {
 				return err
@@ -60,6 +82,10 @@ func newLogin(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&user, "user", "admin", "user name")
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin")
+	cmd.Flags().StringVar(&trust.fingerprint, "fingerprint", "", "pin bmcd's certificate if its SHA-256 fingerprint is this (SHA256:AB:CD:…)")
+	cmd.Flags().StringVar(&trust.caFile, "ca", "", "pin the CA certificates in this PEM `file` instead of a fingerprint")
+	cmd.Flags().BoolVar(&trust.yes, "yes", false, "pin the certificate shown at a first login without asking")
+	cmd.MarkFlagsMutuallyExclusive("fingerprint", "ca", "yes")
 	return cmd
 }
 

@@ -165,21 +165,51 @@ func subPath(c *cobra.Command) string {
 	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
 }
 
-// newClient returns a client for --host with the cached token, if any.
+// newClient returns a client for --host with the cached token, if any,
+// and for an https:// host the certificate pinned at login.
 func (e *env) newClient() (*client.Client, error) {
 	base, err := normalizeHost(e.host)
 	if err != nil {
 		return nil, err
 	}
+	hc, err := pinnedHTTPClient(base)
+	if err != nil {
+		return nil, err
+	}
+	return e.clientWith(base, hc)
+}
+
+// clientWith returns a client for base that sends requests with hc.
+func (e *env) clientWith(base string, hc *http.Client) (*client.Client, error) {
 	tok, err := loadToken(base)
 	if err != nil {
 		return nil, err
 	}
 	return client.New(base,
 		client.WithToken(tok),
-		client.WithHTTPClient(&http.Client{}),
+		client.WithHTTPClient(hc),
 		client.WithUserAgent("bmcctl/"+version),
 	), nil
+}
+
+// pinnedHTTPClient is the HTTP client for base: for https://, one that
+// accepts only the certificate pinned at login.
+func pinnedHTTPClient(base string) (*http.Client, error) {
+	if !strings.HasPrefix(base, "https://") {
+		return client.PlainHTTPClient(), nil
+	}
+	entry, ok, err := lookupPin(base)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("bmcctl has not pinned the certificate of %s yet: run 'bmcctl --host %s login' to check its fingerprint and pin it", base, base)
+	}
+	pin, err := entry.pin(base)
+	if err != nil {
+		return nil, err
+	}
+	return pin.HTTPClient(), nil
 }
 
 // call runs one request-answer exchange with bmcd, within --timeout.

@@ -101,7 +101,20 @@ type httpConfig struct {
 	// BodyIdleTimeout fails a request whose body (an upload) sends
 	// nothing for this long.
 	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	// TLS serves HTTPS. Default: on for a real board (a phone on the
+	// LAN sends the password), off on the simulated one.
+	TLS *bool `yaml:"tls"`
+	// TLSCert and TLSKey are the operator's PEM certificate and key;
+	// empty: a self-signed certificate generated in the state dir.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// RedirectListen is a plain-HTTP address that redirects to HTTPS;
+	// "off" for none. Default :80 with TLS on a real board, none on sim.
+	RedirectListen string `yaml:"redirect_listen"`
 }
+
+// tlsOn says whether bmcd serves HTTPS; complete has set the default.
+func (h httpConfig) tlsOn() bool { return h.TLS != nil && *h.TLS }
 
 // apply sets the server's timeouts, replacing echo's defaults (its
 // StartConfig sets a 30 s ReadTimeout, which cuts off every upload
@@ -110,6 +123,30 @@ func (h httpConfig) apply(s *http.Server) {
 	s.ReadTimeout, s.WriteTimeout = 0, 0
 	s.ReadHeaderTimeout = h.ReadHeaderTimeout
 	s.IdleTimeout = h.IdleTimeout
+}
+
+// completeTLS checks the TLS settings and sets the redirect's default.
+func (h *httpConfig) completeTLS(board string) error {
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		return fmt.Errorf("http tls_cert %q, tls_key %q: give both or neither", h.TLSCert, h.TLSKey)
+	}
+	if !h.tlsOn() {
+		if h.TLSCert != "" {
+			return fmt.Errorf("http tls_cert %q is set but tls is off: turn tls on, or remove the certificate", h.TLSCert)
+		}
+		if h.RedirectListen != "" && h.RedirectListen != "off" {
+			return fmt.Errorf("http redirect_listen %q needs tls on: there is no HTTPS to redirect to", h.RedirectListen)
+		}
+		h.RedirectListen = "off"
+		return nil
+	}
+	if h.RedirectListen == "" {
+		h.RedirectListen = ":80"
+		if board == "sim" {
+			h.RedirectListen = "off"
+		}
+	}
+	return nil
 }
 
 // prepareConfig is the config's prepare section.
@@ -167,7 +204,9 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "YAML configuration `file`")
 	board := fs.String("board", c.Board, "board profile: sim, tp1, tp2-v2.4 or tp2-v2.5")
-	listen := fs.String("listen", "", "HTTP listen `address` (default 127.0.0.1:8080 on sim, :8080 on hardware)")
+	listen := fs.String("listen", "", "listen `address` (default 127.0.0.1:8080 on sim; :443 with TLS, else :8080, on hardware)")
+	tlsOn := fs.Bool("tls", false, "serve HTTPS (default true on hardware, false on sim)")
+	redirect := fs.String("redirect-listen", "", "plain-HTTP `address` redirecting to HTTPS, or off (default :80 with TLS on hardware)")
 	stateDir := fs.String("state-dir", "", "`directory` for persistent state (default /var/lib/bmcd, or the user state dir on sim)")
 	logLevel := fs.String("log-level", c.LogLevel, "log level: debug, info, warn or error")
 	simSlots := fs.Int("sim-slots", c.Sim.Slots, "number of slots of the simulated board: 4 or 7")
@@ -199,6 +238,10 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 			c.Board = *board
 		case "listen":
 			c.Listen = *listen
+		case "tls":
+			c.HTTP.TLS = tlsOn
+		case "redirect-listen":
+			c.HTTP.RedirectListen = *redirect
 		case "state-dir":
 			c.StateDir = *stateDir
 		case "log-level":
@@ -225,11 +268,22 @@ func (c *config) complete() error {
 	if !known {
 		return fmt.Errorf("board %q: want one of %v", c.Board, boards)
 	}
+	if c.HTTP.TLS == nil {
+		on := c.Board != "sim"
+		c.HTTP.TLS = &on
+	}
 	if c.Listen == "" {
-		c.Listen = ":8080"
-		if c.Board == "sim" {
+		switch {
+		case c.Board == "sim":
 			c.Listen = "127.0.0.1:8080"
+		case c.HTTP.tlsOn():
+			c.Listen = ":443"
+		default:
+			c.Listen = ":8080"
 		}
+	}
+	if err := c.HTTP.completeTLS(c.Board); err != nil {
+		return err
 	}
 	if c.StateDir == "" {
 		c.StateDir = "/var/lib/bmcd"

@@ -51,10 +51,34 @@ auth:
 			assert.Equal(t, "hub", c.Sim.USB)
 		}},
 		{name: "bad sim usb", args: []string{"--config", file("switch.yaml", "sim:\n  usb: switch\n")}, wantErr: `usb topology "switch"`},
-		{name: "hardware listens on all interfaces", args: []string{"--board", "tp2-v2.4"}, check: func(t *testing.T, c config) {
-			assert.Equal(t, ":8080", c.Listen)
+		{name: "hardware serves HTTPS on all interfaces", args: []string{"--board", "tp2-v2.4"}, check: func(t *testing.T, c config) {
+			assert.Equal(t, ":443", c.Listen)
+			assert.True(t, c.HTTP.tlsOn())
+			assert.Equal(t, ":80", c.HTTP.RedirectListen)
 			assert.Equal(t, "/var/lib/bmcd", c.StateDir)
 		}},
+		{name: "hardware without TLS", args: []string{"--board", "tp1", "--tls=false"}, check: func(t *testing.T, c config) {
+			assert.Equal(t, ":8080", c.Listen)
+			assert.False(t, c.HTTP.tlsOn())
+			assert.Equal(t, "off", c.HTTP.RedirectListen)
+		}},
+		{name: "sim keeps plain HTTP", args: nil, check: func(t *testing.T, c config) {
+			assert.False(t, c.HTTP.tlsOn())
+			assert.Equal(t, "off", c.HTTP.RedirectListen)
+		}},
+		{name: "sim with TLS", args: []string{"--tls", "--redirect-listen", "127.0.0.1:0"}, check: func(t *testing.T, c config) {
+			assert.True(t, c.HTTP.tlsOn())
+			assert.Equal(t, "127.0.0.1:8080", c.Listen)
+			assert.Equal(t, "127.0.0.1:0", c.HTTP.RedirectListen)
+		}},
+		{name: "own certificate", args: []string{"--config", file("cert.yaml", "board: tp1\nhttp:\n  tls_cert: /etc/bmcd/cert.pem\n  tls_key: /etc/bmcd/key.pem\n  redirect_listen: \"off\"\n")}, check: func(t *testing.T, c config) {
+			assert.Equal(t, "/etc/bmcd/cert.pem", c.HTTP.TLSCert)
+			assert.Equal(t, "/etc/bmcd/key.pem", c.HTTP.TLSKey)
+			assert.Equal(t, "off", c.HTTP.RedirectListen)
+		}},
+		{name: "certificate without key", args: []string{"--config", file("certonly.yaml", "board: tp1\nhttp:\n  tls_cert: /etc/bmcd/cert.pem\n")}, wantErr: "give both or neither"},
+		{name: "certificate with TLS off", args: []string{"--tls=false", "--config", file("certoff.yaml", "board: tp1\nhttp:\n  tls_cert: /c\n  tls_key: /k\n")}, wantErr: "tls is off"},
+		{name: "redirect without TLS", args: []string{"--redirect-listen", ":80"}, wantErr: "needs tls on"},
 		{name: "file", args: []string{"--config", full}, check: func(t *testing.T, c config) {
 			assert.Equal(t, "tp1", c.Board)
 			assert.Equal(t, ":9000", c.Listen)

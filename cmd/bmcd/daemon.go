@@ -16,6 +16,7 @@ import (
 
 	"github.com/turingpi-oss/bmcd/api"
 	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/api/tlscert"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
@@ -26,7 +27,9 @@ type daemon struct {
 	stderr io.Writer
 	board  *bmc.Board
 	api    *api.Server
-	close  func() error
+	// cert is served over TLS; nil for plain HTTP.
+	cert  *tlscert.Cert
+	close func() error
 }
 
 func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, error) {
@@ -74,6 +77,10 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 			"      (stored as a bcrypt hash in %s):\n\n      %s\n\n",
 			auth.AdminUser, filepath.Join(cfg.StateDir, "auth.json"), generated)
 	}
+	cert, err := loadCert(cfg, log, stderr)
+	if err != nil {
+		return nil, closeAfter(err, "the board", closeHW)
+	}
 	board.AddWarnings(firmwareWarnings(cfg, hw)...)
 	srv, err := api.New(api.Config{
 		Board:           board,
@@ -88,7 +95,7 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 	}
 	info := board.Info()
 	log.Info("bmcd: starting", "version", version, "board", info.Model, "slots", info.Slots, "state_dir", cfg.StateDir)
-	return &daemon{cfg: cfg, log: log, stderr: stderr, board: board, api: srv, close: closeHW}, nil
+	return &daemon{cfg: cfg, log: log, stderr: stderr, board: board, api: srv, cert: cert, close: closeHW}, nil
 }
 
 // closeAfter closes what was opened before err happened. A failure to
@@ -121,14 +128,30 @@ func (d *daemon) serve(ctx context.Context) (err error) {
 	}()
 	defer func() { <-pollDone }()
 
+	ln, err := d.listen(ctx)
+	if err != nil {
+		return err
+	}
+	if d.cfg.HTTP.RedirectListen != "off" {
+		stopRedirect, err := d.serveRedirect(ctx, ln.Addr())
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopRedirect()
+	}
+	scheme := "http"
+	if d.cert != nil {
+		scheme = "https"
+	}
 	sc := echo.StartConfig{
-		Address:         d.cfg.Listen,
+		Listener:        ln,
 		HideBanner:      true,
 		HidePort:        true,
 		GracefulTimeout: 10 * time.Second,
 		ListenerAddrFunc: func(addr net.Addr) {
 			// Tests and make run read this line to find the port.
-			fmt.Fprintf(d.stderr, "bmcd: listening on http://%s\n", addr)
+			fmt.Fprintf(d.stderr, "bmcd: listening on %s://%s\n", scheme, addr)
 		},
 		BeforeServeFunc: func(s *http.Server) error {
 			d.cfg.HTTP.apply(s)
@@ -139,6 +162,7 @@ func (d *daemon) serve(ctx context.Context) (err error) {
 			streams, endStreams := context.WithCancel(context.Background())
 			s.BaseContext = func(net.Listener) context.Context { return streams }
 			s.RegisterOnShutdown(endStreams)
+			s.ErrorLog = serverErrorLog(d.log)
 			return nil
 		},
 	}

@@ -43,7 +43,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-var listeningRE = regexp.MustCompile(`bmcd: listening on (http://\S+)`)
+var listeningRE = regexp.MustCompile(`bmcd: listening on (https?://\S+)`)
 
 const testPassword = "pass word"
 

@@ -4,6 +4,7 @@
 // Usage:
 //
 //	bmcd [--config FILE] [--board sim|tp1|tp2-v2.4|tp2-v2.5] [--listen ADDR] [--state-dir DIR]
+//	     [--tls[=false]] [--redirect-listen ADDR|off]
 //	bmcd check [--active SLOT] [--json] [the same flags]
 //
 // See README.md for the configuration reference.
