@@ -29,6 +29,10 @@ func TestEndToEndWebConsole(t *testing.T) {
 	screen := `(document.querySelector("#terminal .xterm-rows")?.innerText ?? "")`
 	p.waitFor(screen+`.includes("node2 login:")`, "the boot log and the login prompt")
 	assert.Contains(t, p.text("#console-status"), "115200 baud")
+	// xterm.js's own styles apply under bmcd's strict CSP: the rows are
+	// in the terminal's monospace font and its white on black.
+	rows := `getComputedStyle(document.querySelector("#terminal .xterm-rows"))`
+	p.waitFor(rows+`.fontFamily.includes("Mono") && `+rows+`.color === "rgb(255, 255, 255)"`, "xterm.js's styles")
 	p.screenshot("console")
 
 	// A line typed as a phone's keyboard does: the text is inserted

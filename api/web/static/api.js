@@ -113,6 +113,7 @@ class EventStream {
     this.timer = 0;
     this.running = false;
     this.connected = false;
+    this.lastId = "";
     this.hiddenAt = 0;
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") { this.hiddenAt = Date.now(); return; }
@@ -142,6 +143,7 @@ class EventStream {
 
   stop() {
     this.running = false;
+    this.lastId = "";
     clearTimeout(this.timer);
     if (this.src) this.src.close();
     this.src = null;
@@ -166,7 +168,11 @@ class EventStream {
       return this.backoff();
     }
     if (!this.running) return;
-    const src = new EventSource("/api/v1/events?ticket=" + encodeURIComponent(t));
+    // The events missed since the last one seen come first, as far as
+    // bmcd remembers them.
+    const q = new URLSearchParams({ ticket: t });
+    if (this.lastId) q.set("last_event_id", this.lastId);
+    const src = new EventSource("/api/v1/events?" + q);
     this.src = src;
     src.onopen = () => {
       this.retry = 0;
@@ -183,6 +189,7 @@ class EventStream {
       this.backoff();
     };
     const deliver = (m) => {
+      if (m.lastEventId) this.lastId = m.lastEventId;
       let ev;
       try { ev = JSON.parse(m.data); } catch { return; }
       for (const fn of this.listeners) fn(ev);

@@ -26,6 +26,23 @@ function loadXterm() {
   return xtermLoaded;
 }
 
+// adoptStyles applies the <style> elements xterm.js writes (its measured
+// cell size, its theme) under bmcd's Content-Security-Policy, which
+// refuses inline style (style-src 'self'): their text is copied into a
+// constructed style sheet, which the policy allows, whenever it changes.
+function adoptStyles(container) {
+  const sheet = new CSSStyleSheet();
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  const copy = () => sheet.replaceSync([...container.querySelectorAll("style")].map((e) => e.textContent).join("\n"));
+  const watch = new MutationObserver(copy);
+  watch.observe(container, { subtree: true, childList: true, characterData: true });
+  copy();
+  return () => {
+    watch.disconnect();
+    document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== sheet);
+  };
+}
+
 export async function render(root, ctx) {
   const info = await ctx.boardInfo();
   const n = Number(ctx.params[0]) || 1;
@@ -59,7 +76,7 @@ export async function render(root, ctx) {
     h("div", { class: "row" }, readOnly, h("div", { class: "grow" }, baud)),
     status, screen, keyRow);
 
-  let term = null, fit = null, ws = null, closed = false, retry = 0, timer = 0, writable = false;
+  let term = null, fit = null, ws = null, closed = false, retry = 0, timer = 0, writable = false, unadopt = () => {};
   const enc = new TextEncoder();
 
   function say(text) { status.textContent = text; }
@@ -71,6 +88,7 @@ export async function render(root, ctx) {
     fit = new FitAddon();
     term.loadAddon(fit);
     term.open(screen);
+    unadopt = adoptStyles(screen);
     fit.fit();
   } catch (e) {
     replace(screen, h("p", { class: "alert", role: "alert", id: "no-xterm" },
@@ -188,5 +206,6 @@ export async function render(root, ctx) {
     document.removeEventListener("visibilitychange", onVisible);
     if (ws) ws.close(1000, "page left");
     term.dispose();
+    unadopt();
   };
 }
