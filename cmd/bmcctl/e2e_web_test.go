@@ -8,12 +8,10 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -250,10 +248,4 @@ func (p *page) waitCard(n int, power string) {
 	p.t.Helper()
 	p.waitFor(fmt.Sprintf(`document.querySelector("#slot-%d .power")?.dataset.power === %q`, n, power),
 		fmt.Sprintf("slot %d's card to show %s", n, power))
-}
-
-// apiJSON is a small helper for the tests that read bmcd's JSON.
-func apiJSON(t *testing.T, s string, v any) {
-	t.Helper()
-	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(s)), v), s)
 }
