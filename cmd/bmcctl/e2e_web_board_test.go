@@ -103,4 +103,10 @@ func TestEndToEndWebBoard(t *testing.T) {
 	r = bmcctl(t, d2, home, "", "power", "on", "3")
 	require.Equal(t, 0, r.code, r.stderr)
 	p.waitCard(3, "on")
+
+	// A session bmcd no longer knows (expired, revoked) sends the page
+	// back to the login, saying why.
+	eval[chromedp.Void](p, `localStorage.setItem("bmcd.token", "not-a-token")`)
+	p.open("#/settings")
+	p.waitFor(`location.hash === "#/login" && document.querySelector("#login-msg")?.innerText.includes("session has ended")`, "the login page with the reason")
 }

@@ -2,7 +2,15 @@
 // by the event stream (no polling), and the power actions.
 
 import { api, events } from "../api.js";
-import { h, replace, ago } from "../dom.js";
+import { h, replace } from "../dom.js";
+
+// since says when: the time of day today, else the date too.
+function since(iso) {
+  const t = new Date(iso);
+  const sameDay = t.toDateString() === new Date().toDateString();
+  return sameDay ? t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : t.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
 
 const actionWords = { on: "On", off: "Off", reset: "Reset", cycle: "Cycle" };
 const doing = { on: "Switching on…", off: "Switching off…", reset: "Resetting…", cycle: "Power cycling…" };
@@ -47,7 +55,7 @@ export async function render(root, ctx) {
       h("header", {},
         h("div", { class: "grow" },
           h("h3", { id: `slot-${n}-title` }, `${s.slot} · ${title}`),
-          h("div", { class: "sub" }, [s.module || "module not set", s.power_changed_at ? ` · changed ${ago(s.power_changed_at)}` : ""].join("")),
+          h("div", { class: "sub" }, [s.module || "module not set", s.power_changed_at ? ` · ${s.power === "on" ? "on" : "off"} since ${since(s.power_changed_at)}` : ""].join("")),
           node),
         state),
       badges.length ? h("div", { class: "row" }, badges) : null,
@@ -150,7 +158,5 @@ export async function render(root, ctx) {
     events.onResync(() => load().catch(() => {})),
   ];
   await load();
-  // Relative times ("changed 2 min ago") age without any request.
-  const tick = setInterval(() => { for (const n of cards.keys()) if (!cards.get(n).pending) draw(n); }, 30000);
-  return () => { off.forEach((f) => f()); clearInterval(tick); };
+  return () => off.forEach((f) => f());
 }
