@@ -34,7 +34,7 @@ func TestEndToEndWebFlash(t *testing.T) {
 	p.click("#flash-go")
 	p.waitFor(`!!document.querySelector('#jobs .job[data-state="succeeded"]')`, "the job to succeed")
 	assert.Contains(t, p.text("#jobs .job"), "Flashed")
-	eval[chromedp.Void](p, `document.querySelector("#uploads").scrollIntoView()`)
+	eval[chromedp.Void](p, `document.querySelector("#jobs-title").scrollIntoView()`)
 	p.screenshot("flash-jobs")
 	seen := eval[[]string](p, `[...window.seen]`)
 	assert.Contains(t, seen, "upload-1:full", "the upload's byte progress reached the whole file: %v", seen)

@@ -28,7 +28,9 @@ export async function render(root, ctx) {
   const slotBoxes = slots.map((s) => h("label", { class: "inline" },
     h("input", { type: "checkbox", name: "slot", value: s.slot, checked: s.slot === preselect || (slots.length === 1) }),
     `${s.slot} · ${s.name || "Slot " + s.slot}${s.module ? " (" + s.module + ")" : ""}`));
-  const fileInput = h("input", { type: "file", id: "image-file", accept: ".img,.raw,.bin,.iso,.gz,.xz,.zst,.zstd,.bz2,application/octet-stream" });
+  // No accept filter: phones grey out files whose type they do not
+  // know, and an image may have any name; bmcd looks at the content.
+  const fileInput = h("input", { type: "file", id: "image-file" });
   const urlInput = h("input", { type: "url", id: "image-url", placeholder: "https://…/image.img.xz", inputmode: "url", autocapitalize: "none" });
   const srcFile = h("input", { type: "radio", name: "source", id: "src-file", value: "file", checked: true });
   const srcURL = h("input", { type: "radio", name: "source", id: "src-url", value: "url" });
