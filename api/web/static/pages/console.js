@@ -26,7 +26,7 @@ function loadXterm() {
   return xtermLoaded;
 }
 
-// adoptStyles applies the <style> elements xterm.js writes (its measured
+// adoptStyles applies the style elements xterm.js writes (its measured
 // cell size, its theme) under bmcd's Content-Security-Policy, which
 // refuses inline style (style-src 'self'): their text is copied into a
 // constructed style sheet, which the policy allows, whenever it changes.
