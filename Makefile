@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build web run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-flash bench-soak bench-web reset-password clean
+.PHONY: all build web run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-cluster bench-flash bench-soak bench-web reset-password clean
 
 all: build
 
@@ -39,6 +39,10 @@ run: build run-state
 	@echo "  bmcctl flash --slot 2 IMAGE --hostname node2 --ssh-key ~/.ssh/id_ed25519.pub"
 	@echo "  bmcctl power on 2; bmcctl node known-hosts 2 >> ~/.ssh/known_hosts"
 	@echo "  ssh -p 2202 pi@127.0.1.2     # a prepared Raspberry Pi OS image boots ready for SSH"
+	@echo "  # a k3s cluster on the prepared slots (the nodes' k3s and its API are simulated):"
+	@echo "  for s in 1 2 3 4; do bmcctl flash --slot \$$s IMAGE --hostname node\$$s --ssh-key ~/.ssh/id_ed25519.pub --power-on; done"
+	@echo "  bmcctl cluster up --servers 1 --agents 2-4"
+	@echo "  bmcctl cluster kubeconfig > kc && kubectl --kubeconfig kc get nodes"
 	@echo "  bmcctl board check           # what bmcd finds on the board"
 	@echo "The web page: open http://$(RUN_LISTEN)/ and log in as admin (from a phone: make run RUN_LISTEN=0.0.0.0:8080)."
 	@echo "Forgot the password? make reset-password, then make run again."
@@ -144,6 +148,11 @@ bench-console:
 bench-api:
 	$(GO) test -run '^$$' -bench BenchmarkPowerRoundTrip -benchmem ./api/
 	$(GO) test -run TestPowerLatencyReport -v -count=1 ./api/ -latency-report
+
+# bench-cluster: k3s bootstrap on 4 and 7 simulated nodes over SSH with a
+# modelled start-up time, bmcd's join order against one node at a time.
+bench-cluster:
+	$(GO) test -run '^$$' -bench BenchmarkBootstrap -count 3 ./bmc/cluster/
 
 # bench-soak: twenty flashes in a row through one bmcd, which must hold no
 # more memory, file descriptors or threads after the last than after the

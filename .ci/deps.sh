@@ -33,6 +33,9 @@ declare -A want=(
   # drive Debian's Chromium headless (fonts-dejavu-core comes with it).
   [npm]=npm
   [chromium]=chromium
+  # hal/sim/simkube and the cluster e2e: the real kubectl reads the
+  # simulated k3s API (Debian's is older, but speaks the same API).
+  [kubectl]=kubernetes-client
 )
 
 missing=()

@@ -21,7 +21,7 @@ func (s *Server) postCluster(c *echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	br := bmc.ClusterRequest{Servers: req.Servers, Agents: req.Agents, Version: req.K3sVersion}
+	br := bmc.ClusterRequest{Servers: req.Servers, Agents: req.Agents, Version: req.K3sVersion, Airgap: req.Airgap}
 	for _, n := range req.Nodes {
 		br.Nodes = append(br.Nodes, bmc.ClusterAddrNode{Addr: n.Addr, HostKey: n.HostKey, User: n.User, Role: n.Role})
 	}

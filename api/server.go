@@ -129,6 +129,8 @@ func New(cfg Config) (*Server, error) {
 	authed.POST("/cluster", s.postCluster)
 	authed.GET("/cluster", s.getCluster)
 	authed.GET("/cluster/kubeconfig", s.getKubeconfig)
+	authed.GET("/cluster/airgap", s.getAirgap)
+	authed.PUT("/cluster/airgap/:file", s.putAirgap)
 	s.echo = e
 	return s, nil
 }

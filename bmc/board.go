@@ -48,6 +48,10 @@ type Config struct {
 	// account by node name; nil is SSH with bmcd's own key. Tests give
 	// a fake.
 	ClusterDialer func(users map[string]string) cluster.Dialer
+	// AirgapDir holds the air-gap files (k3s binaries, install script,
+	// images) served to nodes by an air-gapped cluster job, and uploads
+	// go there; "" is StateDir/airgap.
+	AirgapDir string
 
 	Clock  clockwork.Clock
 	Logger *slog.Logger
@@ -111,6 +115,9 @@ type Board struct {
 	// clusterMu makes checking for a live cluster job and queueing one
 	// atomic.
 	clusterMu sync.Mutex
+	// airgapSums caches the air-gap files' digests by name.
+	airgapMu   sync.Mutex
+	airgapSums map[string]airgapSum
 
 	// writeMu serializes state file writes, each of which writes the
 	// newest state, so an older snapshot never lands after a newer one.

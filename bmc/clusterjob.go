@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"slices"
 	"strings"
@@ -45,6 +46,10 @@ type ClusterRequest struct {
 	Nodes   []ClusterAddrNode `json:"nodes,omitempty"`
 	// Version is the k3s release; "" is the stable channel.
 	Version string `json:"k3s_version,omitempty"`
+	// Airgap installs from the controller's air-gap directory
+	// (Board.AirgapDir) instead of downloading: the nodes need no
+	// internet. The version is then the binary's.
+	Airgap bool `json:"airgap,omitempty"`
 }
 
 // ClusterNode is one node of a cluster job and how it went.
@@ -65,6 +70,7 @@ type ClusterNode struct {
 // ClusterJob is a cluster job's own part of its record.
 type ClusterJob struct {
 	Version string        `json:"k3s_version,omitempty"`
+	Airgap  bool          `json:"airgap,omitempty"`
 	Nodes   []ClusterNode `json:"nodes"`
 }
 
@@ -75,6 +81,15 @@ func (b *Board) StartCluster(req ClusterRequest) (Job, <-chan struct{}, error) {
 	nodes, err := b.clusterNodes(req)
 	if err != nil {
 		return Job{}, nil, err
+	}
+	var airgap fs.FS
+	if req.Airgap {
+		if req.Version != "" {
+			return Job{}, nil, invalidf("cluster: an air-gapped install runs the k3s binary uploaded; drop the version (%s)", req.Version)
+		}
+		if airgap, err = b.airgapFS(); err != nil {
+			return Job{}, nil, err
+		}
 	}
 	b.clusterMu.Lock()
 	defer b.clusterMu.Unlock()
@@ -87,10 +102,10 @@ func (b *Board) StartCluster(req ClusterRequest) (Job, <-chan struct{}, error) {
 	if err != nil {
 		return Job{}, nil, err
 	}
-	job := Job{Kind: JobKindCluster, Image: "k3s cluster", Cluster: &ClusterJob{Version: req.Version, Nodes: nodes}}
+	job := Job{Kind: JobKindCluster, Image: "k3s cluster", Cluster: &ClusterJob{Version: req.Version, Airgap: req.Airgap, Nodes: nodes}}
 	return b.jobs.submit(job, func(ctx context.Context, r *jobRun) (error, error) {
 		r.start()
-		return b.runCluster(ctx, r, nodes, req.Version, token), nil
+		return b.runCluster(ctx, r, nodes, req.Version, token, airgap), nil
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"path/filepath"
 	"slices"
@@ -19,8 +20,9 @@ const ClusterName = "turingpi"
 
 // runCluster is a cluster job's work: preflight on every node, then the
 // install (first server, the joins in parallel, every node Ready), then
-// the kubeconfig, kept in the state directory.
-func (b *Board) runCluster(ctx context.Context, r *jobRun, nodes []ClusterNode, version, token string) error {
+// the kubeconfig, kept in the state directory. airgap, when set, holds
+// the files of an air-gapped install.
+func (b *Board) runCluster(ctx context.Context, r *jobRun, nodes []ClusterNode, version, token string, airgap fs.FS) error {
 	cnodes := make([]cluster.Node, len(nodes))
 	users := make(map[string]string, len(nodes))
 	var spec cluster.InstallSpec
@@ -65,9 +67,9 @@ func (b *Board) runCluster(ctx context.Context, r *jobRun, nodes []ClusterNode, 
 
 	r.step(ClusterStepInstall)
 	spec.Token, spec.Version, spec.Clock, spec.Logger = token, version, b.clock, b.log
-	spec.Hostnames = map[string]string{}
+	spec.Hostnames, spec.Arch, spec.Airgap = map[string]string{}, map[string]string{}, airgap
 	for name, f := range rep.Facts {
-		spec.Hostnames[name] = f.Hostname
+		spec.Hostnames[name], spec.Arch[name] = f.Hostname, f.Arch
 	}
 	outs, err := cluster.Install(ctx, d, spec)
 	b.clusterNodesUpdate(r, func(ns []ClusterNode) {

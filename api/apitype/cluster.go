@@ -22,6 +22,17 @@ type ClusterRequest struct {
 	Agents     []int             `json:"agents,omitempty"`
 	Nodes      []ClusterAddrNode `json:"nodes,omitempty"`
 	K3sVersion string            `json:"k3s_version,omitempty"`
+	// Airgap installs from the air-gap files on the controller (PUT
+	// /api/v1/cluster/airgap/{file}); the nodes need no internet.
+	Airgap bool `json:"airgap,omitempty"`
+}
+
+// AirgapFile is one air-gap file on the controller, as GET and PUT
+// /api/v1/cluster/airgap answer it.
+type AirgapFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // ClusterNode is one node of a cluster job or of the cluster.

@@ -24,8 +24,9 @@
 //     (removed from the result). Cancelling the context kills that whole
 //     process group from a second session — OpenSSH refuses "signal"
 //     requests for root logins, and closing a channel does not end a
-//     command without a PTY — then closes the session. [Conn.Upload] streams a file over a session's stdin into
-//     `cat` (no sftp on the node needed) and renames it into place.
+//     command without a PTY — then closes the session. [Conn.Upload]
+//     streams a file over a session's stdin into `tee` (no sftp on the
+//     node needed), checks its SHA-256 there and renames it into place.
 //
 // [Pool] keeps one connection per node and redials one that has gone.
 //
@@ -67,11 +68,40 @@
 //	probe server   systemctl is-active --quiet k3s         → exit 0
 //	probe agent    systemctl is-active --quiet k3s-agent   → exit 0
 //	install        curl -sfL https://get.k3s.io | [INSTALL_K3S_VERSION=…] [K3S_URL=https://<first server>:6443] K3S_TOKEN=… sh -s - server|agent [--cluster-init]
+//	               (air-gapped: see below)
 //	ready          k3s kubectl get nodes -o json (on the first server) → every node's Ready condition True
 //	kubeconfig     cat /etc/rancher/k3s/k3s.yaml
 //
 // The first server installs alone (with --cluster-init when more servers
-// follow); then the other servers and all agents join in parallel. The
-// token is [NewToken]'s, kept by bmcd. [RewriteK3sKubeconfig] and
+// follow). Then the other servers join one at a time, each after the one
+// before has come up, while all agents join the first server in parallel
+// with that chain: bootstrap ≈ first server + max(server joins in
+// sequence, slowest agent). Servers do not join together because embedded
+// etcd adds a joining server as a learner and refuses a second learner
+// until the first is promoted ("etcdserver: too many learner members in
+// cluster"): k3s exited on it before v1.27 (k3s#7000) and retries since
+// (k3s#7351), so concurrent server joins save no time, and they have hit
+// a certificate race needing a re-run (k3s#7557) and, in older releases,
+// a join that never recovered (k3s#4335). Agents do not touch etcd.
+// [InstallSpec.OneAtATime] chains every join instead. The token is
+// [NewToken]'s, kept by bmcd.
+//
+// # Air-gapped install
+//
+// With [InstallSpec.Airgap] set the nodes need no internet. Each node's
+// files are picked by the architecture preflight found ([PickAirgap]:
+// k3s, k3s-arm64 or k3s-armhf, k3s-airgap-images-<arch>.tar.zst|.gz|
+// .tar, install.sh), all nodes' files are checked before anything is
+// installed ([ErrAirgapMissing]), then per node:
+//
+//	uid            id -u → not 0: every upload command runs through sudo -n
+//	upload         [NodeBinaryPath] 0755, [NodeImagesDir]/<images> 0644, [NodeScriptPath] 0755 ([Upload])
+//	install        INSTALL_K3S_SKIP_DOWNLOAD=true [K3S_URL=…] K3S_TOKEN=… sh /tmp/bmcd-k3s-install.sh server|agent [--cluster-init]
+//	tidy           rm -f /tmp/bmcd-k3s-install.sh
+//
+// [Upload] streams a file into `tee` on the node, compares the node's
+// sha256sum of it with what was sent (a connection cut mid-stream ends
+// tee's input early without an error of its own) and only then renames
+// it into place. [RewriteK3sKubeconfig] and
 // [MergeKubeconfig] edit kubeconfigs as parsed YAML, never as text.
 package cluster

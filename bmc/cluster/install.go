@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"sync"
@@ -37,6 +38,19 @@ type InstallSpec struct {
 	// (preflight's [Facts.Hostname]); a node missing here is expected
 	// under its Name.
 	Hostnames map[string]string
+	// OneAtATime joins every node in turn, agents after the servers,
+	// instead of agents in parallel: for a network or a first server too
+	// weak for several joins at once, and the baseline the bootstrap
+	// benchmark compares against.
+	OneAtATime bool
+	// Airgap, when set, holds the air-gap files ([AirgapBinary],
+	// [AirgapImages], [AirgapScript]): they are uploaded to each node and
+	// the install runs without downloading anything. Nil installs
+	// online through [K3sInstallScriptURL].
+	Airgap fs.FS
+	// Arch maps node name to its k3s architecture (preflight's
+	// [Facts.Arch]); the air-gap install picks each node's files by it.
+	Arch map[string]string
 	// ReadyInterval is how often readiness is asked; 0 is 5s.
 	ReadyInterval time.Duration
 	Clock         clockwork.Clock // nil is the real clock
@@ -51,7 +65,7 @@ const (
 	ActionInstalled Action = "installed"
 	ActionSkipped   Action = "already running" // k3s ran at the wanted role
 	ActionFailed    Action = "failed"
-	ActionNotRun    Action = "not run" // the first server failed
+	ActionNotRun    Action = "not run" // an earlier step failed
 )
 
 // NodeOutcome is one node's part of an install.
@@ -64,8 +78,9 @@ type NodeOutcome struct {
 
 // Install converges the nodes to a k3s cluster over d: the first server
 // installs (with --cluster-init when more servers follow), then the other
-// servers and all agents join it in parallel with K3S_URL and K3S_TOKEN,
-// then it waits until every node is Ready. A node where k3s already runs
+// servers join it one at a time while all agents join it in parallel,
+// each with K3S_URL and K3S_TOKEN, then it waits until every node is
+// Ready. A node where k3s already runs
 // at its role is left alone, so running Install again installs only what
 // is missing. One failed join does not stop the others; the outcomes say
 // what happened on each node and the error joins the failures.
@@ -84,42 +99,56 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 	}
 	joinURL := JoinURL(host)
 
-	type job struct {
-		node Node
-		role Role
-	}
-	var joins []job
-	for _, n := range spec.Servers[1:] {
-		joins = append(joins, job{n, RoleServer})
+	out := make([]NodeOutcome, 0, len(spec.Servers)+len(spec.Agents))
+	for _, n := range spec.Servers {
+		out = append(out, NodeOutcome{Node: n.Name, Role: RoleServer, Action: ActionNotRun})
 	}
 	for _, n := range spec.Agents {
-		joins = append(joins, job{n, RoleAgent})
+		out = append(out, NodeOutcome{Node: n.Name, Role: RoleAgent, Action: ActionNotRun})
 	}
-	out := make([]NodeOutcome, 1+len(joins))
-
-	r, act, err := converge(ctx, d, first, RoleServer, spec, "", len(spec.Servers) > 1, log)
-	out[0] = NodeOutcome{Node: first.Name, Role: RoleServer, Action: act, Err: err}
-	if err != nil {
-		for i, j := range joins {
-			out[i+1] = NodeOutcome{Node: j.node.Name, Role: j.role, Action: ActionNotRun}
-		}
+	if err := spec.checkAirgap(); err != nil {
 		return out, err
 	}
 
-	var g errgroup.Group
+	r, act, err := converge(ctx, d, first, RoleServer, spec, "", len(spec.Servers) > 1, log)
+	out[0].Action, out[0].Err = act, err
+	if err != nil {
+		return out, err
+	}
+
+	// Joining servers go one at a time, each after the one before has
+	// come up: embedded etcd adds a joining server as a learner and
+	// refuses a second learner until the first is promoted (see the
+	// package doc). Agents do not touch etcd and join the first server
+	// in parallel with that chain. OneAtATime runs everything in one
+	// chain instead.
 	var mu sync.Mutex
 	var errs []error
-	for i, j := range joins {
-		g.Go(func() error {
-			_, act, err := converge(ctx, d, j.node, j.role, spec, joinURL, false, log)
-			out[i+1] = NodeOutcome{Node: j.node.Name, Role: j.role, Action: act, Err: err}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
+	join := func(i int, n Node, role Role) {
+		_, act, err := converge(ctx, d, n, role, spec, joinURL, false, log)
+		mu.Lock()
+		out[i].Action, out[i].Err = act, err
+		if err != nil {
+			errs = append(errs, err)
+		}
+		mu.Unlock()
+	}
+	var g errgroup.Group
+	g.Go(func() error {
+		for i, n := range spec.Servers[1:] {
+			join(1+i, n, RoleServer)
+		}
+		if spec.OneAtATime {
+			for i, n := range spec.Agents {
+				join(len(spec.Servers)+i, n, RoleAgent)
 			}
-			return nil
-		})
+		}
+		return nil
+	})
+	if !spec.OneAtATime {
+		for i, n := range spec.Agents {
+			g.Go(func() error { join(len(spec.Servers)+i, n, RoleAgent); return nil })
+		}
 	}
 	_ = g.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -172,12 +201,7 @@ func converge(ctx context.Context, d Dialer, n Node, role Role, spec InstallSpec
 	case !errors.As(err, &exit):
 		return nil, ActionFailed, fmt.Errorf("k3s probe: %w", err)
 	}
-	cmd, err := InstallCommand(role, spec.Version, spec.Token, joinURL, clusterInit)
-	if err != nil {
-		return nil, ActionFailed, fmt.Errorf("node %s: %w", n, err)
-	}
-	log.Info("installing k3s", "node", n.Name, "role", role, "join", joinURL)
-	if _, err := r.Run(ctx, cmd, nil); err != nil {
+	if err := spec.install(ctx, r, n, role, joinURL, clusterInit, log); err != nil {
 		return nil, ActionFailed, fmt.Errorf("k3s install as %s: %w", role, err)
 	}
 	if _, err := r.Run(ctx, role.probeCommand(), nil); err != nil {
@@ -187,6 +211,49 @@ func converge(ctx context.Context, d Dialer, n Node, role Role, spec InstallSpec
 		return nil, ActionFailed, fmt.Errorf("k3s probe after install: %w", err)
 	}
 	return r, ActionInstalled, nil
+}
+
+// install runs the online or the air-gap install of role on n.
+func (s InstallSpec) install(ctx context.Context, r Runner, n Node, role Role, joinURL string, clusterInit bool, log *slog.Logger) error {
+	if s.Airgap == nil {
+		cmd, err := InstallCommand(role, s.Version, s.Token, joinURL, clusterInit)
+		if err != nil {
+			return err
+		}
+		log.Info("installing k3s", "node", n.Name, "role", role, "join", joinURL)
+		_, err = r.Run(ctx, cmd, nil)
+		return err
+	}
+	files, err := PickAirgap(s.Airgap, s.Arch[n.Name])
+	if err != nil {
+		return err
+	}
+	cmd, err := AirgapInstallCommand(role, s.Token, joinURL, clusterInit)
+	if err != nil {
+		return err
+	}
+	log.Info("installing k3s air-gapped", "node", n.Name, "role", role, "join", joinURL, "binary", files.Binary, "images", files.Images)
+	return airgapInstall(ctx, r, s.Airgap, files, cmd)
+}
+
+// checkAirgap makes sure, before anything is installed, that the air-gap
+// directory holds the files of every node's architecture.
+func (s InstallSpec) checkAirgap() error {
+	if s.Airgap == nil {
+		return nil
+	}
+	var errs []error
+	for _, n := range append(append([]Node(nil), s.Servers...), s.Agents...) {
+		arch := s.Arch[n.Name]
+		if arch == "" {
+			errs = append(errs, fmt.Errorf("k3s install: node %s: architecture unknown (preflight did not report it)", n))
+			continue
+		}
+		if _, err := PickAirgap(s.Airgap, arch); err != nil {
+			errs = append(errs, fmt.Errorf("k3s install: node %s: %w", n, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s InstallSpec) hostname(n Node) string {
@@ -206,6 +273,9 @@ func (s InstallSpec) validate() error {
 			return fmt.Errorf("k3s install: node %s listed twice", n.Name)
 		}
 		seen[n.Name] = true
+	}
+	if s.Airgap != nil && s.Version != "" {
+		return errors.New("k3s install: an air-gapped install runs the binary it is given; its version cannot be chosen (drop the version)")
 	}
 	// The command's own checks (token, version) run before anything does.
 	_, err := InstallCommand(RoleServer, s.Version, s.Token, "", false)

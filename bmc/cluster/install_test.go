@@ -108,34 +108,57 @@ func (r *recorder) add(node, what string) {
 	r.mu.Unlock()
 }
 
-// gate holds every join until all of them have started, so joins run one
-// at a time never get past the first.
+// gate models what is true of k3s joins (see the package doc): a
+// joining server that starts while another server's join is still under
+// way is recorded as a clash (embedded etcd takes one learner at a time);
+// agents wait until every agent has started, and a joining server waits
+// until then too, so a bootstrap that runs agents one after another, or
+// holds them back until the servers are done, never gets past the first.
 type gate struct {
-	mu      sync.Mutex
-	want    int
-	started int
-	all     chan struct{}
+	mu            sync.Mutex
+	agents        int
+	agentsStarted int
+	serverJoins   int      // server joins under way
+	clashes       []string // server joins started while another ran
+	all           chan struct{}
 }
 
-func newGate(n int) *gate { return &gate{want: n, all: make(chan struct{})} }
-
-func (g *gate) arrive(ctx context.Context) error {
-	g.mu.Lock()
-	g.started++
-	if g.started == g.want {
+func newGate(agents int) *gate {
+	g := &gate{agents: agents, all: make(chan struct{})}
+	if agents == 0 {
 		close(g.all)
+	}
+	return g
+}
+
+// arrive is a join starting; the returned func ends it.
+func (g *gate) arrive(ctx context.Context, node string, server bool) (func(), error) {
+	g.mu.Lock()
+	end := func() {}
+	if server {
+		g.serverJoins++
+		if g.serverJoins > 1 {
+			g.clashes = append(g.clashes, node)
+		}
+		end = func() { g.mu.Lock(); g.serverJoins--; g.mu.Unlock() }
+	} else {
+		g.agentsStarted++
+		if g.agentsStarted == g.agents {
+			close(g.all)
+		}
 	}
 	g.mu.Unlock()
 	select {
 	case <-g.all:
-		return nil
+		return end, nil
 	case <-ctx.Done():
-		return fmt.Errorf("join waited for the others to start: %w", ctx.Err())
+		end()
+		return nil, fmt.Errorf("join waited for the agents to start: %w", ctx.Err())
 	}
 }
 
 // stepRunner wraps a table runner: install commands are logged, joins
-// (K3S_URL set) wait at the gate, and a successful install makes the
+// (K3S_URL set) pass the gate, and a successful install makes the
 // node's probe for that role answer "active", as systemd would.
 type stepRunner struct {
 	*clustertest.Runner
@@ -159,9 +182,11 @@ func (s *stepRunner) Run(ctx context.Context, cmd string, stdin io.Reader) (clus
 	s.rec.add(s.Name, "start")
 	defer s.rec.add(s.Name, "end")
 	if s.gate != nil && strings.Contains(cmd, "K3S_URL=") {
-		if err := s.gate.arrive(ctx); err != nil {
+		end, err := s.gate.arrive(ctx, s.Name, strings.HasSuffix(cmd, " server"))
+		if err != nil {
 			return cluster.Result{}, err
 		}
+		defer end()
 	}
 	res, err := s.Runner.Run(ctx, cmd, stdin)
 	if err == nil {
@@ -231,15 +256,27 @@ func mustInstallCommand(t *testing.T, role cluster.Role, join string, init bool)
 	return cmd
 }
 
-func TestInstallHAJoinsInParallelAfterFirstServer(t *testing.T) {
+func TestInstallHAServersJoinInTurnAgentsInParallel(t *testing.T) {
 	t.Parallel()
-	const joins = 4                                                 // node2, node3 servers; node4, node5 agents
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // guards a hang, not timing
 	defer cancel()
-	d, spec, rec := fakeCluster(3, 2, newGate(joins))
+	g := newGate(2) // node4, node5 agents; node2, node3 joining servers
+	d, spec, rec := fakeCluster(3, 2, g)
 	out, err := cluster.Install(ctx, d, spec)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(g.clashes) > 0 {
+		t.Errorf("servers %v joined while another server's join was under way", g.clashes)
+	}
+	var servers []string
+	for _, e := range rec.events {
+		if e.what == "start" && (e.node == "node2" || e.node == "node3") {
+			servers = append(servers, e.node)
+		}
+	}
+	if !slices.Equal(servers, []string{"node2", "node3"}) {
+		t.Errorf("servers joined in order %v, want node2 then node3", servers)
 	}
 	const url = "https://10.0.0.1:6443"
 	want := map[string][]string{
@@ -261,6 +298,20 @@ func TestInstallHAJoinsInParallelAfterFirstServer(t *testing.T) {
 		if o.Action != cluster.ActionInstalled || o.Err != nil {
 			t.Errorf("outcome %+v, want installed", o)
 		}
+	}
+}
+
+func TestInstallOneAtATime(t *testing.T) {
+	t.Parallel()
+	d, spec, rec := fakeCluster(2, 2, nil)
+	spec.OneAtATime = true
+	if _, err := cluster.Install(t.Context(), d, spec); err != nil {
+		t.Fatal(err)
+	}
+	want := []event{{"node1", "start"}, {"node1", "end"}, {"node2", "start"}, {"node2", "end"},
+		{"node3", "start"}, {"node3", "end"}, {"node4", "start"}, {"node4", "end"}}
+	if !slices.Equal(rec.events, want) {
+		t.Errorf("events %v, want %v", rec.events, want)
 	}
 }
 

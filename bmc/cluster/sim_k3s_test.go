@@ -20,7 +20,7 @@ import (
 
 // simK3sNode starts a simulated node with the board's k3s on its own
 // loopback address, as the simulated board gives each slot one.
-func simK3sNode(t *testing.T, w *simssh.K3s, ip, hostname string, bmcd ssh.Signer) cluster.Node {
+func simK3sNode(t testing.TB, w *simssh.K3s, ip, hostname string, bmcd ssh.Signer) cluster.Node {
 	t.Helper()
 	_, hostPriv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -70,7 +70,7 @@ func TestInstallOfflineNodeFails(t *testing.T) {
 	}
 }
 
-func bmcdSigner(t *testing.T) ssh.Signer {
+func bmcdSigner(t testing.TB) ssh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

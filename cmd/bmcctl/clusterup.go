@@ -17,9 +17,9 @@ import (
 func newClusterUp(e *env) *cobra.Command {
 	var servers, agents string
 	var nodes []string
-	var version string
+	var version, airgap string
 	cmd := &cobra.Command{
-		Use:   "up [--servers 1[,2,3]] [--agents 2-4] [--nodes [USER@]ADDR=KEYLINE,...] [--k3s-version V]",
+		Use:   "up [--servers 1[,2,3]] [--agents 2-4] [--nodes [USER@]ADDR=KEYLINE,...] [--k3s-version V | --airgap DIR]",
 		Short: "Bootstrap k3s on the prepared slots and nodes given by address, and wait",
 		Long: "Ask bmcd to bootstrap a k3s cluster and wait for it. bmcd checks every node\n" +
 			"first (reachable with its recorded host key, clock synchronised, memory\n" +
@@ -29,14 +29,24 @@ func newClusterUp(e *env) *cobra.Command {
 			"hold a node bmcd prepared at flash time. A node by address needs its host\n" +
 			"key (ADDR=KEYLINE: bmcd does not trust a key on first use) and bmcd's key\n" +
 			"('bmcctl cluster key') in its authorized keys; it joins as an agent.\n" +
-			"Run again, it installs only what is missing.",
+			"Run again, it installs only what is missing.\n\n" +
+			"With --airgap DIR the nodes need no internet: bmcctl uploads the files k3s's\n" +
+			"air-gap install uses (install.sh; k3s, k3s-arm64, k3s-armhf; k3s-airgap-images-\n" +
+			"<arch>.tar.zst) to bmcd, skipping those it already holds, and bmcd copies each\n" +
+			"node the ones of its architecture over SSH.",
 		Example: "  bmcctl cluster up --servers 1 --agents 2-4\n" +
-			"  bmcctl cluster up --servers 1 --nodes 'pi@192.168.1.50=ssh-ed25519 AAAA...'",
+			"  bmcctl cluster up --servers 1 --nodes 'pi@192.168.1.50=ssh-ed25519 AAAA...'\n" +
+			"  bmcctl cluster up --servers 1 --agents 2-4 --airgap ./k3s-v1.33.1",
 		Args: maxArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req, err := clusterRequest(servers, agents, nodes, version)
 			if err != nil {
 				return err
+			}
+			if airgap != "" {
+				if err := e.airgapUp(cmd.Context(), &req, airgap); err != nil {
+					return err
+				}
 			}
 			return e.call(cmd.Context(), func(ctx context.Context, c *client.Client) error {
 				job, err := c.ClusterUp(ctx, req)
@@ -57,6 +67,7 @@ func newClusterUp(e *env) *cobra.Command {
 	f.StringVar(&agents, "agents", "", "slots that run k3s agents: 2-4 or 2,4")
 	f.StringSliceVar(&nodes, "nodes", nil, "nodes by address that join as agents: [USER@]ADDR=KEYLINE (the node's SSH host key)")
 	f.StringVar(&version, "k3s-version", "", "k3s release, e.g. v1.33.1+k3s1 (default: the stable channel)")
+	f.StringVar(&airgap, "airgap", "", "install without internet from this directory's k3s air-gap files (uploaded to bmcd once)")
 	return cmd
 }
 

@@ -3,11 +3,15 @@ package main_test
 // End-to-end k3s bootstrap on the simulated board: the real bmcctl and
 // bmcd flash two slots with preparation, power them on, and bootstrap k3s
 // over real SSH to the simulated nodes (whose k3s is a stand-in keeping
-// the install script's contract); bmcd keeps the kubeconfig.
+// the install script's contract); bmcd keeps the kubeconfig, and the real
+// kubectl lists the nodes from the simulated server's API with it.
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,6 +71,15 @@ func TestEndToEndClusterUp(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 
+	// The workstation's kubectl reaches the server's API with it: every
+	// node Ready, the server with its roles.
+	kc := filepath.Join(home, "kc")
+	require.NoError(t, os.WriteFile(kc, []byte(r.stdout), 0o600))
+	assert.Equal(t, map[string]string{"node1": "True", "node2": "True"}, kubectlReady(t, kc))
+	out := kubectl(t, kc, "get", "nodes")
+	assert.Regexp(t, `(?m)^node1\s+Ready\s+control-plane,master\s`, out)
+	assert.Regexp(t, `(?m)^node2\s+Ready\s+<none>\s`, out)
+
 	// Again: converges without installing anything.
 	r = bmcctl(t, d, home, "", "cluster", "up", "--servers", "1", "--agents", "2")
 	require.Equal(t, 0, r.code, "stdout %s\nstderr %s", r.stdout, r.stderr)
@@ -79,8 +92,68 @@ func TestEndToEndClusterUp(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "\"node1\":")
 
-	for _, slot := range []string{"1", "2"} {
+	// A node that fails to join is missing from the API: slot 3 is
+	// prepared with node2's hostname, which k3s refuses (the preflight
+	// only compares the nodes of one request), and the job says so.
+	r = bmcctl(t, d, home, "", "flash", "--slot", "3", xz, "--ssh-key", pub, "--hostname", "node2", "--power-on")
+	require.Equal(t, 0, r.code, "stdout %s\nstderr %s", r.stdout, r.stderr)
+	require.Eventually(t, func() bool {
+		r := bmcctl(t, d, home, "", "-o", "json", "slots")
+		var slots []apitype.Slot
+		return r.code == 0 && json.Unmarshal([]byte(r.stdout), &slots) == nil && slots[2].Node != nil && len(slots[2].Node.Addresses) > 0
+	}, 60*time.Second, 50*time.Millisecond, "slot 3's marker never came")
+	r = bmcctl(t, d, home, "", "cluster", "up", "--servers", "1", "--agents", "3")
+	assert.Equal(t, 1, r.code, "stdout %s\nstderr %s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout+r.stderr, "duplicate hostname")
+	assert.Equal(t, map[string]string{"node1": "True", "node2": "True"}, kubectlReady(t, kc), "the refused node is not listed")
+
+	// Powered off, an agent stays listed, NotReady; the server's API
+	// goes with the server.
+	r = bmcctl(t, d, home, "", "power", "off", "2")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, map[string]string{"node1": "True", "node2": "Unknown"}, kubectlReady(t, kc))
+	for _, slot := range []string{"1", "3"} {
 		r = bmcctl(t, d, home, "", "power", "off", slot)
 		require.Equal(t, 0, r.code, r.stderr)
 	}
+}
+
+// kubectl runs the real kubectl with kubeconfig kc and its own cache and
+// returns its output; it must succeed.
+func kubectl(t *testing.T, kc string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cache := t.TempDir()
+	cmd := exec.CommandContext(ctx, needTool(t, "kubectl"), append([]string{"--kubeconfig", kc, "--cache-dir", cache, "--request-timeout", "20s"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+cache, "KUBECONFIG=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "kubectl %v: %s", args, stderr.String())
+	return stdout.String()
+}
+
+// kubectlReady is `kubectl get nodes -o json` as node name → status of
+// its Ready condition.
+func kubectlReady(t *testing.T, kc string) map[string]string {
+	t.Helper()
+	out := kubectl(t, kc, "get", "nodes", "-o", "json")
+	var l struct {
+		Items []struct {
+			Metadata struct{ Name string }
+			Status   struct {
+				Conditions []struct{ Type, Status string }
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &l), out)
+	got := map[string]string{}
+	for _, it := range l.Items {
+		for _, c := range it.Status.Conditions {
+			if c.Type == "Ready" {
+				got[it.Metadata.Name] = c.Status
+			}
+		}
+	}
+	return got
 }

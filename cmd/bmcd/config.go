@@ -43,6 +43,16 @@ type config struct {
 		// USB is how the slots' USB reaches the controller: "mux" (one
 		// slot at a time, Turing Pi 2 v2.4) or "hub" (all at once, v2.5).
 		USB string `yaml:"usb"`
+		// Offline cuts the simulated nodes from the internet: only an
+		// air-gapped cluster install (bmcctl cluster up --airgap) works.
+		Offline bool `yaml:"offline"`
+		// K3sLatency is how long the simulated k3s takes to come up
+		// (0: at once), to watch a bootstrap's shape.
+		K3sLatency struct {
+			FirstServer time.Duration `yaml:"first_server"`
+			ServerJoin  time.Duration `yaml:"server_join"`
+			Agent       time.Duration `yaml:"agent"`
+		} `yaml:"k3s_latency"`
 	} `yaml:"sim"`
 	Flash struct {
 		// FirmwareDir is laid out like usbboot's (msd/,
@@ -80,7 +90,15 @@ type config struct {
 	// preparation (bmcctl flash --prepare, --hostname, --ssh-key …);
 	// checked by the board at start.
 	Prepare prepareConfig `yaml:"prepare"`
-	Auth    struct {
+	Cluster struct {
+		// AirgapDir holds the k3s air-gap files (install.sh, k3s,
+		// k3s-arm64, k3s-armhf, k3s-airgap-images-<arch>.tar.zst) that
+		// an air-gapped cluster job copies to the nodes; uploads
+		// (bmcctl cluster up --airgap DIR) go there too. Default
+		// state_dir/airgap; on a Turing Pi 2 put it on the SD card.
+		AirgapDir string `yaml:"airgap_dir"`
+	} `yaml:"cluster"`
+	Auth struct {
 		AdminPasswordHash string        `yaml:"admin_password_hash"`
 		AdminPassword     string        `yaml:"admin_password"`
 		TokenTTL          time.Duration `yaml:"token_ttl"`

@@ -33,6 +33,8 @@ power:
   cycle_delay: 2s
 auth:
   token_ttl: 1h
+cluster:
+  airgap_dir: /mnt/sd/k3s-airgap
 `)
 	tests := []struct {
 		name    string
@@ -86,6 +88,7 @@ auth:
 			assert.Equal(t, 1, c.Power.SelfSlot)
 			assert.Equal(t, 500*time.Millisecond, c.Power.Stagger)
 			assert.Equal(t, time.Hour, c.Auth.TokenTTL)
+			assert.Equal(t, "/mnt/sd/k3s-airgap", c.Cluster.AirgapDir)
 		}},
 		{name: "flags override the file", args: []string{"--config", full, "--listen", "127.0.0.1:1", "--board", "sim"}, check: func(t *testing.T, c config) {
 			assert.Equal(t, "127.0.0.1:1", c.Listen)

@@ -58,6 +58,7 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 		CycleDelay:   cfg.Power.CycleDelay,
 		PollInterval: cfg.Power.PollInterval,
 		Prepare:      cfg.Prepare.defaults(),
+		AirgapDir:    cfg.Cluster.AirgapDir,
 		Logger:       log,
 	})
 	if err != nil {

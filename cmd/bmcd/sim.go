@@ -6,6 +6,7 @@ import (
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/flasher/rpiboot"
 	"github.com/turingpi-oss/bmcd/hal/sim"
+	"github.com/turingpi-oss/bmcd/hal/sim/simssh"
 )
 
 // openSim opens the simulated board that hal/sim assembles, flashed by
@@ -28,7 +29,10 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 		EMMCBytes:   cfg.Sim.EMMCMiB << 20,
 		FirmwareDir: cfg.Flash.FirmwareDir,
 		Seed:        readSimSeed,
-		Logger:      log,
+		Offline:     cfg.Sim.Offline,
+		K3sLatency: simssh.InstallLatency{FirstServer: cfg.Sim.K3sLatency.FirstServer,
+			ServerJoin: cfg.Sim.K3sLatency.ServerJoin, Agent: cfg.Sim.K3sLatency.Agent},
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err

@@ -38,7 +38,12 @@ type AssemblyOpts struct {
 	// SSHAddr is where a prepared slot's SSH server listens; nil means
 	// DefaultSSHAddr.
 	SSHAddr func(slot int) netip.AddrPort
-	Logger  *slog.Logger
+	// Offline cuts the nodes from the internet: the online k3s install
+	// finds nothing to download; an air-gap install still works.
+	Offline bool
+	// K3sLatency is how long the nodes' k3s takes to come up.
+	K3sLatency simssh.InstallLatency
+	Logger     *slog.Logger
 }
 
 // Assembly is a simulated board with its parts: the modules' USB bus and
@@ -92,13 +97,18 @@ func Open(opts *AssemblyOpts) (*Assembly, error) {
 	a.closers = append(a.closers, a.Bus.Close)
 	copts := &simconsole.Opts{Slots: slots, Logger: log}
 	if opts.Seed != nil {
+		k3s := simssh.NewK3sWith(simssh.K3sConfig{Logger: log})
+		k3s.SetInstallLatency(opts.K3sLatency)
 		o := &nodeOS{seed: opts.Seed, addr: opts.SSHAddr, log: log, servers: map[int]*simssh.Server{},
-			k3s: simssh.NewK3s(), flashed: map[int]string{},
+			k3s: k3s, offline: opts.Offline, flashed: map[int]string{},
 			emmc: func(slot int) string { return EMMCPath(opts.StateDir, slot) }}
 		if o.addr == nil {
 			o.addr = DefaultSSHAddr
 		}
 		copts.Boot, copts.Halt = o.boot, o.halt
+		// The k3s servers' APIs stop after the nodes halted (closers run
+		// last opened first).
+		a.closers = append(a.closers, func() error { o.k3s.Close(); return nil })
 	}
 	nodes, err := simconsole.New(copts)
 	if err != nil {

@@ -45,7 +45,9 @@
 //
 // The prepared nodes of one board share a simulated k3s ([simssh.K3s]):
 // the k3s install line run on one slot can create a cluster that the
-// others join by its address. A slot's install is kept in memory: power
+// others join by its address. A server slot serves the cluster's
+// Kubernetes API on its address, port 6443, for kubectl with the
+// kubeconfig bmcd fetched. A slot's install is kept in memory: power
 // off and on keeps it (the node shows NotReady while off), writing the
 // slot's eMMC file again (a flash) wipes it, and a restart of bmcd
 // forgets every install.

@@ -50,6 +50,8 @@ type nodeOS struct {
 	// install lives in memory only: it survives power off and on while
 	// the eMMC is not re-flashed, not a restart of bmcd.
 	k3s *simssh.K3s
+	// offline nodes cannot download k3s.
+	offline bool
 
 	mu      sync.Mutex
 	servers map[int]*simssh.Server
@@ -75,6 +77,7 @@ func (o *nodeOS) boot(slot int) (simconsole.OS, error) {
 		HostKey:        s.HostKey,
 		AuthorizedKeys: s.AuthorizedKeys,
 		K3s:            o.k3sNode(slot, path),
+		Offline:        o.offline,
 		Logger:         o.log.With("slot", slot),
 	}
 	addr := o.addr(slot)

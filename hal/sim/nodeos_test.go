@@ -201,6 +201,8 @@ func TestNodeK3sKeptUntilReflash(t *testing.T) {
 	off()
 	assert.Equal(t, 0, boot("systemctl is-active --quiet k3s"), "install kept over a power cycle")
 	off()
+	assert.Equal(t, 0, boot("k3s kubectl get nodes -o json"), "the server's API back after a power cycle")
+	off()
 	require.NoError(t, os.WriteFile(sim.EMMCPath(dir, 2), make([]byte, 1<<20), 0o644))
 	assert.Equal(t, 3, boot("systemctl is-active --quiet k3s"), "re-flash wipes the install")
 }

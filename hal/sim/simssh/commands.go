@@ -10,6 +10,18 @@ import (
 type Node struct {
 	Hostname string
 	User     string
+	// Machine is what uname -m reports: aarch64 (the default, a CM4 or
+	// RK1 on Raspberry Pi OS 64-bit), armv7l (a Pi 3B on 32-bit Pi OS)
+	// or x86_64. It decides which k3s binaries the node can run.
+	Machine string
+}
+
+// machine is the node's uname -m.
+func (n Node) machine() string {
+	if n.Machine == "" {
+		return defaultMachine
+	}
+	return n.Machine
 }
 
 // Command runs with its arguments (without its name), writes to stdout and
@@ -19,9 +31,9 @@ type Command func(n Node, args []string, stdout, stderr io.Writer) uint32
 // The simulated module, as its commands report it (the console's boot log
 // shows the same system).
 const (
-	machine       = "aarch64"
-	kernelRelease = "6.6.31-v8+"
-	osRelease     = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+	defaultMachine = "aarch64"
+	kernelRelease  = "6.6.31-v8+"
+	osRelease      = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
 VERSION_ID="12"
 VERSION="12 (bookworm)"
@@ -90,9 +102,9 @@ func uname(n Node, args []string, out, errw io.Writer) uint32 {
 	case "-r":
 		fmt.Fprintln(out, kernelRelease)
 	case "-m":
-		fmt.Fprintln(out, machine)
+		fmt.Fprintln(out, n.machine())
 	case "-a":
-		fmt.Fprintf(out, "Linux %s %s #1762 SMP PREEMPT Mon May 20 11:00:00 BST 2024 %s GNU/Linux\n", n.Hostname, kernelRelease, machine)
+		fmt.Fprintf(out, "Linux %s %s #1762 SMP PREEMPT Mon May 20 11:00:00 BST 2024 %s GNU/Linux\n", n.Hostname, kernelRelease, n.machine())
 	default:
 		fmt.Fprintf(errw, "uname: invalid option -- '%s'\n", strings.TrimLeft(args[0], "-"))
 		return 1

@@ -26,9 +26,20 @@
 // service does (exit 1, systemctl's message and k3s's fatal line on
 // stderr). Then `systemctl is-active [--quiet] k3s|k3s-agent`, `cat` of
 // the node-token and k3s.yaml on servers, `k3s kubectl get nodes -o json`
-// (every member, Ready while its node is powered) and the uninstall
-// scripts work as on a real node. Without it, the pipeline runs as on an
-// offline node: curl fails silently and sh exits 0 having done nothing.
+// and the uninstall scripts work as on a real node. Without it, the
+// pipeline runs as on an offline node: curl fails silently and sh exits
+// 0 having done nothing.
+//
+// A server node runs its cluster's Kubernetes API (package simkube) while
+// it is powered and installed: on its own address, port 6443 (or any
+// port when 6443 is taken there; k3s.yaml then names that port, as k3s
+// does with --https-listen-port), with a serving certificate from the
+// cluster's server CA and the admin client certificate k3s.yaml carries.
+// It lists exactly the nodes that joined, Ready while powered and
+// NotReady once off; `k3s kubectl get nodes -o json` on the node asks
+// it. Power off, uninstall and re-flash stop it. Joins are checked in
+// memory, not over the API: an agent joining host:6443 reaches the
+// server at host whichever port its API took.
 //
 // [Server.Close] stops listening and closes every connection, as a node
 // losing power does.

@@ -1,24 +1,19 @@
 package simssh
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
+	"context"
 	"fmt"
 	"io"
-	"math/big"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/turingpi-oss/bmcd/hal/sim/simkube"
 )
 
 // The files and services a k3s install leaves on a node, as install.sh
@@ -40,12 +35,43 @@ const (
 // join the server another node runs; nothing is fetched from anywhere.
 // Its methods are safe for concurrent use.
 type K3s struct {
-	mu    sync.Mutex
-	nodes map[string]*K3sNode
+	clock clockwork.Clock
+	log   *slog.Logger
+
+	// apiMu orders the starts and stops of the servers' APIs.
+	apiMu   sync.Mutex
+	mu      sync.Mutex
+	nodes   map[string]*K3sNode
+	closed  bool
+	latency InstallLatency
+	// learner is the server whose etcd join is under way; learnerFree
+	// (on mu) signals when it ends.
+	learner     *K3sNode
+	learnerFree *sync.Cond
+}
+
+// K3sConfig is what a board's k3s is given.
+type K3sConfig struct {
+	// Clock dates joins and certificates; nil is the real clock.
+	Clock  clockwork.Clock
+	Logger *slog.Logger
 }
 
 // NewK3s returns a board's k3s with no node installed.
-func NewK3s() *K3s { return &K3s{nodes: map[string]*K3sNode{}} }
+func NewK3s() *K3s { return NewK3sWith(K3sConfig{}) }
+
+// NewK3sWith returns a board's k3s with no node installed, configured by c.
+func NewK3sWith(c K3sConfig) *K3s {
+	w := &K3s{clock: c.Clock, log: c.Logger, nodes: map[string]*K3sNode{}}
+	w.learnerFree = sync.NewCond(&w.mu)
+	if w.clock == nil {
+		w.clock = clockwork.NewRealClock()
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	return w
+}
 
 // Node returns the k3s state of the node known as key (its slot, say),
 // made on first use. It outlives the node's SSH server: a node powered
@@ -55,7 +81,7 @@ func (w *K3s) Node(key string) *K3sNode {
 	defer w.mu.Unlock()
 	n := w.nodes[key]
 	if n == nil {
-		n = &K3sNode{w: w, key: key}
+		n = &K3sNode{w: w, key: key, files: NewFiles()}
 		w.nodes[key] = n
 	}
 	return n
@@ -72,35 +98,46 @@ type K3sNode struct {
 	version  string
 	etcd     bool // the server runs embedded etcd
 	cluster  *k3sCluster
+	joined   time.Time // when it joined its cluster: its node's creation
+	lastHost string    // the address it had when last up, its InternalIP
+	api      *nodeAPI  // a server's API while it runs
+	arch     string    // k3s's name for the node's machine
+	files    *Files    // written over SSH (air-gap uploads); they persist like the install
 }
 
-// k3sCluster is one cluster: its CA and admin credentials (made once, so
-// a new cluster has a new CA) and its members in join order.
+// k3sCluster is one cluster: its CAs and admin credentials (made once,
+// so a new cluster has new CAs) and its members in join order.
 type k3sCluster struct {
-	password      string // K3S_TOKEN, the token's secret part
-	caPEM         []byte
-	clientCertPEM []byte
-	clientKeyPEM  []byte
-	members       []*K3sNode
+	password string // K3S_TOKEN, the token's secret part
+	creds    *simkube.Credentials
+	members  []*K3sNode
 }
+
+// Files are the files written to the node over SSH.
+func (n *K3sNode) Files() *Files { return n.files }
 
 // Wipe forgets the node's install, as re-flashing its eMMC does; it
 // leaves its cluster.
 func (n *K3sNode) Wipe() {
+	defer n.w.reconcileAPIs()
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
 	n.leave()
+	n.files.wipe()
 }
 
 // up records the node booted with hostname, reached at host.
-func (n *K3sNode) up(hostname, host string) {
+func (n *K3sNode) up(node Node, host string) {
+	defer n.w.reconcileAPIs()
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
-	n.hostname, n.host = hostname, host
+	n.hostname, n.host, n.lastHost = node.Hostname, host, host
+	n.arch = map[string]string{"aarch64": "arm64", "armv7l": "arm", "armv8l": "arm", "x86_64": "amd64"}[node.machine()]
 }
 
 // down records the node powered off: its k3s stops with it.
 func (n *K3sNode) down() {
+	defer n.w.reconcileAPIs()
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
 	n.host = ""
@@ -120,10 +157,7 @@ func (n *K3sNode) leave() {
 }
 
 // token is the server's node-token: K10<sha256 of the CA PEM>::server:<secret>.
-func (c *k3sCluster) token() string {
-	sum := sha256.Sum256(c.caPEM)
-	return "K10" + hex.EncodeToString(sum[:]) + "::server:" + c.password
-}
+func (c *k3sCluster) token() string { return c.creds.Token(c.password) }
 
 // accepts reports whether a joiner's K3S_TOKEN fits the cluster: the
 // secret alone, or the full token whose CA hash must match too.
@@ -134,14 +168,15 @@ func (c *k3sCluster) accepts(token string) bool {
 	return token == c.token()
 }
 
-// serverAt is the live server whose API host:6443 is, or nil.
+// serverAt is the live server whose API host:6443 is (or host and the
+// port its API took when 6443 was in use), or nil.
 func (w *K3s) serverAt(hostport string) *K3sNode {
 	host, port, err := net.SplitHostPort(hostport)
-	if err != nil || port != k3sAPIPort {
+	if err != nil {
 		return nil
 	}
 	for _, n := range w.nodes {
-		if n.host == host && n.role == "server" && n.cluster != nil {
+		if n.host == host && n.role == "server" && n.cluster != nil && (port == k3sAPIPort || port == n.apiPort()) {
 			return n
 		}
 	}
@@ -149,8 +184,15 @@ func (w *K3s) serverAt(hostport string) *K3sNode {
 }
 
 // install runs what `curl -sfL https://get.k3s.io | env sh -s - args`
-// does on the node, for the variables and arguments bmcd and users pass.
-func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Writer) uint32 {
+// does on the node, for the variables and arguments bmcd and users pass;
+// with INSTALL_K3S_SKIP_DOWNLOAD=true it uses the binary already there
+// (the air-gap install), and execErr, if set, is why that binary cannot
+// run here (its service then fails to start).
+func (n *K3sNode) install(env map[string]string, args []string, execErr string, out, errw io.Writer) uint32 {
+	// A server's API starts (or a joiner's old one stops) with its
+	// service, before the install script returns; after the lock is let
+	// go, as the API lists the nodes under it.
+	defer n.w.reconcileAPIs()
 	info := func(f string, a ...any) { fmt.Fprintf(out, "[INFO]  "+f+"\n", a...) }
 	fatal := func(f string, a ...any) uint32 { fmt.Fprintf(errw, "[ERROR]  "+f+"\n", a...); return 1 }
 
@@ -180,15 +222,21 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 		}
 	}
 	version := env["INSTALL_K3S_VERSION"]
-	if version == "" {
-		info("Finding release for channel stable")
-		version = k3sDefaultVersion
+	if env["INSTALL_K3S_SKIP_DOWNLOAD"] == "true" {
+		info("Skipping k3s download and verify")
+		version = k3sDefaultVersion // the binary's own; the stand-in's binaries are all this one
+	} else {
+		if version == "" {
+			info("Finding release for channel stable")
+			version = k3sDefaultVersion
+		}
+		info("Using %s as release", version)
+		suffix := map[string]string{"amd64": "", "arm64": "-arm64", "arm": "-armhf"}[n.arch]
+		info("Downloading hash https://github.com/k3s-io/k3s/releases/download/%s/sha256sum-%s.txt", version, n.arch)
+		info("Downloading binary https://github.com/k3s-io/k3s/releases/download/%s/k3s%s", version, suffix)
+		info("Verifying binary download")
+		info("Installing k3s to /usr/local/bin/k3s")
 	}
-	info("Using %s as release", version)
-	info("Downloading hash https://github.com/k3s-io/k3s/releases/download/%s/sha256sum-arm64.txt", version)
-	info("Downloading binary https://github.com/k3s-io/k3s/releases/download/%s/k3s-arm64", version)
-	info("Verifying binary download")
-	info("Installing k3s to /usr/local/bin/k3s")
 	service := k3sServerService
 	if role == "agent" {
 		service = k3sAgentService
@@ -203,7 +251,11 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 		fmt.Fprintf(errw, "%s: %s\n", service, why)
 		return 1
 	}
+	if execErr != "" {
+		return failed(fmt.Sprintf("Failed to execute %s: %s (status=203/EXEC)", k3sBinaryPath, execErr))
+	}
 
+	defer n.startDelay(role, joinURL != "")()
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
 	var c *k3sCluster
@@ -215,7 +267,7 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 			info("No change detected so skipping service start")
 			return 0
 		}
-		ca, err := newK3sCluster(token)
+		ca, err := newK3sCluster(token, n.w.clock.Now())
 		if err != nil {
 			return failed("level=fatal msg=\"generate certificates: " + err.Error() + "\"")
 		}
@@ -246,91 +298,19 @@ func (n *K3sNode) install(env map[string]string, args []string, out, errw io.Wri
 		n.leave()
 	}
 	n.cluster, n.role, n.version, n.etcd = c, role, version, clusterInit || (role == "server" && joinURL != "")
+	n.joined = n.w.clock.Now()
 	c.members = append(c.members, n)
 	return 0
 }
 
-// newK3sCluster makes a cluster's self-signed CA and admin client
-// certificate, as a first server does at its first start.
-func newK3sCluster(password string) (*k3sCluster, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// newK3sCluster makes a cluster's CAs and admin client certificate, as
+// a first server does at its first start.
+func newK3sCluster(password string, now time.Time) (*k3sCluster, error) {
+	creds, err := simkube.NewCredentials(now)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber:          big.NewInt(0),
-		Subject:               pkix.Name{CommonName: fmt.Sprintf("k3s-server-ca@%d", now.Unix())},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
-	if err != nil {
-		return nil, err
-	}
-	client := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "system:admin", Organization: []string{"system:masters"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(1, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	clientDER, err := x509.CreateCertificate(rand.Reader, client, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return &k3sCluster{
-		password:      password,
-		caPEM:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		clientCertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientDER}),
-		clientKeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-	}, nil
-}
-
-// kubeconfig is the server's /etc/rancher/k3s/k3s.yaml, shaped as k3s
-// writes it.
-func (c *k3sCluster) kubeconfig() string {
-	b64 := base64.StdEncoding.EncodeToString
-	return fmt.Sprintf(`apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: %s
-    server: https://127.0.0.1:6443
-  name: default
-contexts:
-- context:
-    cluster: default
-    user: default
-  name: default
-current-context: default
-kind: Config
-preferences: {}
-users:
-- name: default
-  user:
-    client-certificate-data: %s
-    client-key-data: %s
-`, b64(c.caPEM), b64(c.clientCertPEM), b64(c.clientKeyPEM))
+	return &k3sCluster{password: password, creds: creds}, nil
 }
 
 // file returns the content of a k3s file on the node, if it has it.
@@ -344,7 +324,7 @@ func (n *K3sNode) file(path string) (string, bool) {
 	case k3sNodeTokenPath, k3sTokenPath:
 		return n.cluster.token() + "\n", true
 	case k3sKubeconfigPath:
-		return n.cluster.kubeconfig(), true
+		return string(n.cluster.creds.Kubeconfig("https://" + net.JoinHostPort("127.0.0.1", n.apiPort()))), true
 	}
 	return "", false
 }
@@ -371,12 +351,20 @@ func (n *K3sNode) systemctl(_ Node, args []string, out, errw io.Writer) uint32 {
 	return status
 }
 
-// k3s answers `k3s kubectl get nodes -o json` on a server.
+// k3s answers `k3s kubectl get nodes -o json` on a server: as the real
+// one, it asks the node's own API with the admin's credentials.
 func (n *K3sNode) k3s(_ Node, args []string, out, errw io.Writer) uint32 {
 	n.w.mu.Lock()
-	defer n.w.mu.Unlock()
+	installed, creds, api := n.role != "", (*simkube.Credentials)(nil), ""
+	if n.cluster != nil && n.role == "server" {
+		creds = n.cluster.creds
+		if n.api != nil {
+			api = n.api.srv.URL()
+		}
+	}
+	n.w.mu.Unlock()
 	// Before the install there is no k3s binary, whatever the arguments.
-	if n.role == "" {
+	if !installed {
 		fmt.Fprintln(errw, "sh: 1: k3s: not found")
 		return 127
 	}
@@ -384,71 +372,22 @@ func (n *K3sNode) k3s(_ Node, args []string, out, errw io.Writer) uint32 {
 		fmt.Fprintln(errw, "k3s: simulated node: only kubectl get nodes -o json")
 		return 1
 	}
-	if n.role != "server" || n.cluster == nil {
+	if creds == nil { // an agent has no kubeconfig
 		fmt.Fprintln(errw, "The connection to the server localhost:8080 was refused - did you specify the right host or port?")
 		return 1
 	}
-	type condition struct {
-		Type    string `json:"type"`
-		Status  string `json:"status"`
-		Reason  string `json:"reason"`
-		Message string `json:"message"`
-	}
-	type item struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Metadata   struct {
-			Name   string            `json:"name"`
-			Labels map[string]string `json:"labels"`
-		} `json:"metadata"`
-		Status struct {
-			Conditions []condition `json:"conditions"`
-			NodeInfo   struct {
-				Architecture    string `json:"architecture"`
-				KubeletVersion  string `json:"kubeletVersion"`
-				OperatingSystem string `json:"operatingSystem"`
-			} `json:"nodeInfo"`
-		} `json:"status"`
-	}
-	list := struct {
-		APIVersion string `json:"apiVersion"`
-		Items      []item `json:"items"`
-		Kind       string `json:"kind"`
-		Metadata   struct {
-			ResourceVersion string `json:"resourceVersion"`
-		} `json:"metadata"`
-	}{APIVersion: "v1", Kind: "List", Items: []item{}}
-	for _, m := range n.cluster.members {
-		var it item
-		it.APIVersion, it.Kind = "v1", "Node"
-		it.Metadata.Name = m.hostname
-		it.Metadata.Labels = map[string]string{
-			"kubernetes.io/arch":     "arm64",
-			"kubernetes.io/hostname": m.hostname,
-			"kubernetes.io/os":       "linux",
-		}
-		if m.role == "server" {
-			it.Metadata.Labels["node-role.kubernetes.io/control-plane"] = "true"
-			it.Metadata.Labels["node-role.kubernetes.io/master"] = "true"
-			if m.etcd {
-				it.Metadata.Labels["node-role.kubernetes.io/etcd"] = "true"
-			}
-		}
-		ready := condition{Type: "Ready", Status: "True", Reason: "KubeletReady", Message: "kubelet is posting ready status"}
-		if m.host == "" {
-			ready = condition{Type: "Ready", Status: "Unknown", Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status."}
-		}
-		it.Status.Conditions = []condition{ready}
-		it.Status.NodeInfo.Architecture, it.Status.NodeInfo.OperatingSystem = "arm64", "linux"
-		it.Status.NodeInfo.KubeletVersion = m.version
-		list.Items = append(list.Items, it)
-	}
-	b, err := json.MarshalIndent(list, "", "    ")
-	if err != nil {
-		fmt.Fprintln(errw, err)
+	if api == "" {
+		fmt.Fprintln(errw, "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")
 		return 1
 	}
-	fmt.Fprintf(out, "%s\n", b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := simkube.KubectlGetNodesJSON(ctx, api, creds)
+	if err != nil {
+		fmt.Fprintf(errw, "error: %v\n", err)
+		return 1
+	}
+	_, _ = out.Write(b)
 	return 0
 }
 
@@ -457,6 +396,7 @@ func (n *K3sNode) k3s(_ Node, args []string, out, errw io.Writer) uint32 {
 // the node's role exists.
 func (n *K3sNode) uninstall(role, script string) Command {
 	return func(_ Node, _ []string, out, errw io.Writer) uint32 {
+		defer n.w.reconcileAPIs()
 		n.w.mu.Lock()
 		defer n.w.mu.Unlock()
 		if n.role != role {

@@ -17,7 +17,7 @@ var envAssign = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 // pipeline runs the one pipeline the simulated node knows, the k3s
 // install: `curl -sfL https://get.k3s.io | [NAME=value …] sh -s - ARGS`.
 // The script never comes from the network: the node's k3s stand-in plays
-// it. Without one, curl fails silently (-s) as on a node offline, and sh
+// it. Without one, or offline, curl fails silently (-s) as on a node offline, and sh
 // runs an empty script and exits 0, as the real pipeline does.
 func (s *Server) pipeline(line string, stdout, stderr io.Writer) uint32 {
 	parts := strings.Split(line, "|")
@@ -55,11 +55,11 @@ func (s *Server) pipeline(line string, stdout, stderr io.Writer) uint32 {
 	if exec := env["INSTALL_K3S_EXEC"]; exec != "" {
 		args = append(strings.Fields(exec), args...)
 	}
-	if s.k3s == nil {
+	if s.k3s == nil || s.offline {
 		return 0
 	}
 	var out, errw bytes.Buffer
-	status := s.k3s.install(env, args, &out, &errw)
+	status := s.k3s.install(env, args, "", &out, &errw)
 	_, _ = stdout.Write(out.Bytes())
 	_, _ = stderr.Write(errw.Bytes())
 	return status

@@ -43,8 +43,12 @@ type Config struct {
 	// is-active, k3s kubectl get nodes, the uninstall scripts and the k3s
 	// files join the command table. Nil: k3s is not installable (the node
 	// has no internet to fetch it from).
-	K3s    *K3sNode
-	Logger *slog.Logger
+	K3s *K3sNode
+	// Offline cuts the node from the internet: the online install's
+	// download fails (curl -sfL prints nothing, so sh runs an empty
+	// script) while an air-gap install from uploaded files still works.
+	Offline bool
+	Logger  *slog.Logger
 }
 
 // Server is a running sshd. Its methods are safe for concurrent use.
@@ -52,6 +56,8 @@ type Server struct {
 	cfg      *ssh.ServerConfig
 	node     Node
 	k3s      *K3sNode
+	offline  bool
+	files    *Files // the node's files written over SSH
 	commands map[string]Command
 	log      *slog.Logger
 	ln       net.Listener
@@ -109,9 +115,13 @@ func Listen(addr string, c Config) (*Server, error) {
 		return nil, fmt.Errorf("simssh: %w", err)
 	}
 	if c.K3s != nil {
-		c.K3s.up(c.Node.Hostname, ln.Addr().(*net.TCPAddr).AddrPort().Addr().String())
+		c.K3s.up(c.Node, ln.Addr().(*net.TCPAddr).AddrPort().Addr().String())
 	}
-	s := &Server{cfg: cfg, node: c.Node, k3s: c.K3s, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{}}
+	files := NewFiles()
+	if c.K3s != nil {
+		files = c.K3s.files // they survive power off and on, as the install does
+	}
+	s := &Server{cfg: cfg, node: c.Node, k3s: c.K3s, offline: c.Offline, files: files, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -230,7 +240,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				continue
 			}
 			_ = req.Reply(true, nil)
-			status, _ := s.run(p.Command, s.newPID(), ch, ch.Stderr())
+			status, _ := s.run(p.Command, s.newPID(), ch, ch, ch.Stderr())
 			exitStatus(ch, status)
 			return
 		case "pty-req":
@@ -274,21 +284,21 @@ func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
 		sc := bufio.NewScanner(ch)
 		for sc.Scan() {
 			var done bool
-			if status, done = s.run(sc.Text(), pid, ch, ch.Stderr()); done {
+			if status, done = s.run(sc.Text(), pid, nil, ch, ch.Stderr()); done {
 				break
 			}
 		}
 		return status
 	}
 	t := term.NewTerminal(ch, s.node.User+"@"+s.node.Hostname+":~$ ")
-	fmt.Fprintf(t, "Linux %s %s %s\n\nThis node is simulated by bmcd: only a few commands work.\n", s.node.Hostname, kernelRelease, machine)
+	fmt.Fprintf(t, "Linux %s %s %s\n\nThis node is simulated by bmcd: only a few commands work.\n", s.node.Hostname, kernelRelease, s.node.machine())
 	for {
 		line, err := t.ReadLine()
 		if err != nil { // end of input (Ctrl-D) or the connection closed
 			return status
 		}
 		var done bool
-		if status, done = s.run(line, pid, t, t); done {
+		if status, done = s.run(line, pid, nil, t, t); done {
 			return status
 		}
 	}
@@ -297,11 +307,12 @@ func (s *Server) shell(ch ssh.Channel, pty bool) uint32 {
 // run runs a command line as sh would for the few forms the simulated
 // node understands: commands separated by ";" run in turn, commands
 // joined by "&&" stop at the first failure. It reports whether the line
-// ended in exit or logout.
-func (s *Server) run(line string, pid int, stdout, stderr io.Writer) (status uint32, exit bool) {
+// ended in exit or logout. stdin (nil for none) is the session's input,
+// which the first command reading it consumes.
+func (s *Server) run(line string, pid int, stdin io.Reader, stdout, stderr io.Writer) (status uint32, exit bool) {
 	for _, list := range strings.Split(line, ";") {
 		for _, cmd := range strings.Split(list, "&&") {
-			if status, exit = s.runOne(cmd, pid, stdout, stderr); exit || status != 0 {
+			if status, exit = s.runOne(cmd, pid, stdin, stdout, stderr); exit || status != 0 {
 				break
 			}
 		}
@@ -313,25 +324,44 @@ func (s *Server) run(line string, pid int, stdout, stderr io.Writer) (status uin
 }
 
 // runOne runs one command from the table and reports whether it was exit
-// or logout. Arguments are split at white space; there is no quoting and
-// no pipes; the only redirection is >&2.
-func (s *Server) runOne(line string, pid int, stdout, stderr io.Writer) (status uint32, exit bool) {
+// or logout. Arguments are split at white space with single quotes
+// honoured; leading NAME=value words set the command's environment; the
+// only redirections are >&2 and >/dev/null; sudo -n runs the rest as
+// root (the node's account may, without a password).
+func (s *Server) runOne(line string, pid int, stdin io.Reader, stdout, stderr io.Writer) (status uint32, exit bool) {
 	if strings.Contains(line, "|") {
 		return s.pipeline(line, stdout, stderr), false
 	}
-	args := strings.Fields(line)
+	args, err := shellWords(line)
+	if err != nil {
+		fmt.Fprintf(stderr, "sh: 1: Syntax error: %v\n", err)
+		return 2, false
+	}
 	// Word expansion and redirection, as far as bmcd's commands use them:
-	// $$ is the shell's process id and >&2 sends stdout to stderr.
+	// $$ is the shell's process id, >&2 sends stdout to stderr and
+	// >/dev/null discards it.
 	words := args[:0]
 	for _, a := range args {
 		switch a {
 		case ">&2", "1>&2":
 			stdout = stderr
+		case ">/dev/null":
+			stdout = io.Discard
 		default:
 			words = append(words, strings.ReplaceAll(a, "$$", strconv.Itoa(pid)))
 		}
 	}
 	args = words
+	env := map[string]string{}
+	for len(args) > 0 && envAssign.MatchString(args[0]) {
+		name, value, _ := strings.Cut(args[0], "=")
+		env[name] = value
+		args = args[1:]
+	}
+	root := s.node.User == "root"
+	if len(args) >= 2 && args[0] == "sudo" && args[1] == "-n" {
+		args, root = args[2:], true
+	}
 	if len(args) == 0 {
 		return 0, false
 	}
@@ -346,13 +376,22 @@ func (s *Server) runOne(line string, pid int, stdout, stderr io.Writer) (status 
 			return uint32(n), true
 		}
 		return 0, true
+	case "umask":
+		return 0, false
+	case "sh":
+		return s.script(env, args[1:], stdout, stderr), false
+	}
+	var out, errw bytes.Buffer
+	if st, ok := s.files.run(args, root, "/home/"+s.node.User+"/", stdin, &out, &errw); ok {
+		_, _ = stdout.Write(out.Bytes())
+		_, _ = stderr.Write(errw.Bytes())
+		return st, false
 	}
 	cmd, ok := s.commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "sh: 1: %s: not found\n", args[0])
 		return 127, false
 	}
-	var out, errw bytes.Buffer
 	status = cmd(s.node, args[1:], &out, &errw)
 	_, _ = stdout.Write(out.Bytes())
 	_, _ = stderr.Write(errw.Bytes())
