@@ -77,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	site, err := web.New(web.Static())
+	site, err := web.Default()
 	if err != nil {
 		return nil, err
 	}

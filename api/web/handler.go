@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 //go:embed static
@@ -26,6 +27,11 @@ func Static() fs.FS {
 	}
 	return sub
 }
+
+// Default is the Handler of the embedded page, made once per process
+// (compressing xterm.js takes a moment; every api.Server of a test run
+// shares it).
+var Default = sync.OnceValues(func() (*Handler, error) { return New(Static()) })
 
 // file is one servable file with its precomputed representations.
 type file struct {
