@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build web run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-cluster bench-flash bench-soak bench-web reset-password clean
+.PHONY: all build web run run-state test deps lint unit test-e2e cross bench bench-api bench-console bench-cluster bench-flash bench-soak bench-daemon bench-mem bench-xz bench-web reset-password clean
 
 all: build
 
@@ -148,6 +148,21 @@ bench-console:
 bench-api:
 	$(GO) test -run '^$$' -bench BenchmarkPowerRoundTrip -benchmem ./api/
 	$(GO) test -run TestPowerLatencyReport -v -count=1 ./api/ -latency-report
+
+# bench-daemon: the power round trip through the real bmcd binary, p99
+# idle and while a flash runs, side by side; fsyncs per 1,000 requests.
+bench-daemon:
+	$(GO) test -run '^$$' -bench BenchmarkDaemonPowerRoundTrip -benchtime 1x -timeout 30m ./cmd/bmcctl/
+
+# bench-mem: the real bmcd's peak RSS with 16 API clients while a 2 GiB
+# image streams in, then 20 flashes of every format and prepared ones:
+# peak RSS and time back to idle + 4 MiB after each.
+bench-mem:
+	$(GO) test -run '^$$' -bench BenchmarkDaemonMemory -benchtime 1x -timeout 90m ./cmd/bmcctl/
+
+# bench-xz: flasher's xz path against xz -dc | dd on one machine, one run.
+bench-xz:
+	bash flasher/bench/bench-xz.sh
 
 # bench-cluster: k3s bootstrap on 4 and 7 simulated nodes over SSH with a
 # modelled start-up time, bmcd's join order against one node at a time.

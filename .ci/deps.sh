@@ -33,6 +33,12 @@ declare -A want=(
   # drive Debian's Chromium headless (fonts-dejavu-core comes with it).
   [npm]=npm
   [chromium]=chromium
+  # bmc/cluster namespace tests: each node has its own network, UTS and
+  # mount namespace (ip netns, unshare); bmcctl's inventory is read by
+  # Ansible.
+  [ip]=iproute2
+  [unshare]=util-linux
+  [ansible-inventory]=ansible-core
   # hal/sim/simkube and the cluster e2e: the real kubectl reads the
   # simulated k3s API (Debian's is older, but speaks the same API).
   [kubectl]=kubernetes-client

@@ -54,11 +54,47 @@ func (s *Server) getKubeconfig(c *echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", data)
 }
 
+// postClusterNode queues a job that joins one node to the cluster.
+func (s *Server) postClusterNode(c *echo.Context) error {
+	var req apitype.ClusterAddRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	br := bmc.ClusterAddRequest{Slot: req.Slot, Role: req.Role}
+	if n := req.Node; n != nil {
+		br.Node = &bmc.ClusterAddrNode{Addr: n.Addr, HostKey: n.HostKey, User: n.User, Role: n.Role}
+	}
+	job, _, err := s.board.StartClusterAdd(br)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, jobFromBMC(job))
+}
+
+// deleteClusterNode queues a job that drains, deletes and uninstalls the
+// node named by its name, slot or address.
+func (s *Server) deleteClusterNode(c *echo.Context) error {
+	job, _, err := s.board.StartClusterRemove(c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, jobFromBMC(job))
+}
+
+// deleteCluster queues a job that uninstalls k3s from every node.
+func (s *Server) deleteCluster(c *echo.Context) error {
+	job, _, err := s.board.StartClusterDown()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, jobFromBMC(job))
+}
+
 func clusterNodesFromBMC(ns []bmc.ClusterNode) []apitype.ClusterNode {
 	out := make([]apitype.ClusterNode, len(ns))
 	for i, n := range ns {
 		out[i] = apitype.ClusterNode{Name: n.Name, Slot: n.Slot, Addr: n.Addr, User: n.User, HostKey: n.HostKey,
-			Role: n.Role, Action: n.Action, Error: n.Error, Ready: n.Ready}
+			Role: n.Role, Action: n.Action, Error: n.Error, Ready: n.Ready, Hostname: n.Hostname, Doing: n.Doing}
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/turingpi-oss/bmcd/api/apitype"
 	"github.com/turingpi-oss/bmcd/api/auth"
 	"github.com/turingpi-oss/bmcd/bmc"
+	"github.com/turingpi-oss/bmcd/bmc/cluster"
 )
 
 // apiError is an error with the status and code it is sent with.
@@ -47,6 +48,8 @@ func classify(err error) (status int, code string) {
 		return http.StatusBadRequest, apitype.CodeBadRequest
 	case errors.Is(err, bmc.ErrNoCluster):
 		return http.StatusNotFound, apitype.CodeNotFound
+	case errors.Is(err, cluster.ErrLastServer):
+		return http.StatusConflict, apitype.CodeLastServer
 	case errors.Is(err, bmc.ErrBusy), errors.Is(err, bmc.ErrClusterBusy):
 		return http.StatusConflict, apitype.CodeBusy
 	case errors.Is(err, bmc.ErrSelfSlot):

@@ -86,6 +86,10 @@ func jobFromBMC(j bmc.Job) apitype.Job {
 	}
 	if j.Cluster != nil {
 		out.Cluster = clusterNodesFromBMC(j.Cluster.Nodes)
+		out.ClusterOp = j.Cluster.Op
+		if out.ClusterOp == "" {
+			out.ClusterOp = bmc.ClusterOpUp
+		}
 	}
 	if p := j.Options.Prepare; p != nil {
 		out.Prepare = &apitype.JobPrepare{Hostname: p.Hostname, User: p.User, SSHKeys: p.AuthorizedKeys, K3sPrep: p.K3sPrep}

@@ -131,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 	authed.GET("/cluster/kubeconfig", s.getKubeconfig)
 	authed.GET("/cluster/airgap", s.getAirgap)
 	authed.PUT("/cluster/airgap/:file", s.putAirgap)
+	authed.DELETE("/cluster", s.deleteCluster)
+	authed.POST("/cluster/nodes", s.postClusterNode)
+	authed.DELETE("/cluster/nodes/:name", s.deleteClusterNode)
 	s.echo = e
 	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -37,6 +38,11 @@ type Config struct {
 	// PollInterval is how often Run measures every slot to notice changes
 	// bmcd did not make. Default 2 s.
 	PollInterval time.Duration
+	// StateWriteInterval is the shortest time between two background
+	// writes of the requested power states (group commit): the first
+	// request after a quiet spell is written at once, the ones that come
+	// within the interval after it together at its end. Default 500 ms.
+	StateWriteInterval time.Duration
 	// Flash says how the board flashes; the zero value cannot flash.
 	Flash FlashConfig
 	// Consoles are the slots' serial consoles, handed out by Console;
@@ -63,6 +69,11 @@ const (
 	DefaultCycleDelay   = time.Second
 	DefaultBusyTimeout  = 30 * time.Second
 	DefaultPollInterval = 2 * time.Second
+	// DefaultStateWriteInterval bounds how long an acknowledged power
+	// request can wait for the disk: 500 ms plus one write. A burst of
+	// requests (a script switching slots, 1,000 requests a second) costs
+	// two or three writes a second instead of one each.
+	DefaultStateWriteInterval = 500 * time.Millisecond
 )
 
 // SlotStatus is a slot as bmcd reports it.
@@ -124,8 +135,10 @@ type Board struct {
 	writeMu sync.Mutex
 	// saveKick wakes the background writer of requested power states.
 	saveKick chan struct{}
-	closed   chan struct{}
-	stopped  chan struct{}
+	// stateWrites counts the state file writes of flush, for tests.
+	stateWrites atomic.Int64
+	closed      chan struct{}
+	stopped     chan struct{}
 
 	mu        sync.Mutex // guards the fields below
 	cfgs      []slotConfig
@@ -156,6 +169,7 @@ func New(cfg Config) (*Board, error) {
 	setDefault(&cfg.CycleDelay, DefaultCycleDelay)
 	setDefault(&cfg.BusyTimeout, DefaultBusyTimeout)
 	setDefault(&cfg.PollInterval, DefaultPollInterval)
+	setDefault(&cfg.StateWriteInterval, DefaultStateWriteInterval)
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
@@ -459,11 +473,17 @@ func (b *Board) updateConfig(slot int, change func(*slotConfig)) error {
 }
 
 // setRequested records the power state a user asked for. It is written
-// to the state file in the background, so a power request never waits
-// for the disk; only a machine crash in the moment after a request can
-// lose it, and then the restore policy sees the request before. What
-// would stop the write (a state directory gone, read-only or full) is
-// checked at once, so the answer to the request can say so.
+// to the state file in the background, within StateWriteInterval and one
+// write, so a power request never waits for the disk (an fsync on the
+// controller's SD card takes milliseconds, and seconds while a flash
+// fills the page cache). The guarantee is this: a request acknowledged
+// more than StateWriteInterval plus one write ago survives a crash of
+// the whole machine; a crash sooner after it can lose it, and then the
+// restore policy acts on the request before — the hardware itself did
+// switch. Requests are written in the order they were made (the last
+// one wins), and bmcd's shutdown writes any pending one. What would stop
+// the write (a state directory gone, read-only or full) is checked at
+// once, so the answer to the request can say so.
 func (b *Board) setRequested(slot int, requested string) {
 	b.mu.Lock()
 	changed := b.cfgs[slot-1].Requested != requested
@@ -492,7 +512,12 @@ func (b *Board) setSaveErr(err error) {
 	b.mu.Unlock()
 }
 
-// writeRequested is the background writer started by New.
+// writeRequested is the background writer started by New. It writes at
+// once when woken after a quiet spell, then waits StateWriteInterval
+// before the next write, so that every request made meanwhile shares
+// one write (and its two fsyncs): before, each request that came while
+// the previous write ran cost a write of its own, 341 fsyncs per 1,000
+// requests from one client.
 func (b *Board) writeRequested() {
 	defer close(b.stopped)
 	for {
@@ -500,9 +525,14 @@ func (b *Board) writeRequested() {
 		case <-b.closed:
 			return
 		case <-b.saveKick:
-			if err := b.flush(); err != nil {
-				b.log.Error("bmc: save requested power state", "err", err)
-			}
+		}
+		if err := b.flush(); err != nil {
+			b.log.Error("bmc: save requested power state", "err", err)
+		}
+		select {
+		case <-b.closed:
+			return
+		case <-b.clock.After(b.cfg.StateWriteInterval):
 		}
 	}
 }
@@ -520,6 +550,7 @@ func (b *Board) flush() error {
 	b.dirty = false
 	b.mu.Unlock()
 	err := saveState(b.cfg.StateDir, snapshot)
+	b.stateWrites.Add(1)
 	b.setSaveErr(err)
 	if err != nil {
 		b.mu.Lock()

@@ -194,7 +194,7 @@ func TestClusterUpAirgapMissingArch(t *testing.T) {
 	f.upload(t, "k3s-armhf")
 	j := f.up(t, f.request())
 	require.Equal(t, bmc.JobFailed, j.State)
-	assert.Equal(t, bmc.ClusterStepInstall, j.Step)
+	assert.Equal(t, bmc.ClusterStepInstallServer, j.Step)
 	assert.Contains(t, j.Error, "k3s-armhf")
 	assert.Contains(t, j.Error, "node "+strings.Split(f.pi3b.addr, ":")[0])
 	for _, n := range []simNode{f.slot, f.pi3b, f.pi4} {

@@ -22,12 +22,33 @@ const JobKindCluster = "cluster"
 // ErrClusterBusy reports a cluster job already queued or running.
 var ErrClusterBusy = errors.New("a cluster job is already running")
 
-// The steps of a cluster job.
+// The steps of cluster jobs. Up and add: preflight, install-server, join,
+// ready, kubeconfig. Remove: drain, uninstall (and kubeconfig when the
+// first server went). Down: uninstall-agents, uninstall-servers.
 const (
-	ClusterStepPreflight  = "preflight"
-	ClusterStepInstall    = "install" // first server, then the joins in parallel, then every node Ready
-	ClusterStepKubeconfig = "kubeconfig"
+	ClusterStepPreflight        = "preflight"
+	ClusterStepInstallServer    = cluster.StepInstallServer // the first server, alone
+	ClusterStepJoin             = cluster.StepJoin          // the other servers one at a time, the agents in parallel
+	ClusterStepReady            = cluster.StepReady         // every node Ready
+	ClusterStepKubeconfig       = "kubeconfig"
+	ClusterStepDrain            = cluster.StepDrain
+	ClusterStepUninstall        = cluster.StepUninstall
+	ClusterStepUninstallAgents  = cluster.StepUninstallAgents
+	ClusterStepUninstallServers = cluster.StepUninstallServers
 )
+
+// The operations a cluster job does (ClusterJob.Op).
+const (
+	ClusterOpUp     = "up"
+	ClusterOpAdd    = "add"
+	ClusterOpRemove = "remove"
+	ClusterOpDown   = "down"
+)
+
+// ClusterActionInterrupted is the action of a node that was in the middle
+// of something when bmcd stopped: what the node did is not known until a
+// cluster job looks again.
+const ClusterActionInterrupted = "interrupted"
 
 // ClusterAddrNode is a node given by address rather than by slot. Its
 // host key is required: bmcd does not trust a key on first use.
@@ -60,15 +81,23 @@ type ClusterNode struct {
 	User    string `json:"user"`
 	HostKey string `json:"host_key"`
 	Role    string `json:"role"`
+	// Hostname is the name the node reported in preflight, which k3s
+	// registers it by.
+	Hostname string `json:"hostname,omitempty"`
 	// Action is what the install did here (cluster.Action); Error why
 	// this node failed.
 	Action string `json:"action,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Ready  bool   `json:"ready,omitempty"`
+	// Doing is what the job is doing on the node now ("installing k3s
+	// as agent"), empty once the node's part is over.
+	Doing string `json:"doing,omitempty"`
 }
 
 // ClusterJob is a cluster job's own part of its record.
 type ClusterJob struct {
+	// Op is up, add, remove or down ("" in older histories: up).
+	Op      string        `json:"op,omitempty"`
 	Version string        `json:"k3s_version,omitempty"`
 	Airgap  bool          `json:"airgap,omitempty"`
 	Nodes   []ClusterNode `json:"nodes"`
@@ -93,20 +122,29 @@ func (b *Board) StartCluster(req ClusterRequest) (Job, <-chan struct{}, error) {
 	}
 	b.clusterMu.Lock()
 	defer b.clusterMu.Unlock()
-	for _, j := range b.jobs.List() {
-		if j.Kind == JobKindCluster && !j.State.Final() {
-			return Job{}, nil, fmt.Errorf("cluster: job %d: %w", j.ID, ErrClusterBusy)
-		}
+	if err := b.clusterIdle(); err != nil {
+		return Job{}, nil, err
 	}
 	token, err := b.clusterToken()
 	if err != nil {
 		return Job{}, nil, err
 	}
-	job := Job{Kind: JobKindCluster, Image: "k3s cluster", Cluster: &ClusterJob{Version: req.Version, Airgap: req.Airgap, Nodes: nodes}}
+	job := Job{Kind: JobKindCluster, Image: "k3s cluster", Cluster: &ClusterJob{Op: ClusterOpUp, Version: req.Version, Airgap: req.Airgap, Nodes: nodes}}
 	return b.jobs.submit(job, func(ctx context.Context, r *jobRun) (error, error) {
 		r.start()
 		return b.runCluster(ctx, r, nodes, req.Version, token, airgap), nil
 	})
+}
+
+// clusterIdle fails with ErrClusterBusy while a cluster job is live; the
+// caller holds clusterMu.
+func (b *Board) clusterIdle() error {
+	for _, j := range b.jobs.List() {
+		if j.Kind == JobKindCluster && !j.State.Final() {
+			return fmt.Errorf("cluster: job %d: %w", j.ID, ErrClusterBusy)
+		}
+	}
+	return nil
 }
 
 // clusterNodes resolves a request to nodes: slots from their records
@@ -126,16 +164,11 @@ func (b *Board) clusterNodes(req ClusterRequest) ([]ClusterNode, error) {
 		return nil
 	}
 	slotNode := func(slot int, role string) error {
-		if err := b.checkSlot(slot); err != nil {
+		n, err := b.slotClusterNode(slot, role)
+		if err != nil {
 			return err
 		}
-		b.mu.Lock()
-		p := b.cfgs[slot-1].Prepared
-		b.mu.Unlock()
-		if p == nil {
-			return invalidf("cluster: slot %d: no node prepared by bmcd (flash it with preparation so bmcd knows its host key, or give it by address with its key)", slot)
-		}
-		return add(ClusterNode{Name: p.Hostname, Slot: slot, Addr: withPort(b.nodeAddress(slot, p)), User: p.User, HostKey: p.HostKey, Role: role})
+		return add(n)
 	}
 	for _, s := range req.Servers {
 		if err := slotNode(s, string(cluster.RoleServer)); err != nil {
@@ -169,6 +202,21 @@ func (b *Board) clusterNodes(req ClusterRequest) ([]ClusterNode, error) {
 		return boolInt(x.Role != string(cluster.RoleServer)) - boolInt(y.Role != string(cluster.RoleServer))
 	})
 	return out, nil
+}
+
+// slotClusterNode is the node bmcd prepared in slot, as a cluster node
+// at role.
+func (b *Board) slotClusterNode(slot int, role string) (ClusterNode, error) {
+	if err := b.checkSlot(slot); err != nil {
+		return ClusterNode{}, err
+	}
+	b.mu.Lock()
+	p := b.cfgs[slot-1].Prepared
+	b.mu.Unlock()
+	if p == nil {
+		return ClusterNode{}, invalidf("cluster: slot %d: no node prepared by bmcd (flash it with preparation so bmcd knows its host key, or give it by address with its key)", slot)
+	}
+	return ClusterNode{Name: p.Hostname, Slot: slot, Addr: withPort(b.nodeAddress(slot, p)), User: p.User, HostKey: p.HostKey, Role: role}, nil
 }
 
 func boolInt(b bool) int {

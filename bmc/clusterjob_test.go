@@ -17,6 +17,7 @@ import (
 	"github.com/turingpi-oss/bmcd/bmc"
 	"github.com/turingpi-oss/bmcd/bmc/cluster"
 	"github.com/turingpi-oss/bmcd/bmc/cluster/clustertest"
+	"github.com/turingpi-oss/bmcd/bmc/cluster/kubeconfig"
 	"github.com/turingpi-oss/bmcd/flasher/firstboot"
 	"github.com/turingpi-oss/bmcd/hal"
 )
@@ -64,7 +65,12 @@ type clusterFixture struct {
 	*preparedFixture
 	server, agent *clustertest.Runner
 	users         map[string]string
-	running       *sync.Map // node name → k3s runs (its install ran, or it already ran)
+	running       *sync.Map         // node name → k3s runs (its install ran, or it already ran)
+	roles         map[string]string // node name → the role its k3s runs at once installed
+	// hang names a node whose install never returns until its context
+	// ends; hanging receives once it has begun.
+	hang    string
+	hanging chan struct{}
 }
 
 // installDialer's nodes run k3s once its install command ran on them: the
@@ -73,6 +79,7 @@ type installDialer struct {
 	clustertest.Dialer
 	roles   map[string]string
 	running *sync.Map
+	f       *clusterFixture
 }
 
 func (d *installDialer) Dial(ctx context.Context, n cluster.Node) (cluster.Runner, error) {
@@ -80,13 +87,14 @@ func (d *installDialer) Dial(ctx context.Context, n cluster.Node) (cluster.Runne
 	if err != nil {
 		return nil, err
 	}
-	return &installRunner{Runner: r, name: n.Name, role: d.roles[n.Name], running: d.running}, nil
+	return &installRunner{Runner: r, name: n.Name, role: d.roles[n.Name], running: d.running, f: d.f}, nil
 }
 
 type installRunner struct {
 	cluster.Runner
 	name, role string
 	running    *sync.Map
+	f          *clusterFixture
 }
 
 func (r *installRunner) Run(ctx context.Context, cmd string, in io.Reader) (cluster.Result, error) {
@@ -96,16 +104,24 @@ func (r *installRunner) Run(ctx context.Context, cmd string, in io.Reader) (clus
 			return cluster.Result{}, nil
 		}
 	}
+	if r.f.hang == r.name && strings.Contains(cmd, "get.k3s.io") {
+		r.f.hanging <- struct{}{}
+		<-ctx.Done()
+		return cluster.Result{}, fmt.Errorf("node %s: %q: %w", r.name, cmd, ctx.Err())
+	}
 	res, err := r.Runner.Run(ctx, cmd, in)
 	if err == nil && strings.Contains(cmd, "get.k3s.io") {
 		r.running.Store(r.name, true)
+	}
+	if err == nil && (cmd == cluster.CmdUninstallServer || cmd == cluster.CmdUninstallAgent) {
+		r.running.Delete(r.name)
 	}
 	return res, err
 }
 
 func newClusterFixture(t *testing.T) *clusterFixture {
 	t.Helper()
-	f := &clusterFixture{running: &sync.Map{}}
+	f := &clusterFixture{running: &sync.Map{}, roles: map[string]string{"node2": "server", "10.0.0.50": "agent"}, hanging: make(chan struct{}, 1)}
 	f.preparedFixture = newPreparedFixture(t, func(c *bmc.Config) {
 		c.ClusterDialer = func(users map[string]string) cluster.Dialer {
 			f.users = users
@@ -113,7 +129,7 @@ func newClusterFixture(t *testing.T) *clusterFixture {
 			if f.agent == nil {
 				delete(nodes, "10.0.0.50") // unreachable
 			}
-			return &installDialer{Dialer: clustertest.Dialer{Nodes: nodes}, roles: map[string]string{"node2": "server", "10.0.0.50": "agent"}, running: f.running}
+			return &installDialer{Dialer: clustertest.Dialer{Nodes: nodes}, roles: f.roles, running: f.running, f: f}
 		}
 	})
 	// bmcd keeps its token; the fake nodes expect this one.
@@ -161,14 +177,14 @@ func TestClusterUp(t *testing.T) {
 	require.Len(t, j.Cluster.Nodes, 2)
 	s, a := j.Cluster.Nodes[0], j.Cluster.Nodes[1]
 	assert.Equal(t, bmc.ClusterNode{Name: "node2", Slot: 2, Addr: "node2.local:22", User: "pi", HostKey: f.rec.HostKey,
-		Role: "server", Action: "installed", Ready: true}, s, "the slot's record: host key pinned, account")
+		Role: "server", Hostname: "node2", Action: "installed", Ready: true}, s, "the slot's record: host key pinned, account")
 	assert.Equal(t, bmc.ClusterNode{Name: "10.0.0.50", Addr: "10.0.0.50:22", User: firstboot.DefaultUser, HostKey: loosePiKey,
-		Role: "agent", Action: "installed", Ready: true}, a)
+		Role: "agent", Hostname: "loosepi", Action: "installed", Ready: true}, a, "the hostname k3s knows it by, from preflight")
 	assert.Equal(t, map[string]string{"node2": "pi", "10.0.0.50": "pi"}, f.users)
 
 	kc, err := f.board.ClusterKubeconfig()
 	require.NoError(t, err)
-	parsed, err := cluster.ParseKubeconfig(kc)
+	parsed, err := kubeconfig.Parse(kc)
 	require.NoError(t, err)
 	assert.Contains(t, string(kc), "https://node2.local:6443", "server URL rewritten to the server's address")
 	assert.Contains(t, string(kc), "name: turingpi")
@@ -212,7 +228,7 @@ func TestClusterUpFails(t *testing.T) {
 					f.agent.Answers[cmd] = clustertest.Answer{Exit: 1}
 				}
 			}
-		}, bmc.ClusterStepInstall, "k3s install as agent", map[string]string{"10.0.0.50": "k3s install as agent"}},
+		}, bmc.ClusterStepJoin, "k3s install as agent", map[string]string{"10.0.0.50": "k3s install as agent"}},
 		{"kubeconfig unreadable", func(f *clusterFixture) {
 			f.server.Answers[cluster.CmdCatKubeconfig] = clustertest.Answer{Stdout: "not: [yaml"}
 		}, bmc.ClusterStepKubeconfig, "kubeconfig", nil},
@@ -281,7 +297,7 @@ func TestClusterJobInterruptedHistory(t *testing.T) {
 	dir := t.TempDir()
 	hist := `{"version":1,"next_id":3,"jobs":[
  {"id":1,"slot":2,"image":"old.img","options":{"power_on":false},"state":"succeeded","progress":{"phase":"done","bytes_in":0,"bytes_written":0,"bytes_verified":0,"total":0,"rate":0,"eta":0},"created":"2026-12-01T00:00:00Z"},
- {"id":2,"kind":"cluster","slot":0,"image":"k3s cluster","options":{"power_on":false},"state":"running","step":"install","progress":{"phase":"","bytes_in":0,"bytes_written":0,"bytes_verified":0,"total":0,"rate":0,"eta":0},"created":"2026-12-01T00:00:00Z","cluster":{"nodes":[{"name":"node2","slot":2,"addr":"node2.local:22","user":"pi","host_key":"x","role":"server"}]}}]}`
+ {"id":2,"kind":"cluster","slot":0,"image":"k3s cluster","options":{"power_on":false},"state":"running","step":"install","progress":{"phase":"","bytes_in":0,"bytes_written":0,"bytes_verified":0,"total":0,"rate":0,"eta":0},"created":"2026-12-01T00:00:00Z","cluster":{"nodes":[{"name":"node2","slot":2,"addr":"node2.local:22","user":"pi","host_key":"x","role":"server","action":"installed"},{"name":"node3","slot":3,"addr":"node3.local:22","user":"pi","host_key":"x","role":"agent","doing":"installing k3s as agent"},{"name":"node4","slot":4,"addr":"node4.local:22","user":"pi","host_key":"x","role":"agent"}]}}]}`
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "jobs.json"), []byte(hist), 0o600))
 	hw := newSim(t, dir, 4)
 	b := newBoard(t, hw, dir)
@@ -296,4 +312,10 @@ func TestClusterJobInterruptedHistory(t *testing.T) {
 	assert.Equal(t, int64(2), st.LastJob)
 	assert.Equal(t, bmc.JobInterrupted, st.LastState)
 	assert.Equal(t, "node2", st.Nodes[0].Name)
+	// The nodes' state is known: done, interrupted halfway, not started.
+	assert.Equal(t, "installed", st.Nodes[0].Action)
+	assert.Equal(t, bmc.ClusterActionInterrupted, st.Nodes[1].Action)
+	assert.Equal(t, "bmcd stopped while installing k3s as agent", st.Nodes[1].Error)
+	assert.Empty(t, st.Nodes[1].Doing)
+	assert.Empty(t, st.Nodes[2].Action)
 }

@@ -29,6 +29,9 @@ var ErrNoCluster = errors.New("no cluster bootstrapped by bmcd yet")
 type ClusterStatus struct {
 	Nodes   []ClusterNode `json:"nodes"`
 	Version string        `json:"k3s_version,omitempty"`
+	// Airgap says the cluster was installed air-gapped: nodes added
+	// later are too.
+	Airgap bool `json:"airgap,omitempty"`
 	// LastJob is the last cluster job's ID, and LastState how it ended.
 	LastJob   int64    `json:"last_job"`
 	LastState JobState `json:"last_state"`
@@ -67,18 +70,13 @@ func (b *Board) ClusterStatus() (ClusterStatus, error) {
 			break
 		}
 	}
-	var st ClusterStatus
-	data, err := os.ReadFile(filepath.Join(b.cfg.StateDir, clusterStateFile))
+	st, err := b.readClusterState()
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && last == nil:
+	case errors.Is(err, ErrNoCluster) && last == nil:
 		return ClusterStatus{}, ErrNoCluster
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, ErrNoCluster):
 	case err != nil:
-		return ClusterStatus{}, fmt.Errorf("bmc: read cluster state: %w", err)
-	default:
-		if err := json.Unmarshal(data, &st); err != nil {
-			return ClusterStatus{}, fmt.Errorf("bmc: cluster state %s: %w", clusterStateFile, err)
-		}
+		return ClusterStatus{}, err
 	}
 	if last != nil {
 		st.LastJob, st.LastState = last.ID, last.State
@@ -88,6 +86,23 @@ func (b *Board) ClusterStatus() (ClusterStatus, error) {
 	}
 	_, err = os.Stat(filepath.Join(b.cfg.StateDir, clusterKubeconfigFile))
 	st.Kubeconfig = err == nil
+	return st, nil
+}
+
+// readClusterState reads the cluster the last successful cluster job
+// left; ErrNoCluster when there is none.
+func (b *Board) readClusterState() (ClusterStatus, error) {
+	var st ClusterStatus
+	data, err := os.ReadFile(filepath.Join(b.cfg.StateDir, clusterStateFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return ClusterStatus{}, ErrNoCluster
+	case err != nil:
+		return ClusterStatus{}, fmt.Errorf("bmc: read cluster state: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return ClusterStatus{}, fmt.Errorf("bmc: cluster state %s: %w", clusterStateFile, err)
+	}
 	return st, nil
 }
 

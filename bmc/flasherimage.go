@@ -17,6 +17,9 @@ import (
 type FlasherImages struct {
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// Buffers and BufferSize are flasher.Options': how many I/O buffers
+	// each flash has and their size; zero: the flasher's defaults.
+	Buffers, BufferSize int
 }
 
 var _ ImageFactory = FlasherImages{}
@@ -36,7 +39,7 @@ func (f FlasherImages) URL(rawURL string, spec ImageSpec) (Image, error) {
 }
 
 func (f FlasherImages) image(src flasher.Source, spec ImageSpec) (Image, error) {
-	opts := flasher.Options{SkipVerify: !spec.Verify, Logger: f.Logger}
+	opts := flasher.Options{SkipVerify: !spec.Verify, Logger: f.Logger, Buffers: f.Buffers, BufferSize: f.BufferSize}
 	if spec.SHA256 != "" {
 		sum, err := hex.DecodeString(spec.SHA256)
 		if err != nil {

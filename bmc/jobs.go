@@ -123,6 +123,9 @@ func loadJobs(dir string, now time.Time) (jobs []Job, nextID int64, interruptedS
 			interruptedSlots = append(interruptedSlots, j.Slot)
 		}
 		j.Error = fmt.Sprintf("bmcd stopped while the job was %s", j.State)
+		if j.Cluster != nil {
+			interruptClusterNodes(j.Cluster)
+		}
 		j.State = JobInterrupted
 		j.Finished = now
 	}
@@ -144,4 +147,17 @@ func saveJobs(dir string, jobs []Job, nextID int64) error {
 		return fmt.Errorf("bmc: save job history: %w", err)
 	}
 	return nil
+}
+
+// interruptClusterNodes marks the nodes a cluster job was busy with when
+// bmcd stopped: what they did is unknown until a cluster job looks
+// again (an install may even have finished on its own).
+func interruptClusterNodes(c *ClusterJob) {
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		if n.Doing == "" {
+			continue
+		}
+		n.Action, n.Error, n.Doing = ClusterActionInterrupted, "bmcd stopped while "+n.Doing, ""
+	}
 }

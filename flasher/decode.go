@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"sync/atomic"
 
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -37,8 +39,24 @@ const (
 	XZInternal
 )
 
-// openDecoder returns the decompressed stream of br, whose format is f.
-func openDecoder(ctx context.Context, f Format, br *bufio.Reader, opts *Options, log *slog.Logger) (io.ReadCloser, error) {
+// decoderInput is what a decoder reads.
+type decoderInput struct {
+	br *bufio.Reader
+	// file, if set, is the source itself: a regular file whose bytes
+	// nothing else in bmcd needs to see (no expected digest). A decoder
+	// process may take it as its stdin, so the bytes go from the page
+	// cache to the decoder without passing through bmcd; it must then
+	// start at offset, the first byte br has not handed out, and report
+	// how far it read in count.
+	file   *os.File
+	offset int64
+	size   int64
+	count  *atomic.Int64
+}
+
+// openDecoder returns the decompressed stream of in, whose format is f.
+func openDecoder(ctx context.Context, f Format, in decoderInput, opts *Options, log *slog.Logger) (io.ReadCloser, error) {
+	br := in.br
 	switch f {
 	case Raw:
 		return io.NopCloser(br), nil
@@ -66,7 +84,7 @@ func openDecoder(ctx context.Context, f Format, br *bufio.Reader, opts *Options,
 		}
 		return zstdReadCloser{zr}, nil
 	case XZ:
-		return openXZ(ctx, br, opts, log)
+		return openXZ(ctx, in, opts, log)
 	}
 	return nil, fmt.Errorf("decode: unknown format %v", f)
 }

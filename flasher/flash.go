@@ -188,7 +188,11 @@ func (f *flash) run(ctx context.Context) error {
 	if err := f.precheck(rc, size, format); err != nil {
 		return err
 	}
-	dec, err := openDecoder(ctx, format, f.br, f.opts, f.log)
+	in := decoderInput{br: f.br}
+	if file, ok := rc.(*os.File); ok && size >= 0 && f.in.hash == nil {
+		in.file, in.offset, in.size, in.count = file, f.in.n-int64(f.br.Buffered()), size, &f.tr.in
+	}
+	dec, err := openDecoder(ctx, format, in, f.opts, f.log)
 	if err != nil {
 		if serr := f.in.failed(); serr != nil {
 			return f.sourceErr(serr)

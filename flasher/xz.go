@@ -10,22 +10,25 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ulikunitz/xz"
 )
 
-// openXZ returns the decompressed stream of the xz stream in br: from an
+// openXZ returns the decompressed stream of the xz stream in in: from an
 // xz process, or from the Go decoder; see XZDecoder.
-func openXZ(ctx context.Context, br *bufio.Reader, opts *Options, log *slog.Logger) (io.ReadCloser, error) {
+func openXZ(ctx context.Context, in decoderInput, opts *Options, log *slog.Logger) (io.ReadCloser, error) {
+	br := in.br
 	if opts.XZ != XZInternal {
 		path, err := exec.LookPath("xz")
 		switch {
 		case err == nil:
-			log.Debug("flasher: decompressing xz with an xz process", "path", path)
-			return startXZ(ctx, path, br, opts.MaxDecoderMemory)
+			log.Debug("flasher: decompressing xz with an xz process", "path", path, "direct", in.file != nil)
+			return startXZ(ctx, path, in, opts.MaxDecoderMemory)
 		case opts.XZ == XZExternal:
 			return nil, fmt.Errorf("xz decoder: %w", err)
 		}
@@ -103,43 +106,115 @@ func xzDictSize(hdr []byte) int64 {
 	return -1
 }
 
-// startXZ runs `xz -dc` on br. Only -d and -c are passed, which BusyBox'
-// xz understands too; xz-utils also reads its memory limit from the
-// XZ_DEFAULTS environment variable.
-func startXZ(ctx context.Context, path string, br io.Reader, memLimit int64) (io.ReadCloser, error) {
-	cmd := exec.CommandContext(ctx, path, "-dc")
+// startXZ runs `xz -dc` on in. Only -d and -c are passed to BusyBox' xz;
+// xz-utils 5.4 and later also get -T0, which decodes the blocks of a
+// multi-block image (xz -T0 makes them) on every core, within the
+// memory limit xz-utils reads from the XZ_DEFAULTS environment variable.
+//
+// A local file (in.file) is xz's stdin itself: no byte of it passes
+// through bmcd, and the progress comes from the file's offset, which xz
+// shares. Other sources are copied into a pipe in 256 KiB reads and
+// writes: an upload's or a download's body is wrapped by net/http (a
+// chunked or length-limited reader over a buffered connection), so
+// splice(2) cannot take the bytes from the socket.
+func startXZ(ctx context.Context, path string, in decoderInput, memLimit int64) (io.ReadCloser, error) {
+	args := []string{"-dc"}
+	if xzThreads(ctx, path) {
+		args = append(args, "-T0")
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(cmd.Environ(), fmt.Sprintf("XZ_DEFAULTS=--memlimit-decompress=%d", memLimit))
 	// Blocking pipes: xz writes 8 KiB at a time, and a reader blocked in
 	// read(2), as dd is, keeps up with less work than one woken by the
 	// poller for each write.
-	inR, inW, err := blockingPipe()
-	if err != nil {
-		return nil, fmt.Errorf("xz: %w", err)
-	}
 	outR, outW, err := blockingPipe()
 	if err != nil {
-		inR.Close()
-		inW.Close()
 		return nil, fmt.Errorf("xz: %w", err)
 	}
 	x := &xzProc{cmd: cmd, stdout: outR, copied: make(chan struct{})}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, &x.stderr
+	var inR, inW *os.File
+	if in.file != nil {
+		if _, err := in.file.Seek(in.offset, io.SeekStart); err != nil {
+			outR.Close()
+			outW.Close()
+			return nil, fmt.Errorf("xz: rewind the image: %w", err)
+		}
+		x.file, x.size, x.count = in.file, in.size, in.count
+		cmd.Stdin = in.file
+	} else {
+		if inR, inW, err = blockingPipe(); err != nil {
+			outR.Close()
+			outW.Close()
+			return nil, fmt.Errorf("xz: %w", err)
+		}
+		cmd.Stdin = inR
+	}
+	cmd.Stdout, cmd.Stderr = outW, &x.stderr
 	err = cmd.Start()
-	inR.Close()
+	if inR != nil {
+		inR.Close()
+	}
 	outW.Close()
 	if err != nil {
-		inW.Close()
+		if inW != nil {
+			inW.Close()
+		}
 		outR.Close()
 		return nil, fmt.Errorf("start %s: %w", path, err)
+	}
+	if inW == nil {
+		close(x.copied)
+		return x, nil
 	}
 	go func() {
 		defer close(x.copied)
 		// A failing source is seen by the pipeline's source reader; a
 		// failing xz by wait.
-		_, _ = io.Copy(inW, br)
+		_ = feed(inW, in.br)
 		inW.Close()
 	}()
 	return x, nil
+}
+
+// feedSize is the size of the reads and writes that feed a decoder
+// process: what a pipe of 1 MiB takes in a few writes, and what a
+// socket delivers in one read when the network is fast.
+const feedSize = 256 << 10
+
+// feed copies br into w in reads of up to feedSize. Reads that large go
+// past br's buffer, straight into buf, once br has handed out what it
+// holds. (io.Copy would end in os.File's ReadFrom, which copies through
+// 32 KiB when it cannot splice.)
+func feed(w io.Writer, br *bufio.Reader) error {
+	buf := make([]byte, feedSize)
+	for {
+		n, err := br.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// xzThreads says whether the xz program at path is xz-utils 5.4 or
+// later, which decodes multi-block files in threads with -T0.
+func xzThreads(ctx context.Context, path string) bool {
+	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	if err != nil {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(string(out), "xz (XZ Utils) %d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 5 || major == 5 && minor >= 4
 }
 
 // xzProc is the output of an xz process.
@@ -150,15 +225,40 @@ type xzProc struct {
 	copied chan struct{} // closed when the stdin copier is done
 	once   sync.Once
 	err    error
+
+	// When xz reads the image file itself: the file, its size, and the
+	// count of source bytes consumed that progress reports, updated from
+	// the file's offset every progressStep bytes of output.
+	file     *os.File
+	size     int64
+	count    *atomic.Int64
+	unpolled int
 }
+
+// progressStep is how much output xzProc reads between two looks at how
+// far xz has read its input file.
+const progressStep = 4 << 20
 
 // Read reads the decompressed stream; at its end, it reports how xz
 // exited.
 func (x *xzProc) Read(p []byte) (int, error) {
 	n, err := x.stdout.Read(p)
+	if x.file != nil {
+		if x.unpolled += n; x.unpolled >= progressStep {
+			x.unpolled = 0
+			// The offset xz shares with bmcd's descriptor; an error (the
+			// source closed by a cancel) leaves the count as it was.
+			if pos, err := x.file.Seek(0, io.SeekCurrent); err == nil {
+				x.count.Store(pos)
+			}
+		}
+	}
 	if errors.Is(err, io.EOF) {
 		if werr := x.wait(); werr != nil {
 			return n, werr
+		}
+		if x.file != nil {
+			x.count.Store(x.size) // xz read it to the end to check it
 		}
 	}
 	return n, err

@@ -48,6 +48,18 @@ type ClusterNode struct {
 	Action string `json:"action,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Ready  bool   `json:"ready"`
+	// Hostname is the name k3s knows the node by (from preflight).
+	Hostname string `json:"hostname,omitempty"`
+	// Doing is what a running job is doing on the node now.
+	Doing string `json:"doing,omitempty"`
+}
+
+// ClusterAddRequest is the body of POST /api/v1/cluster/nodes: a slot
+// bmcd prepared (with role), or a node by address (its role inside).
+type ClusterAddRequest struct {
+	Slot int              `json:"slot,omitempty"`
+	Role string           `json:"role,omitempty"` // server or agent (default)
+	Node *ClusterAddrNode `json:"node,omitempty"`
 }
 
 // ClusterStatus is the body of GET /api/v1/cluster: the nodes as the last

@@ -171,6 +171,8 @@ type Job struct {
 	Finished *time.Time  `json:"finished,omitempty"`
 	// Cluster is a cluster job's nodes and how each went.
 	Cluster []ClusterNode `json:"cluster,omitempty"`
+	// ClusterOp is a cluster job's operation: up, add, remove or down.
+	ClusterOp string `json:"cluster_op,omitempty"`
 }
 
 // JobPrepare is a flash job's first-boot preparation.
@@ -216,6 +218,7 @@ const (
 	CodeBusy             = "busy"               // 409
 	CodeSelfSlot         = "self_slot"          // 409: switching off the slot bmcd runs on needs force
 	CodeSlotOff          = "slot_off"           // 409: the action needs the slot on (reset)
+	CodeLastServer       = "last_server"        // 409: removing the cluster's last server while agents remain
 	CodeNotFlashable     = "not_flashable"      // 409: the board cannot flash this slot
 	CodeMethodNotAllowed = "method_not_allowed" // 405
 	CodeTooLarge         = "too_large"          // 413

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/turingpi-oss/bmcd/api/apitype"
 )
@@ -21,6 +22,25 @@ func (c *Client) ClusterKey(ctx context.Context) (string, error) {
 func (c *Client) ClusterUp(ctx context.Context, req apitype.ClusterRequest) (apitype.Job, error) {
 	var j apitype.Job
 	return j, c.do(ctx, "cluster up", http.MethodPost, "/api/v1/cluster", req, &j)
+}
+
+// ClusterAdd queues a job that joins one node to the cluster.
+func (c *Client) ClusterAdd(ctx context.Context, req apitype.ClusterAddRequest) (apitype.Job, error) {
+	var j apitype.Job
+	return j, c.do(ctx, "cluster add", http.MethodPost, "/api/v1/cluster/nodes", req, &j)
+}
+
+// ClusterRemove queues a job that takes the node named by its name, slot
+// or address out of the cluster.
+func (c *Client) ClusterRemove(ctx context.Context, node string) (apitype.Job, error) {
+	var j apitype.Job
+	return j, c.do(ctx, "cluster remove", http.MethodDelete, "/api/v1/cluster/nodes/"+url.PathEscape(node), nil, &j)
+}
+
+// ClusterDown queues a job that uninstalls k3s from every node.
+func (c *Client) ClusterDown(ctx context.Context) (apitype.Job, error) {
+	var j apitype.Job
+	return j, c.do(ctx, "cluster down", http.MethodDelete, "/api/v1/cluster", nil, &j)
 }
 
 // ClusterStatus returns the cluster as the last cluster job left it.

@@ -71,6 +71,14 @@
 //	               (air-gapped: see below)
 //	ready          k3s kubectl get nodes -o json (on the first server) → every node's Ready condition True
 //	kubeconfig     cat /etc/rancher/k3s/k3s.yaml
+//	drain          k3s kubectl drain --ignore-daemonsets --delete-emptydir-data --timeout D NODE (on a server that stays)
+//	delete         k3s kubectl delete node NODE (same server)
+//	uninstall      /usr/local/bin/k3s-uninstall.sh | /usr/local/bin/k3s-agent-uninstall.sh
+//
+// [Remove] drains, deletes and uninstalls one node; [Down] uninstalls the
+// agents, then the servers. Both finish a half-done job when run again
+// (NotFound from kubectl, a missing uninstall script). An [Observer]
+// hears the steps and each node's progress and outcome as they happen.
 //
 // The first server installs alone (with --cluster-init when more servers
 // follow). Then the other servers join one at a time, each after the one
@@ -102,6 +110,6 @@
 // [Upload] streams a file into `tee` on the node, compares the node's
 // sha256sum of it with what was sent (a connection cut mid-stream ends
 // tee's input early without an error of its own) and only then renames
-// it into place. [RewriteK3sKubeconfig] and
-// [MergeKubeconfig] edit kubeconfigs as parsed YAML, never as text.
+// it into place. [kubeconfig.RewriteK3s] and [kubeconfig.Merge] (package
+// kubeconfig) edit kubeconfigs as parsed YAML, never as text.
 package cluster

@@ -55,6 +55,9 @@ type InstallSpec struct {
 	ReadyInterval time.Duration
 	Clock         clockwork.Clock // nil is the real clock
 	Logger        *slog.Logger    // nil discards
+	// Observer hears the steps (StepInstallServer, StepJoin, StepReady)
+	// and each node's progress and outcome as they happen.
+	Observer Observer
 }
 
 // Action is what [Install] did on one node.
@@ -66,6 +69,10 @@ const (
 	ActionSkipped   Action = "already running" // k3s ran at the wanted role
 	ActionFailed    Action = "failed"
 	ActionNotRun    Action = "not run" // an earlier step failed
+	// ActionRemoved: k3s was uninstalled ([Remove], [Down]).
+	ActionRemoved Action = "removed"
+	// ActionAbsent: there was no k3s to remove.
+	ActionAbsent Action = "not installed"
 )
 
 // NodeOutcome is one node's part of an install.
@@ -106,14 +113,26 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 	for _, n := range spec.Agents {
 		out = append(out, NodeOutcome{Node: n.Name, Role: RoleAgent, Action: ActionNotRun})
 	}
+	obs := spec.Observer
+	notRun := func() {
+		for i := range out[1:] {
+			out[1+i] = obs.done(out[1+i])
+		}
+	}
+	obs.step(StepInstallServer)
 	if err := spec.checkAirgap(); err != nil {
+		out[0] = obs.done(out[0])
+		notRun()
 		return out, err
 	}
-
 	r, act, err := converge(ctx, d, first, RoleServer, spec, "", len(spec.Servers) > 1, log)
-	out[0].Action, out[0].Err = act, err
+	out[0] = obs.done(NodeOutcome{Node: first.Name, Role: RoleServer, Action: act, Err: err})
 	if err != nil {
+		notRun()
 		return out, err
+	}
+	if len(out) > 1 {
+		obs.step(StepJoin)
 	}
 
 	// Joining servers go one at a time, each after the one before has
@@ -126,8 +145,9 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 	var errs []error
 	join := func(i int, n Node, role Role) {
 		_, act, err := converge(ctx, d, n, role, spec, joinURL, false, log)
+		o := obs.done(NodeOutcome{Node: n.Name, Role: role, Action: act, Err: err})
 		mu.Lock()
-		out[i].Action, out[i].Err = act, err
+		out[i] = o
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -167,6 +187,8 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
+	obs.step(StepReady)
+	obs.doing(first.Name, "waiting until every node is Ready")
 	if err := WaitReady(ctx, clock, r, want, interval); err != nil {
 		return out, fmt.Errorf("k3s install: server %s: %w", first, err)
 	}
@@ -177,10 +199,12 @@ func Install(ctx context.Context, d Dialer, spec InstallSpec) ([]NodeOutcome, er
 // converge makes k3s run as role on n unless it already does, and returns
 // the node's runner.
 func converge(ctx context.Context, d Dialer, n Node, role Role, spec InstallSpec, joinURL string, clusterInit bool, log *slog.Logger) (Runner, Action, error) {
+	spec.Observer.doing(n.Name, "connecting")
 	r, err := d.Dial(ctx, n)
 	if err != nil {
 		return nil, ActionFailed, err
 	}
+	spec.Observer.doing(n.Name, "checking whether k3s runs")
 	_, err = r.Run(ctx, role.probeCommand(), nil)
 	var exit *ExitError
 	switch {
@@ -221,6 +245,7 @@ func (s InstallSpec) install(ctx context.Context, r Runner, n Node, role Role, j
 			return err
 		}
 		log.Info("installing k3s", "node", n.Name, "role", role, "join", joinURL)
+		s.Observer.doing(n.Name, installDoing(role, joinURL, clusterInit))
 		_, err = r.Run(ctx, cmd, nil)
 		return err
 	}
@@ -233,6 +258,7 @@ func (s InstallSpec) install(ctx context.Context, r Runner, n Node, role Role, j
 		return err
 	}
 	log.Info("installing k3s air-gapped", "node", n.Name, "role", role, "join", joinURL, "binary", files.Binary, "images", files.Images)
+	s.Observer.doing(n.Name, "uploading "+files.Binary+", then "+installDoing(role, joinURL, clusterInit))
 	return airgapInstall(ctx, r, s.Airgap, files, cmd)
 }
 
@@ -280,4 +306,15 @@ func (s InstallSpec) validate() error {
 	// The command's own checks (token, version) run before anything does.
 	_, err := InstallCommand(RoleServer, s.Version, s.Token, "", false)
 	return err
+}
+
+// installDoing is the progress line of an install.
+func installDoing(role Role, joinURL string, clusterInit bool) string {
+	switch {
+	case joinURL != "":
+		return fmt.Sprintf("installing k3s as %s, joining %s", role, joinURL)
+	case clusterInit:
+		return fmt.Sprintf("installing k3s as %s, initialising the cluster (embedded etcd)", role)
+	}
+	return fmt.Sprintf("installing k3s as %s", role)
 }

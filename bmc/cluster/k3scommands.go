@@ -5,6 +5,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // The commands the k3s install runs on a node, beside the preflight ones
@@ -84,4 +85,51 @@ func InstallCommand(role Role, version, token, joinURL string, clusterInit bool)
 // JoinURL is the URL nodes join the server at host by.
 func JoinURL(host string) string {
 	return "https://" + net.JoinHostPort(host, K3sAPIPort)
+}
+
+// The commands that take k3s off a node, so a simulated node can answer
+// them too. The install script writes both uninstall scripts' paths;
+// only the one of the node's role exists.
+const (
+	// CmdUninstallServer removes a k3s server: service, binaries, data.
+	CmdUninstallServer = "/usr/local/bin/k3s-uninstall.sh"
+	// CmdUninstallAgent removes a k3s agent.
+	CmdUninstallAgent = "/usr/local/bin/k3s-agent-uninstall.sh"
+	// DefaultDrainTimeout bounds a drain: pods that will not leave in
+	// that time fail the removal instead of holding it forever.
+	DefaultDrainTimeout = 2 * time.Minute
+)
+
+// kubeNodeName is a Kubernetes node name (an RFC 1123 subdomain), the
+// only form the drain and delete commands accept: it goes into a shell
+// command line unquoted.
+var kubeNodeName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// DrainCommand evicts every pod from the node named node (its hostname),
+// run on a server: DaemonSet pods stay (they would come back), emptyDir
+// data is deleted with its pods, and after timeout the drain fails.
+func DrainCommand(node string, timeout time.Duration) (string, error) {
+	if !kubeNodeName.MatchString(node) {
+		return "", fmt.Errorf("drain: %q is not a Kubernetes node name", node)
+	}
+	if timeout <= 0 {
+		return "", fmt.Errorf("drain %s: timeout %s: want a positive duration", node, timeout)
+	}
+	return fmt.Sprintf("k3s kubectl drain --ignore-daemonsets --delete-emptydir-data --timeout %s %s", timeout, node), nil
+}
+
+// DeleteNodeCommand deletes the node object named node, run on a server.
+func DeleteNodeCommand(node string) (string, error) {
+	if !kubeNodeName.MatchString(node) {
+		return "", fmt.Errorf("delete node: %q is not a Kubernetes node name", node)
+	}
+	return "k3s kubectl delete node " + node, nil
+}
+
+// UninstallCommand is the uninstall script k3s installed for role.
+func UninstallCommand(role Role) string {
+	if role == RoleServer {
+		return CmdUninstallServer
+	}
+	return CmdUninstallAgent
 }

@@ -11,7 +11,8 @@ import (
 
 func newCluster(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "The k3s cluster bmcd bootstraps on the nodes it prepared"}
-	cmd.AddCommand(newClusterUp(e), newClusterStatus(e), newClusterKubeconfig(e), newClusterInventory(e), newClusterKey(e))
+	cmd.AddCommand(newClusterUp(e), newClusterAdd(e), newClusterRemove(e), newClusterDown(e), newClusterStatus(e),
+		newClusterKubeconfig(e), newClusterInventory(e), newClusterKey(e))
 	return cmd
 }
 

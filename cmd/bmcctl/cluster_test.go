@@ -96,5 +96,21 @@ func TestClusterCommandsAgainstBMCD(t *testing.T) {
 	assert.Contains(t, r.stderr, "slot 1: no node prepared by bmcd")
 	r = bmcctl(t, "", "cluster", "up", "--agents", "2")
 	assert.Equal(t, 2, r.code, "a usage error")
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"cluster", "down"}, "no cluster bootstrapped by bmcd yet"},
+		{[]string{"cluster", "remove", "2"}, "no cluster bootstrapped by bmcd yet"},
+		{[]string{"cluster", "add", "2"}, "slot 2: no node prepared by bmcd"},
+	} {
+		r = bmcctl(t, "", tc.args...)
+		assert.Equal(t, 1, r.code, tc.args)
+		assert.Contains(t, r.stderr, tc.msg, tc.args)
+	}
+	r = bmcctl(t, "", "cluster", "add")
+	assert.Equal(t, 2, r.code, "add needs its node")
+	r = bmcctl(t, "", "cluster", "kubeconfig", "--kubeconfig", "/tmp/kc")
+	assert.Equal(t, 2, r.code, "--kubeconfig without --merge")
 	assert.Empty(t, f.board.Jobs().List())
 }

@@ -42,27 +42,6 @@ func newClusterStatus(e *env) *cobra.Command {
 	}
 }
 
-func newClusterKubeconfig(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "kubeconfig",
-		Short: "Print the cluster's kubeconfig, kept by bmcd after a successful 'cluster up'",
-		Long: "Print the kubeconfig bmcd fetched from the first server: its server URL is\n" +
-			"the server's address, and its cluster, context and user are named turingpi.",
-		Example: "  bmcctl cluster kubeconfig > kc && kubectl --kubeconfig kc get nodes",
-		Args:    maxArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.call(cmd.Context(), func(ctx context.Context, c *client.Client) error {
-				data, err := c.Kubeconfig(ctx)
-				if err != nil {
-					return err
-				}
-				_, err = e.stdout.Write(data)
-				return err
-			})
-		},
-	}
-}
-
 func newClusterInventory(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "inventory",

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,17 +47,9 @@ func newClusterUp(e *env) *cobra.Command {
 					return err
 				}
 			}
-			return e.call(cmd.Context(), func(ctx context.Context, c *client.Client) error {
-				job, err := c.ClusterUp(ctx, req)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stderr, "cluster job %d queued\n", job.ID)
-				job, err = e.followCluster(ctx, c, job)
-				if err != nil {
-					return err
-				}
-				return e.reportClusterJob(job)
+			// A bootstrap takes minutes: followed as a stream, without --timeout.
+			return e.stream(cmd.Context(), func(ctx context.Context, c *client.Client) error {
+				return e.runClusterJob(ctx, c, func(ctx context.Context) (apitype.Job, error) { return c.ClusterUp(ctx, req) })
 			})
 		},
 	}
@@ -82,24 +73,33 @@ func clusterRequest(servers, agents string, nodes []string, version string) (api
 		return req, err
 	}
 	for _, n := range nodes {
-		addr, key, ok := strings.Cut(n, "=")
-		if !ok || strings.TrimSpace(key) == "" {
-			return req, usagef("invalid --nodes %q: want [USER@]ADDR=KEYLINE with the node's SSH host key (bmcd does not trust a key on first use)", n)
+		node, err := parseAddrNode("--nodes", n)
+		if err != nil {
+			return req, err
 		}
-		user, host, hasUser := strings.Cut(addr, "@")
-		if !hasUser {
-			user, host = "", addr
-		}
-		if host == "" {
-			return req, usagef("invalid --nodes %q: no address", n)
-		}
-		req.Nodes = append(req.Nodes, apitype.ClusterAddrNode{Addr: host, HostKey: strings.TrimSpace(key), User: user})
+		req.Nodes = append(req.Nodes, node)
 	}
 	if len(req.Servers) == 0 {
 		return req, usagef("cluster up: no server: give --servers SLOT")
 	}
 	req.K3sVersion = version
 	return req, nil
+}
+
+// parseAddrNode reads a node by address: [USER@]ADDR=KEYLINE.
+func parseAddrNode(what, n string) (apitype.ClusterAddrNode, error) {
+	addr, key, ok := strings.Cut(n, "=")
+	if !ok || strings.TrimSpace(key) == "" {
+		return apitype.ClusterAddrNode{}, usagef("invalid %s %q: want [USER@]ADDR=KEYLINE with the node's SSH host key (bmcd does not trust a key on first use)", what, n)
+	}
+	user, host, hasUser := strings.Cut(addr, "@")
+	if !hasUser {
+		user, host = "", addr
+	}
+	if host == "" {
+		return apitype.ClusterAddrNode{}, usagef("invalid %s %q: no address", what, n)
+	}
+	return apitype.ClusterAddrNode{Addr: host, HostKey: strings.TrimSpace(key), User: user}, nil
 }
 
 // parseSlotSet reads "1", "1,2,3", "2-4" or a mix ("1,3-4").
@@ -125,55 +125,6 @@ func parseSlotSet(flag, s string) ([]int, error) {
 	return out, nil
 }
 
-// followCluster polls the job until it is final, printing each step once.
-func (e *env) followCluster(ctx context.Context, c *client.Client, job apitype.Job) (apitype.Job, error) {
-	step := ""
-	for {
-		if job.Step != "" && job.Step != step {
-			step = job.Step
-			fmt.Fprintf(e.stderr, "cluster job %d: %s\n", job.ID, step)
-		}
-		if final(job.State) {
-			return job, nil
-		}
-		select {
-		case <-ctx.Done():
-			return job, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-		var err error
-		if job, err = c.Job(ctx, job.ID); err != nil {
-			return job, err
-		}
-	}
-}
-
-// reportClusterJob prints the per-node results; a job that did not
-// succeed is an error.
-func (e *env) reportClusterJob(job apitype.Job) error {
-	if e.jsonOutput() {
-		if err := printJSON(e.stdout, job); err != nil {
-			return err
-		}
-	} else if err := writeClusterNodes(e.stdout, job.Cluster); err != nil {
-		return err
-	}
-	if job.State != "succeeded" {
-		msg := fmt.Sprintf("cluster job %d %s", job.ID, job.State)
-		if job.Step != "" {
-			msg += " at step " + job.Step
-		}
-		if job.Error != "" {
-			msg += ": " + job.Error
-		}
-		return fmt.Errorf("%s", msg)
-	}
-	if !e.jsonOutput() {
-		fmt.Fprintf(e.stdout, "cluster ready (job %d); kubeconfig: bmcctl cluster kubeconfig\n", job.ID)
-	}
-	return nil
-}
-
 // writeClusterNodes prints one line per node.
 func writeClusterNodes(w io.Writer, nodes []apitype.ClusterNode) error {
 	tw := newTable(w)
@@ -190,6 +141,9 @@ func writeClusterNodes(w io.Writer, nodes []apitype.ClusterNode) error {
 		result := n.Action
 		if n.Error != "" {
 			result = strings.TrimSpace(result + " " + n.Error)
+		}
+		if result == "" && n.Doing != "" {
+			result = n.Doing + " …" // a job still running
 		}
 		if result == "" {
 			result = "-"

@@ -12,13 +12,16 @@ import (
 const module = "github.com/turingpi-oss/bmcd"
 
 // bmcctlPackages are the only packages of this module bmcctl may link:
-// the wire types, the client, and a file utility that imports only the
-// standard library. Any other is the server or the hardware.
+// the wire types, the client, a file utility that imports only the
+// standard library, and the kubeconfig editor (standard library and YAML). Any other is the server or the hardware.
 var bmcctlPackages = map[string]bool{
 	module + "/api/apitype":    true,
 	module + "/api/client":     true,
 	module + "/hal/atomicfile": true,
-	module + "/cmd/bmcctl":     true,
+	// A leaf (standard library and YAML only): cluster kubeconfig --merge
+	// edits ~/.kube/config as parsed YAML with the code bmcd uses.
+	module + "/bmc/cluster/kubeconfig": true,
+	module + "/cmd/bmcctl":             true,
 }
 
 // bmcctlModules are the other modules bmcctl may link, and why.
@@ -28,6 +31,7 @@ var bmcctlModules = map[string]string{
 	"github.com/coder/websocket": "the console",
 	"golang.org/x/term":          "raw terminal for the console",
 	"golang.org/x/sys":           "for golang.org/x/term",
+	"go.yaml.in/yaml/v3":         "kubeconfig --merge parses ~/.kube/config",
 }
 
 // serverModules are modules only bmcd needs. They are named here, not

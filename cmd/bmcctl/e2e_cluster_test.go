@@ -91,6 +91,10 @@ func TestEndToEndClusterUp(t *testing.T) {
 	r = bmcctl(t, d, home, "", "cluster", "inventory")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "\"node1\":")
+	inv := parseWithAnsible(t, []byte(r.stdout))
+	assert.Equal(t, []string{"node1"}, inv.groups["server"])
+	assert.Equal(t, []string{"node2"}, inv.groups["agent"])
+	assert.Equal(t, "admin", inv.hostvars["node2"]["ansible_user"])
 
 	// A node that fails to join is missing from the API: slot 3 is
 	// prepared with node2's hostname, which k3s refuses (the preflight

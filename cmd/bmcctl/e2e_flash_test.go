@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ import (
 
 // needTool returns the path of a command-line tool; in CI a missing tool
 // fails the test, elsewhere it skips it.
-func needTool(t *testing.T, name string) string {
+func needTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -39,7 +40,7 @@ func needTool(t *testing.T, name string) string {
 
 // testImage writes an image of n bytes (random data with runs of zeros,
 // like a file system image) and returns its path and bytes.
-func testImage(t *testing.T, dir string, n int, seed uint64) (string, []byte) {
+func testImage(t testing.TB, dir string, n int, seed uint64) (string, []byte) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
 	img := make([]byte, n)
@@ -59,7 +60,7 @@ func testImage(t *testing.T, dir string, n int, seed uint64) (string, []byte) {
 
 // compress runs tool (xz, zstd, gzip, bzip2) on path, keeping it, and
 // returns the compressed file's path.
-func compress(t *testing.T, tool, path string) string {
+func compress(t testing.TB, tool, path string) string {
 	t.Helper()
 	bin := needTool(t, tool)
 	ext := map[string]string{"xz": ".xz", "zstd": ".zst", "gzip": ".gz", "bzip2": ".bz2"}[tool]
@@ -69,13 +70,16 @@ func compress(t *testing.T, tool, path string) string {
 }
 
 // flashDaemon starts bmcd on the simulated board with fast USB timing and
-// small eMMCs, plus the sim settings in extra (YAML lines), and logs
-// bmcctl in.
-func flashDaemon(t *testing.T, extra ...string) (*daemon, string) {
+// small eMMCs (64 MiB unless extra sets emmc_mib), plus the sim settings
+// in extra (YAML lines), and logs bmcctl in.
+func flashDaemon(t testing.TB, extra ...string) (*daemon, string) {
 	t.Helper()
 	stateDir := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "bmcd.yaml")
-	yaml := "sim:\n  emmc_mib: 64\n  usb_timing: fast\n"
+	yaml := "sim:\n  usb_timing: fast\n"
+	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "emmc_mib:") }) {
+		yaml += "  emmc_mib: 64\n"
+	}
 	for _, line := range extra {
 		yaml += "  " + line + "\n"
 	}
@@ -88,7 +92,7 @@ func flashDaemon(t *testing.T, extra ...string) (*daemon, string) {
 }
 
 // emmc is the simulated eMMC of slot.
-func emmc(t *testing.T, d *daemon, slot int) []byte {
+func emmc(t testing.TB, d *daemon, slot int) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(d.stateDir, fmt.Sprintf("sim-emmc-slot%d.img", slot)))
 	if os.IsNotExist(err) {
@@ -222,7 +226,7 @@ func TestEndToEndFlash(t *testing.T) {
 }
 
 // procStatus reads a field in kB from /proc/PID/status.
-func procStatus(t *testing.T, pid int, field string) int64 {
+func procStatus(t testing.TB, pid int, field string) int64 {
 	t.Helper()
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(t, err)
@@ -238,7 +242,7 @@ func procStatus(t *testing.T, pid int, field string) int64 {
 }
 
 // openFiles counts the process' file descriptors.
-func openFiles(t *testing.T, pid int) int {
+func openFiles(t testing.TB, pid int) int {
 	t.Helper()
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	require.NoError(t, err)

@@ -30,6 +30,10 @@ import (
 // without them.
 var soak = flag.Bool("soak", false, "run the soak tests too")
 
+// otherBMCD runs the tests and benchmarks against another build of bmcd,
+// to compare builds side by side on one machine.
+var otherBMCD = flag.String("bmcd", "", "bmcd `binary` to run instead of building this tree's")
+
 // binDir holds the binaries that binaries built, removed by TestMain.
 var binDir string
 
@@ -100,7 +104,11 @@ func startBMCD(t testing.TB, stateDir string, args ...string) *daemon {
 	bin, err := binaries()
 	require.NoError(t, err)
 	args = append([]string{"--board", "sim", "--listen", "127.0.0.1:0", "--state-dir", stateDir}, args...)
-	cmd := exec.Command(filepath.Join(bin, "bmcd"), args...)
+	bmcd := filepath.Join(bin, "bmcd")
+	if *otherBMCD != "" {
+		bmcd = *otherBMCD
+	}
+	cmd := exec.Command(bmcd, args...)
 	pr, pw := io.Pipe()
 	d := &daemon{stateDir: stateDir, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = io.MultiWriter(d.stderr, pw)
@@ -156,7 +164,7 @@ type result struct {
 }
 
 // bmcctl runs the real binary with its config dir in home.
-func bmcctl(t *testing.T, d *daemon, home, stdin string, args ...string) result {
+func bmcctl(t testing.TB, d *daemon, home, stdin string, args ...string) result {
 	t.Helper()
 	bin, err := binaries()
 	require.NoError(t, err)

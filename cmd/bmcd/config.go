@@ -75,6 +75,10 @@ type config struct {
 		Stagger      time.Duration `yaml:"stagger"`
 		CycleDelay   time.Duration `yaml:"cycle_delay"`
 		PollInterval time.Duration `yaml:"poll_interval"`
+		// StateWriteInterval is the group-commit window of the requested
+		// power states: an acknowledged request is on disk within it
+		// plus one write (default 500 ms).
+		StateWriteInterval time.Duration `yaml:"state_write_interval"`
 	} `yaml:"power"`
 	Console struct {
 		// BufferBytes is the history kept in memory per slot.
@@ -86,6 +90,8 @@ type config struct {
 		Ports map[int]consolePortConfig `yaml:"ports"`
 	} `yaml:"console"`
 	HTTP httpConfig `yaml:"http"`
+	// Memory bounds the Go runtime's memory (see memoryConfig).
+	Memory memoryConfig `yaml:"memory"`
 	// Prepare holds the first-boot defaults for flashes that ask for
 	// preparation (bmcctl flash --prepare, --hostname, --ssh-key …);
 	// checked by the board at start.

@@ -31,6 +31,9 @@ power:
   self_slot: 1
   stagger: 500ms
   cycle_delay: 2s
+  state_write_interval: 2s
+memory:
+  limit_mib: 32
 auth:
   token_ttl: 1h
 cluster:
@@ -84,6 +87,8 @@ cluster:
 		{name: "file", args: []string{"--config", full}, check: func(t *testing.T, c config) {
 			assert.Equal(t, "tp1", c.Board)
 			assert.Equal(t, ":9000", c.Listen)
+			assert.Equal(t, 2*time.Second, c.Power.StateWriteInterval)
+			assert.Equal(t, int64(32), c.Memory.LimitMiB)
 			assert.Equal(t, "/dev/i2c-1", c.TP1.I2CBus)
 			assert.Equal(t, 1, c.Power.SelfSlot)
 			assert.Equal(t, 500*time.Millisecond, c.Power.Stagger)

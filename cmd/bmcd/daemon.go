@@ -49,17 +49,18 @@ func newDaemon(ctx context.Context, cfg config, stderr io.Writer) (*daemon, erro
 	// Consoles stop before the hardware under them.
 	closeHW := func() error { return errors.Join(consoles.Close(), hw.close()) }
 	board, err := bmc.New(bmc.Config{
-		HW:           hw.board,
-		Flash:        hw.flash,
-		Consoles:     consoles,
-		StateDir:     cfg.StateDir,
-		SelfSlot:     cfg.Power.SelfSlot,
-		StaggerDelay: cfg.Power.Stagger,
-		CycleDelay:   cfg.Power.CycleDelay,
-		PollInterval: cfg.Power.PollInterval,
-		Prepare:      cfg.Prepare.defaults(),
-		AirgapDir:    cfg.Cluster.AirgapDir,
-		Logger:       log,
+		HW:                 hw.board,
+		Flash:              hw.flash,
+		Consoles:           consoles,
+		StateDir:           cfg.StateDir,
+		SelfSlot:           cfg.Power.SelfSlot,
+		StaggerDelay:       cfg.Power.Stagger,
+		CycleDelay:         cfg.Power.CycleDelay,
+		PollInterval:       cfg.Power.PollInterval,
+		StateWriteInterval: cfg.Power.StateWriteInterval,
+		Prepare:            cfg.Prepare.defaults(),
+		AirgapDir:          cfg.Cluster.AirgapDir,
+		Logger:             log,
 	})
 	if err != nil {
 		return nil, closeAfter(err, "the board", closeHW)
@@ -122,12 +123,20 @@ func (d *daemon) serve(ctx context.Context) (err error) {
 	if err := d.board.RestorePower(ctx); err != nil {
 		d.log.Error("bmcd: restore power policy", "err", err)
 	}
+	limit := d.cfg.Memory.apply()
+	d.log.Debug("bmcd: soft memory limit", "bytes", limit)
 	pollDone := make(chan struct{})
 	go func() {
 		defer close(pollDone)
 		_ = d.board.Run(ctx)
 	}()
 	defer func() { <-pollDone }()
+	releaseDone := make(chan struct{})
+	go func() {
+		defer close(releaseDone)
+		releaseAfterJobs(ctx, d.board, d.log)
+	}()
+	defer func() { <-releaseDone }()
 
 	ln, err := d.listen(ctx)
 	if err != nil {

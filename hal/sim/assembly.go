@@ -97,11 +97,15 @@ func Open(opts *AssemblyOpts) (*Assembly, error) {
 	a.closers = append(a.closers, a.Bus.Close)
 	copts := &simconsole.Opts{Slots: slots, Logger: log}
 	if opts.Seed != nil {
-		k3s := simssh.NewK3sWith(simssh.K3sConfig{Logger: log})
+		k3s, err := simssh.OpenK3s(filepath.Join(opts.StateDir, "sim-k3s.json"), simssh.K3sConfig{Logger: log})
+		if err != nil {
+			return nil, a.closeAfter(err)
+		}
 		k3s.SetInstallLatency(opts.K3sLatency)
 		o := &nodeOS{seed: opts.Seed, addr: opts.SSHAddr, log: log, servers: map[int]*simssh.Server{},
-			k3s: k3s, offline: opts.Offline, flashed: map[int]string{},
-			emmc: func(slot int) string { return EMMCPath(opts.StateDir, slot) }}
+			k3s: k3s, offline: opts.Offline,
+			emmc:  func(slot int) string { return EMMCPath(opts.StateDir, slot) },
+			fault: func(slot int) string { return InstallHangPath(opts.StateDir, slot) }}
 		if o.addr == nil {
 			o.addr = DefaultSSHAddr
 		}
@@ -139,6 +143,13 @@ func Open(opts *AssemblyOpts) (*Assembly, error) {
 		a.USBPorts[slot] = Port(slot)
 	}
 	return a, nil
+}
+
+// InstallHangPath is the fault file of a simulated slot: while it exists,
+// a k3s install on the slot's node never returns (as one whose download
+// stalls does) until bmcd kills it or the node goes down.
+func InstallHangPath(stateDir string, slot int) string {
+	return filepath.Join(stateDir, fmt.Sprintf("sim-slot%d-k3s-install-hangs", slot))
 }
 
 // EMMCPath is the file holding the eMMC of a simulated slot.

@@ -47,8 +47,10 @@
 // the k3s install line run on one slot can create a cluster that the
 // others join by its address. A server slot serves the cluster's
 // Kubernetes API on its address, port 6443, for kubectl with the
-// kubeconfig bmcd fetched. A slot's install is kept in memory: power
-// off and on keeps it (the node shows NotReady while off), writing the
-// slot's eMMC file again (a flash) wipes it, and a restart of bmcd
-// forgets every install.
+// kubeconfig bmcd fetched. The installs are kept in the state
+// directory (sim-k3s.json), as on the nodes' disks: power off and on
+// keeps them (the node shows NotReady while off), so does a restart or
+// crash of bmcd, and writing the slot's eMMC file again (a flash) wipes
+// the slot's. While [InstallHangPath]'s file exists, a k3s install on the
+// slot never returns until killed (a fault for tests).
 package sim

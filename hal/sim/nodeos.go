@@ -45,19 +45,19 @@ type nodeOS struct {
 	seed SeedReader
 	addr func(slot int) netip.AddrPort
 	emmc func(slot int) string
-	log  *slog.Logger
+	// fault is the slot's install-hangs fault file (InstallHangPath).
+	fault func(slot int) string
+	log   *slog.Logger
 	// k3s is the board's simulated k3s, shared by its nodes. A slot's
-	// install lives in memory only: it survives power off and on while
-	// the eMMC is not re-flashed, not a restart of bmcd.
+	// install is kept in the state directory, as on the node's disk: it
+	// survives power off and on and restarts of bmcd (even a crash) while
+	// the eMMC is not re-flashed.
 	k3s *simssh.K3s
 	// offline nodes cannot download k3s.
 	offline bool
 
 	mu      sync.Mutex
 	servers map[int]*simssh.Server
-	// flashed is each slot's eMMC file as last booted (modification time
-	// and size): a change means re-flashed, which wipes the k3s install.
-	flashed map[int]string
 }
 
 // boot reads the slot's seed and, when the image is prepared, starts its
@@ -78,7 +78,11 @@ func (o *nodeOS) boot(slot int) (simconsole.OS, error) {
 		AuthorizedKeys: s.AuthorizedKeys,
 		K3s:            o.k3sNode(slot, path),
 		Offline:        o.offline,
-		Logger:         o.log.With("slot", slot),
+		InstallHangs: func() bool {
+			_, err := os.Stat(o.fault(slot))
+			return err == nil
+		},
+		Logger: o.log.With("slot", slot),
 	}
 	addr := o.addr(slot)
 	srv, err := simssh.Listen(addr.String(), cfg)
@@ -106,13 +110,15 @@ func (o *nodeOS) k3sNode(slot int, path string) *simssh.K3sNode {
 	if fi, err := os.Stat(path); err == nil {
 		gen = fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
 	}
-	o.mu.Lock()
-	last, booted := o.flashed[slot]
-	o.flashed[slot] = gen
-	o.mu.Unlock()
-	if booted && last != gen {
+	key := strconv.Itoa(slot)
+	last := o.k3s.Disk(key)
+	o.k3s.SetDisk(key, gen)
+	if last != "" && last != gen {
 		o.log.Info("sim: eMMC re-flashed, k3s install gone", "slot", slot)
 		n.Wipe()
+	}
+	if err := o.k3s.Save(); err != nil {
+		o.log.Warn("sim: k3s state not saved", "slot", slot, "err", err)
 	}
 	return n
 }

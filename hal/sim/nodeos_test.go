@@ -150,7 +150,9 @@ func TestNodeSSHPortInUse(t *testing.T) {
 }
 
 // TestNodeK3sKeptUntilReflash: a slot's k3s install survives power off and
-// on, and is gone once its eMMC is written again (re-flashed).
+// on and a restart of the simulated board (the node's disk outlives
+// bmcd), and is gone once its eMMC is written again (re-flashed), even
+// when that happens in a later run.
 func TestNodeK3sKeptUntilReflash(t *testing.T) {
 	t.Parallel()
 	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
@@ -160,49 +162,72 @@ func TestNodeK3sKeptUntilReflash(t *testing.T) {
 	user, err := ssh.NewSignerFromKey(userKey)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	a, err := sim.Open(&sim.AssemblyOpts{
-		StateDir: dir, Module: usbsim.CM4(), EMMCBytes: 1 << 20, FirmwareDir: filepath.Join(dir, "firmware"),
-		Seed: func(string) (sim.NodeSeed, bool, error) {
-			return sim.NodeSeed{Hostname: "seeded2", User: "root", HostKey: hostKey,
-				AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(user.PublicKey()))},
-				Marker:         func(a netip.AddrPort) string { return "MARKER " + a.String() },
-			}, true, nil
-		},
-		SSHAddr: func(int) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0) },
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, a.Close()) })
-	out := readConsole(t, a.Consoles[1].Device)
-	boots := 0
-	// boot powers slot 2 on and runs cmd on it; it returns the exit status.
-	boot := func(cmd string) int {
-		boots++
-		require.NoError(t, a.Board.SetPower(context.Background(), 2, true))
-		require.Eventually(t, func() bool { return strings.Count(out(), "\r\nMARKER ") >= boots }, 10*time.Second, 5*time.Millisecond)
-		o := out()
-		addr, _, _ := strings.Cut(o[strings.LastIndex(o, "\r\nMARKER ")+len("\r\nMARKER "):], "\r\n")
-		c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)},
-			HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+	// open assembles the board on dir and returns how to boot slot 2 and
+	// run cmd on it (its exit status), power it off, and close the board.
+	open := func() (boot func(cmd string) int, off func(), closeBoard func()) {
+		a, err := sim.Open(&sim.AssemblyOpts{
+			StateDir: dir, Module: usbsim.CM4(), EMMCBytes: 1 << 20, FirmwareDir: filepath.Join(dir, "firmware"),
+			Seed: func(string) (sim.NodeSeed, bool, error) {
+				return sim.NodeSeed{Hostname: "seeded2", User: "root", HostKey: hostKey,
+					AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(user.PublicKey()))},
+					Marker:         func(a netip.AddrPort) string { return "MARKER " + a.String() },
+				}, true, nil
+			},
+			SSHAddr: func(int) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0) },
+		})
 		require.NoError(t, err)
-		defer c.Close()
-		s, err := c.NewSession()
-		require.NoError(t, err)
-		err = s.Run(cmd)
-		var exit *ssh.ExitError
-		if errors.As(err, &exit) {
-			return exit.ExitStatus()
+		closed := false
+		closeBoard = func() {
+			if !closed {
+				closed = true
+				assert.NoError(t, a.Close())
+			}
 		}
-		require.NoError(t, err)
-		return 0
+		t.Cleanup(closeBoard)
+		out := readConsole(t, a.Consoles[1].Device)
+		boots := 0
+		boot = func(cmd string) int {
+			boots++
+			require.NoError(t, a.Board.SetPower(context.Background(), 2, true))
+			require.Eventually(t, func() bool { return strings.Count(out(), "\r\nMARKER ") >= boots }, 10*time.Second, 5*time.Millisecond)
+			o := out()
+			addr, _, _ := strings.Cut(o[strings.LastIndex(o, "\r\nMARKER ")+len("\r\nMARKER "):], "\r\n")
+			c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)},
+				HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+			require.NoError(t, err)
+			defer c.Close()
+			s, err := c.NewSession()
+			require.NoError(t, err)
+			err = s.Run(cmd)
+			var exit *ssh.ExitError
+			if errors.As(err, &exit) {
+				return exit.ExitStatus()
+			}
+			require.NoError(t, err)
+			return 0
+		}
+		off = func() { require.NoError(t, a.Board.SetPower(context.Background(), 2, false)) }
+		return boot, off, closeBoard
 	}
-	off := func() { require.NoError(t, a.Board.SetPower(context.Background(), 2, false)) }
 
+	boot, off, closeBoard := open()
 	require.Equal(t, 0, boot("curl -sfL https://get.k3s.io | K3S_TOKEN='0123456789abcdef0123456789abcdef' sh -s - server"))
 	off()
 	assert.Equal(t, 0, boot("systemctl is-active --quiet k3s"), "install kept over a power cycle")
 	off()
 	assert.Equal(t, 0, boot("k3s kubectl get nodes -o json"), "the server's API back after a power cycle")
 	off()
+	closeBoard()
+
+	boot, off, closeBoard = open()
+	assert.Equal(t, 0, boot("systemctl is-active --quiet k3s"), "install kept over a restart")
+	off()
+	assert.Equal(t, 0, boot("k3s kubectl get nodes -o json"), "the server's API back after a restart: its CAs were kept")
+	off()
+	closeBoard()
+
+	// Written before the next run's first boot: still a re-flash.
 	require.NoError(t, os.WriteFile(sim.EMMCPath(dir, 2), make([]byte, 1<<20), 0o644))
+	boot, _, _ = open()
 	assert.Equal(t, 3, boot("systemctl is-active --quiet k3s"), "re-flash wipes the install")
 }

@@ -85,6 +85,10 @@ func StartSSHD(t testing.TB) *SSHD {
 		"KbdInteractiveAuthentication no",
 		"AllowAgentForwarding no",
 		"LogLevel VERBOSE",
+		// Sessions get a home of their own: the host account's shell
+		// startup files (which may do slow or locking work) do not run,
+		// as on a fresh node.
+		"SetEnv HOME=" + dir,
 	}, "\n") + "\n"
 	writeFile(t, filepath.Join(dir, "sshd_config"), []byte(conf))
 

@@ -26,9 +26,14 @@
 // service does (exit 1, systemctl's message and k3s's fatal line on
 // stderr). Then `systemctl is-active [--quiet] k3s|k3s-agent`, `cat` of
 // the node-token and k3s.yaml on servers, `k3s kubectl get nodes -o json`
-// and the uninstall scripts work as on a real node. Without it, the
-// pipeline runs as on an offline node: curl fails silently and sh exits
-// 0 having done nothing.
+// (every member, Ready while its node is powered) and the uninstall
+// scripts work as on a real node, and so do `k3s kubectl drain … NODE`
+// and `k3s kubectl delete node NODE` on a server (no pods to evict; a
+// deleted node leaves the member list). Without it, the pipeline runs as
+// on an offline node: curl fails silently and sh exits 0 having done
+// nothing. [OpenK3s] keeps a board's installs in a file across runs.
+// [Config.InstallHangs] makes an install hang until `kill -KILL --
+// -PGID` (the session's shell) or Close ends it.
 //
 // A server node runs its cluster's Kubernetes API (package simkube) while
 // it is powered and installed: on its own address, port 6443 (or any

@@ -43,6 +43,7 @@ type K3s struct {
 	mu      sync.Mutex
 	nodes   map[string]*K3sNode
 	closed  bool
+	store   *k3sStore // nil: kept in memory only (k3sstore.go)
 	latency InstallLatency
 	// learner is the server whose etcd join is under way; learnerFree
 	// (on mu) signals when it ends.

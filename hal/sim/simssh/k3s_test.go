@@ -24,6 +24,12 @@ type k3sNode struct {
 
 func startK3s(t *testing.T, w *simssh.K3s, ip, hostname string) *k3sNode {
 	t.Helper()
+	return startK3sWith(t, w, ip, hostname, func(*simssh.Config) {})
+}
+
+// startK3sWith is startK3s with the node's config changed by edit.
+func startK3sWith(t *testing.T, w *simssh.K3s, ip, hostname string, edit func(*simssh.Config)) *k3sNode {
+	t.Helper()
 	_, user := newKey(t)
 	hostPriv, host := newKey(t)
 	n := &k3sNode{host: host, user: user, cfg: simssh.Config{
@@ -32,6 +38,7 @@ func startK3s(t *testing.T, w *simssh.K3s, ip, hostname string) *k3sNode {
 		AuthorizedKeys: []string{authorized(user)},
 		K3s:            w.Node(ip), // one node per address: twins by hostname are two nodes
 	}}
+	edit(&n.cfg)
 	n.boot(t, ip)
 	return n
 }

@@ -19,7 +19,7 @@ var envAssign = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 // The script never comes from the network: the node's k3s stand-in plays
 // it. Without one, or offline, curl fails silently (-s) as on a node offline, and sh
 // runs an empty script and exits 0, as the real pipeline does.
-func (s *Server) pipeline(line string, stdout, stderr io.Writer) uint32 {
+func (s *Server) pipeline(line string, pid int, stdout, stderr io.Writer) uint32 {
 	parts := strings.Split(line, "|")
 	if len(parts) != 2 {
 		fmt.Fprintln(stderr, "sh: simulated node: only the k3s install pipeline (curl … | sh -s - …)")
@@ -55,11 +55,15 @@ func (s *Server) pipeline(line string, stdout, stderr io.Writer) uint32 {
 	if exec := env["INSTALL_K3S_EXEC"]; exec != "" {
 		args = append(strings.Fields(exec), args...)
 	}
+	if s.hang != nil && s.hang() {
+		return s.hangUntilKilled(pid, line)
+	}
 	if s.k3s == nil || s.offline {
 		return 0
 	}
 	var out, errw bytes.Buffer
 	status := s.k3s.install(env, args, "", &out, &errw)
+	s.saveK3s()
 	_, _ = stdout.Write(out.Bytes())
 	_, _ = stderr.Write(errw.Bytes())
 	return status

@@ -48,7 +48,11 @@ type Config struct {
 	// download fails (curl -sfL prints nothing, so sh runs an empty
 	// script) while an air-gap install from uploaded files still works.
 	Offline bool
-	Logger  *slog.Logger
+	// InstallHangs, when set and true at the time of a k3s install, makes
+	// the install never return (a download that stalls) until the command
+	// is killed or the node goes down: a fault to test with.
+	InstallHangs func() bool
+	Logger       *slog.Logger
 }
 
 // Server is a running sshd. Its methods are safe for concurrent use.
@@ -63,6 +67,11 @@ type Server struct {
 	ln       net.Listener
 	pids     atomic.Int32 // process ids handed to commands ($$)
 	wg       sync.WaitGroup
+	hang     func() bool
+	done     chan struct{} // closed by Close: the node is going down
+
+	procMu sync.Mutex
+	procs  map[int]chan struct{} // hanging commands by their shell's pid
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -108,7 +117,7 @@ func Listen(addr string, c Config) (*Server, error) {
 		commands = Commands()
 	}
 	if c.K3s != nil {
-		commands = withK3s(commands, c.K3s)
+		commands = withKubectlLifecycle(withK3s(commands, c.K3s), c.K3s)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -121,7 +130,8 @@ func Listen(addr string, c Config) (*Server, error) {
 	if c.K3s != nil {
 		files = c.K3s.files // they survive power off and on, as the install does
 	}
-	s := &Server{cfg: cfg, node: c.Node, k3s: c.K3s, offline: c.Offline, files: files, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, node: c.Node, k3s: c.K3s, offline: c.Offline, files: files, commands: commands, log: log, ln: ln, conns: map[net.Conn]struct{}{},
+		hang: c.InstallHangs, done: make(chan struct{}), procs: map[int]chan struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -136,6 +146,9 @@ func (s *Server) Addr() netip.AddrPort {
 // sessions to end.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	for c := range s.conns {
 		c.Close()
@@ -330,7 +343,7 @@ func (s *Server) run(line string, pid int, stdin io.Reader, stdout, stderr io.Wr
 // root (the node's account may, without a password).
 func (s *Server) runOne(line string, pid int, stdin io.Reader, stdout, stderr io.Writer) (status uint32, exit bool) {
 	if strings.Contains(line, "|") {
-		return s.pipeline(line, stdout, stderr), false
+		return s.pipeline(line, pid, stdout, stderr), false
 	}
 	args, err := shellWords(line)
 	if err != nil {
@@ -376,10 +389,14 @@ func (s *Server) runOne(line string, pid int, stdin io.Reader, stdout, stderr io
 			return uint32(n), true
 		}
 		return 0, true
+	case "kill":
+		return s.kill(args[1:], stderr), false
 	case "umask":
 		return 0, false
 	case "sh":
-		return s.script(env, args[1:], stdout, stderr), false
+		status = s.script(env, args[1:], stdout, stderr)
+		s.saveK3s()
+		return status, false
 	}
 	var out, errw bytes.Buffer
 	if st, ok := s.files.run(args, root, "/home/"+s.node.User+"/", stdin, &out, &errw); ok {
@@ -393,6 +410,7 @@ func (s *Server) runOne(line string, pid int, stdin io.Reader, stdout, stderr io
 		return 127, false
 	}
 	status = cmd(s.node, args[1:], &out, &errw)
+	s.saveK3s()
 	_, _ = stdout.Write(out.Bytes())
 	_, _ = stderr.Write(errw.Bytes())
 	return status, false

@@ -1,4 +1,4 @@
-package cluster
+package kubeconfig
 
 import (
 	"bytes"
@@ -11,16 +11,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// K3sKubeconfigPath is where a k3s server writes its admin kubeconfig.
-const K3sKubeconfigPath = "/etc/rancher/k3s/k3s.yaml"
-
-// ErrKubeconfig reports a kubeconfig that cannot be parsed or lacks what
+// ErrInvalid reports a kubeconfig that cannot be parsed or lacks what
 // bmcd needs from it.
-var ErrKubeconfig = errors.New("invalid kubeconfig")
+var ErrInvalid = errors.New("invalid kubeconfig")
 
-// Kubeconfig is a kubectl config file, parsed structurally. Fields bmcd
+// Config is a kubectl config file, parsed structurally. Fields bmcd
 // does not touch are kept as they were (Extra, and each entry's body).
-type Kubeconfig struct {
+type Config struct {
 	APIVersion     string         `yaml:"apiVersion,omitempty"`
 	Kind           string         `yaml:"kind,omitempty"`
 	Clusters       []NamedEntry   `yaml:"clusters"`
@@ -38,25 +35,25 @@ type NamedEntry struct {
 	Extra map[string]any `yaml:",inline"`
 }
 
-// ParseKubeconfig parses a kubeconfig. An empty document is an empty
+// Parse parses a kubeconfig. An empty document is an empty
 // config; entries without a name are refused.
-func ParseKubeconfig(data []byte) (*Kubeconfig, error) {
-	var kc Kubeconfig
+func Parse(data []byte) (*Config, error) {
+	var kc Config
 	if err := yaml.Unmarshal(data, &kc); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrKubeconfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if kc.Kind != "" && kc.Kind != "Config" {
-		return nil, fmt.Errorf("%w: kind %q, want Config", ErrKubeconfig, kc.Kind)
+		return nil, fmt.Errorf("%w: kind %q, want Config", ErrInvalid, kc.Kind)
 	}
 	for _, l := range kc.lists() {
 		for i := range *l.entries {
 			e := &(*l.entries)[i]
 			if e.Name == "" {
-				return nil, fmt.Errorf("%w: %s entry %d has no name", ErrKubeconfig, l.key, i)
+				return nil, fmt.Errorf("%w: %s entry %d has no name", ErrInvalid, l.key, i)
 			}
 			body, err := takeBody(e.Extra, l.key)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s %q: %w", ErrKubeconfig, l.key, e.Name, err)
+				return nil, fmt.Errorf("%w: %s %q: %w", ErrInvalid, l.key, e.Name, err)
 			}
 			e.Body = body
 		}
@@ -83,12 +80,12 @@ type entryList struct {
 	entries *[]NamedEntry
 }
 
-func (kc *Kubeconfig) lists() []entryList {
+func (kc *Config) lists() []entryList {
 	return []entryList{{"cluster", &kc.Clusters}, {"context", &kc.Contexts}, {"user", &kc.Users}}
 }
 
 // Marshal encodes the kubeconfig as YAML.
-func (kc *Kubeconfig) Marshal() ([]byte, error) {
+func (kc *Config) Marshal() ([]byte, error) {
 	out := *kc
 	if out.APIVersion == "" {
 		out.APIVersion = "v1"
@@ -117,28 +114,28 @@ func (kc *Kubeconfig) Marshal() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// RewriteK3sKubeconfig turns a k3s server's k3s.yaml (one cluster, context
+// RewriteK3s turns a k3s server's k3s.yaml (one cluster, context
 // and user, all named "default", server https://127.0.0.1:6443) into the
 // workstation's view: the server URL's host becomes host (its port is
 // kept) and cluster, context and user are all named name, which becomes
 // the current context.
-func RewriteK3sKubeconfig(data []byte, name, host string) (*Kubeconfig, error) {
+func RewriteK3s(data []byte, name, host string) (*Config, error) {
 	if name == "" || host == "" {
 		return nil, fmt.Errorf("rewrite kubeconfig: cluster name %q and server host %q must be set", name, host)
 	}
-	kc, err := ParseKubeconfig(data)
+	kc, err := Parse(data)
 	if err != nil {
 		return nil, err
 	}
 	if len(kc.Clusters) != 1 || len(kc.Contexts) != 1 || len(kc.Users) != 1 {
 		return nil, fmt.Errorf("%w: want one cluster, context and user, have %d, %d and %d",
-			ErrKubeconfig, len(kc.Clusters), len(kc.Contexts), len(kc.Users))
+			ErrInvalid, len(kc.Clusters), len(kc.Contexts), len(kc.Users))
 	}
 	cl := &kc.Clusters[0]
 	server, _ := cl.Body["server"].(string)
 	u, err := url.Parse(server)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("%w: cluster %q: server %q is not an https URL", ErrKubeconfig, cl.Name, server)
+		return nil, fmt.Errorf("%w: cluster %q: server %q is not an https URL", ErrInvalid, cl.Name, server)
 	}
 	port := u.Port()
 	if port == "" {
@@ -156,13 +153,13 @@ func RewriteK3sKubeconfig(data []byte, name, host string) (*Kubeconfig, error) {
 	return kc, nil
 }
 
-// MergeKubeconfig puts the cluster, context and user named name from add
+// Merge puts the cluster, context and user named name from add
 // into existing (e.g. ~/.kube/config; empty for none): entries of that
 // name are replaced, never duplicated, so a reinstall's new CA wins, and
 // everything else in existing is kept. The current context becomes name
 // only when existing had none.
-func MergeKubeconfig(existing []byte, add *Kubeconfig, name string) (*Kubeconfig, error) {
-	kc, err := ParseKubeconfig(existing)
+func Merge(existing []byte, add *Config, name string) (*Config, error) {
+	kc, err := Parse(existing)
 	if err != nil {
 		return nil, fmt.Errorf("existing kubeconfig: %w", err)
 	}
@@ -170,7 +167,7 @@ func MergeKubeconfig(existing []byte, add *Kubeconfig, name string) (*Kubeconfig
 	for i, l := range kc.lists() {
 		idx := slices.IndexFunc(*addLists[i].entries, func(e NamedEntry) bool { return e.Name == name })
 		if idx < 0 {
-			return nil, fmt.Errorf("%w: no %s named %q to merge", ErrKubeconfig, l.key, name)
+			return nil, fmt.Errorf("%w: no %s named %q to merge", ErrInvalid, l.key, name)
 		}
 		kept := slices.DeleteFunc(*l.entries, func(e NamedEntry) bool { return e.Name == name })
 		*l.entries = append(kept, (*addLists[i].entries)[idx])

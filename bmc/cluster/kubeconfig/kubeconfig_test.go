@@ -1,4 +1,4 @@
-package cluster_test
+package kubeconfig_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/turingpi-oss/bmcd/bmc/cluster"
+	"github.com/turingpi-oss/bmcd/bmc/cluster/kubeconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -41,7 +41,7 @@ func readTestdata(t *testing.T, name string) []byte {
 	return b
 }
 
-func marshal(t *testing.T, kc *cluster.Kubeconfig) []byte {
+func marshal(t *testing.T, kc *kubeconfig.Config) []byte {
 	t.Helper()
 	b, err := kc.Marshal()
 	if err != nil {
@@ -50,16 +50,16 @@ func marshal(t *testing.T, kc *cluster.Kubeconfig) []byte {
 	return b
 }
 
-func TestRewriteK3sKubeconfig(t *testing.T) {
+func TestRewriteK3s(t *testing.T) {
 	t.Parallel()
-	kc, err := cluster.RewriteK3sKubeconfig(readTestdata(t, "k3s.yaml"), "tpi", "192.168.1.50")
+	kc, err := kubeconfig.RewriteK3s(readTestdata(t, "k3s.yaml"), "tpi", "192.168.1.50")
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "k3s-rewritten.golden", marshal(t, kc))
 }
 
-func TestRewriteK3sKubeconfigServerHost(t *testing.T) {
+func TestRewriteK3sServerHost(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, server, host, want string
@@ -74,7 +74,7 @@ func TestRewriteK3sKubeconfigServerHost(t *testing.T) {
 			in := "clusters:\n- name: default\n  cluster:\n    server: " + tc.server +
 				"\ncontexts:\n- name: default\n  context: {cluster: default, user: default}\n" +
 				"users:\n- name: default\n  user: {token: x}\n"
-			kc, err := cluster.RewriteK3sKubeconfig([]byte(in), "c", tc.host)
+			kc, err := kubeconfig.RewriteK3s([]byte(in), "c", tc.host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func TestRewriteK3sKubeconfigServerHost(t *testing.T) {
 	}
 }
 
-func TestRewriteK3sKubeconfigErrors(t *testing.T) {
+func TestRewriteK3sErrors(t *testing.T) {
 	t.Parallel()
 	one := "contexts:\n- name: default\n  context: {cluster: default, user: default}\n" +
 		"users:\n- name: default\n  user: {token: x}\n"
@@ -101,17 +101,17 @@ func TestRewriteK3sKubeconfigErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := cluster.RewriteK3sKubeconfig([]byte(tc.in), "c", "10.0.0.2")
-			if !errors.Is(err, cluster.ErrKubeconfig) {
-				t.Errorf("err = %v, want ErrKubeconfig", err)
+			_, err := kubeconfig.RewriteK3s([]byte(tc.in), "c", "10.0.0.2")
+			if !errors.Is(err, kubeconfig.ErrInvalid) {
+				t.Errorf("err = %v, want ErrInvalid", err)
 			}
 		})
 	}
 }
 
-func TestMergeKubeconfig(t *testing.T) {
+func TestMerge(t *testing.T) {
 	t.Parallel()
-	add, err := cluster.RewriteK3sKubeconfig(readTestdata(t, "k3s.yaml"), "tpi", "192.168.1.50")
+	add, err := kubeconfig.RewriteK3s(readTestdata(t, "k3s.yaml"), "tpi", "192.168.1.50")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,14 +125,14 @@ func TestMergeKubeconfig(t *testing.T) {
 			if tc.existing != "" {
 				existing = readTestdata(t, tc.existing)
 			}
-			kc, err := cluster.MergeKubeconfig(existing, add, "tpi")
+			kc, err := kubeconfig.Merge(existing, add, "tpi")
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := marshal(t, kc)
 			golden(t, tc.golden, out)
 			// Merging the result again changes nothing: no duplicates.
-			again, err := cluster.MergeKubeconfig(out, add, "tpi")
+			again, err := kubeconfig.Merge(out, add, "tpi")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,21 +143,21 @@ func TestMergeKubeconfig(t *testing.T) {
 	}
 }
 
-func TestMergeKubeconfigErrors(t *testing.T) {
+func TestMergeErrors(t *testing.T) {
 	t.Parallel()
-	add, err := cluster.RewriteK3sKubeconfig(readTestdata(t, "k3s.yaml"), "tpi", "192.168.1.50")
+	add, err := kubeconfig.RewriteK3s(readTestdata(t, "k3s.yaml"), "tpi", "192.168.1.50")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cluster.MergeKubeconfig([]byte("users: {}\n"), add, "tpi"); !errors.Is(err, cluster.ErrKubeconfig) {
-		t.Errorf("bad existing: err = %v, want ErrKubeconfig", err)
+	if _, err := kubeconfig.Merge([]byte("users: {}\n"), add, "tpi"); !errors.Is(err, kubeconfig.ErrInvalid) {
+		t.Errorf("bad existing: err = %v, want ErrInvalid", err)
 	}
-	if _, err := cluster.MergeKubeconfig(nil, add, "other"); !errors.Is(err, cluster.ErrKubeconfig) {
-		t.Errorf("name not in new config: err = %v, want ErrKubeconfig", err)
+	if _, err := kubeconfig.Merge(nil, add, "other"); !errors.Is(err, kubeconfig.ErrInvalid) {
+		t.Errorf("name not in new config: err = %v, want ErrInvalid", err)
 	}
 }
 
-func FuzzParseKubeconfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, name := range []string{"k3s.yaml", "kube-config-existing.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
@@ -167,7 +167,7 @@ func FuzzParseKubeconfig(f *testing.F) {
 	}
 	f.Add([]byte("clusters:\n- name: a\n  cluster: [1]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		kc, err := cluster.ParseKubeconfig(data)
+		kc, err := kubeconfig.Parse(data)
 		if err != nil {
 			return
 		}
@@ -175,7 +175,7 @@ func FuzzParseKubeconfig(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal of parsed config: %v", err)
 		}
-		kc2, err := cluster.ParseKubeconfig(out)
+		kc2, err := kubeconfig.Parse(out)
 		if err != nil {
 			t.Fatalf("reparse of marshalled config: %v\n%s", err, out)
 		}
@@ -185,6 +185,54 @@ func FuzzParseKubeconfig(f *testing.F) {
 		}
 		if !reflect.DeepEqual(out, out2) {
 			t.Errorf("marshal not stable:\n%s\n---\n%s", out, out2)
+		}
+	})
+}
+
+// FuzzMerge: whatever the existing file holds, a merge either fails (the
+// file is not a kubeconfig) or yields a config that parses again and
+// holds exactly one cluster, context and user of the merged name.
+func FuzzMerge(f *testing.F) {
+	for _, name := range []string{"kube-config-existing.yaml", "merge-replace.golden", "k3s.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(""))
+	f.Add([]byte("clusters:\n- name: tpi\n- name: tpi\n"))
+	k3s, err := os.ReadFile(filepath.Join("testdata", "k3s.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	add, err := kubeconfig.RewriteK3s(k3s, "tpi", "192.168.1.50")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, existing []byte) {
+		kc, err := kubeconfig.Merge(existing, add, "tpi")
+		if err != nil {
+			return
+		}
+		out, err := kc.Marshal()
+		if err != nil {
+			t.Fatalf("marshal of merged config: %v", err)
+		}
+		again, err := kubeconfig.Parse(out)
+		if err != nil {
+			t.Fatalf("merged config does not parse: %v\n%s", err, out)
+		}
+		for _, l := range [][]kubeconfig.NamedEntry{again.Clusters, again.Contexts, again.Users} {
+			n := 0
+			for _, e := range l {
+				if e.Name == "tpi" {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d entries named tpi after the merge:\n%s", n, out)
+			}
 		}
 	})
 }

@@ -1,0 +1,333 @@
+package main_test
+
+// Benchmarks of the real bmcd binary on the simulated board: what a user
+// sees of the daemon while it flashes (make bench-daemon). They print
+// figures and assert nothing about time.
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/turingpi-oss/bmcd/api/apitype"
+	"github.com/turingpi-oss/bmcd/api/client"
+	fbt "github.com/turingpi-oss/bmcd/flasher/firstboot/firstboottest"
+)
+
+var benchImageMiB = flag.Int("bench-image-mib", 512, "size of the image the daemon benchmarks flash, in MiB")
+
+// writeRandomImage writes a raw image of mib MiB to path without holding
+// it in memory: random data with runs of zeros, like a file system.
+func writeRandomImage(tb testing.TB, path string, mib int) {
+	tb.Helper()
+	f, err := os.Create(path)
+	require.NoError(tb, err)
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(uint64(mib), 7))
+	block := make([]byte, 64<<10)
+	for range mib * 16 {
+		clear(block)
+		if r.IntN(3) != 0 {
+			for i := 0; i < len(block); i += 8 {
+				v := r.Uint64()
+				for k := range 8 {
+					block[i+k] = byte(v >> (8 * k))
+				}
+			}
+		}
+		_, err := w.Write(block)
+		require.NoError(tb, err)
+	}
+	require.NoError(tb, w.Flush())
+	require.NoError(tb, f.Close())
+}
+
+// apiClient logs in to d with the admin password.
+func apiClient(tb testing.TB, d *daemon) *client.Client {
+	tb.Helper()
+	c := &client.Client{BaseURL: d.url, HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
+	_, err := c.Login(context.Background(), "admin", d.password)
+	require.NoError(tb, err)
+	return c
+}
+
+// startFlash runs bmcctl flash in the background; the channel gets its
+// error, with bmcctl's stderr, when it ends.
+func startFlash(tb testing.TB, d *daemon, home string, args ...string) <-chan error {
+	tb.Helper()
+	bin, err := binaries()
+	require.NoError(tb, err)
+	cmd := exec.Command(filepath.Join(bin, "bmcctl"), append([]string{"flash"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "BMC_HOST="+d.url, "BMC_PASSWORD=")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(tb, cmd.Start())
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			err = fmt.Errorf("bmcctl flash: %w: %s", err, stderr.String())
+		}
+		done <- err
+	}()
+	return done
+}
+
+// powerLatencies sends power on/off to slot, one request at a time,
+// until n are done or stop is closed, and returns each round trip.
+func powerLatencies(tb testing.TB, c *client.Client, slot, n int, stop <-chan error) ([]time.Duration, error) {
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		select {
+		case err := <-stop:
+			return lat, err
+		default:
+		}
+		action := "on"
+		if i%2 == 1 {
+			action = "off"
+		}
+		t0 := time.Now()
+		if _, err := c.Power(ctx, slot, apitype.PowerRequest{Action: action}); err != nil {
+			tb.Fatalf("power %s slot %d: %v", action, slot, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return lat, nil
+}
+
+// tail is the end of a daemon's log, for failure messages.
+func tail(log string) string { return log[max(0, len(log)-2000):] }
+
+// percentile returns the p-th quantile of sorted durations.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	return sorted[int(p*float64(len(sorted)-1))]
+}
+
+var straceCallsRE = regexp.MustCompile(`(?m)^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fsync|fdatasync)\s*$`)
+
+// countFsyncs counts the fsync and fdatasync calls of pid and its threads
+// while fn runs, with strace; ok is false when strace is not installed.
+func countFsyncs(tb testing.TB, pid int, fn func()) (n int, ok bool) {
+	tb.Helper()
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		fn()
+		return 0, false
+	}
+	out := filepath.Join(tb.TempDir(), "strace.txt")
+	cmd := exec.Command(strace, "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", out, "-p", strconv.Itoa(pid))
+	pr, err := cmd.StderrPipe()
+	require.NoError(tb, err)
+	require.NoError(tb, cmd.Start())
+	// strace says "Process N attached" for each thread once it traces it.
+	attached := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "attached") {
+				once.Do(func() { close(attached) })
+			}
+		}
+	}()
+	select {
+	case <-attached:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		tb.Fatal("strace did not attach within 10 s")
+	}
+	fn()
+	require.NoError(tb, cmd.Process.Signal(os.Interrupt))
+	_ = cmd.Wait()
+	raw, err := os.ReadFile(out)
+	require.NoError(tb, err)
+	for _, m := range straceCallsRE.FindAllStringSubmatch(string(raw), -1) {
+		k, _ := strconv.Atoi(m[1])
+		n += k
+	}
+	return n, true
+}
+
+// BenchmarkDaemonPowerRoundTrip measures the power round trip through
+// the real bmcd binary, one client on slot 3, side by side: with the
+// daemon idle, then while bmcctl uploads and flashes a raw image
+// (-bench-image-mib) to slot 1 with verification. It also counts the
+// state writer's fsyncs over 1,000 power requests (with strace, when
+// installed). Run with -benchtime 1x (make bench-daemon).
+func BenchmarkDaemonPowerRoundTrip(b *testing.B) {
+	mib := *benchImageMiB
+	d, home := flashDaemon(b, fmt.Sprintf("emmc_mib: %d", mib+64))
+	img := filepath.Join(b.TempDir(), "image.img")
+	writeRandomImage(b, img, mib)
+	c := apiClient(b, d)
+	const slot, requests = 3, 2000
+	for b.Loop() {
+		// Warm up the connection and the daemon.
+		_, _ = powerLatencies(b, c, slot, 200, nil)
+		idle, _ := powerLatencies(b, c, slot, requests, nil)
+
+		done := startFlash(b, d, home, "--slot", "1", img)
+		busy, err := powerLatencies(b, c, slot, 1<<30, done)
+		require.NoError(b, err, "bmcd: %s", d.stderr)
+
+		fsyncs, traced := countFsyncs(b, d.cmd.Process.Pid, func() {
+			_, _ = powerLatencies(b, c, slot, 1000, nil)
+		})
+
+		slices.Sort(idle)
+		slices.Sort(busy)
+		require.NotEmpty(b, busy, "no power request completed during the flash; bmcd: %s", d.stderr)
+		p99i, p99b := percentile(idle, 0.99), percentile(busy, 0.99)
+		b.Logf("power round trip through bmcd, one client: idle p50 %v p99 %v (%d requests); "+
+			"flashing %d MiB: p50 %v p99 %v (%d requests); p99 ratio %.2f (target <= 2)",
+			percentile(idle, 0.5), p99i, len(idle), mib, percentile(busy, 0.5), p99b, len(busy),
+			float64(p99b)/float64(p99i))
+		b.ReportMetric(float64(p99i.Microseconds())/1000, "p99-idle-ms")
+		b.ReportMetric(float64(p99b.Microseconds())/1000, "p99-flash-ms")
+		b.ReportMetric(float64(p99b)/float64(p99i), "p99-ratio")
+		if traced {
+			b.Logf("state writer: %d fsyncs over 1000 power requests", fsyncs)
+			b.ReportMetric(float64(fsyncs), "fsyncs/1000req")
+		}
+	}
+}
+
+var (
+	benchBigMiB  = flag.Int("bench-big-mib", 2048, "size of the image BenchmarkDaemonMemory streams in with API clients polling, in MiB")
+	benchSoakMiB = flag.Int("bench-soak-mib", 16, "size of the images BenchmarkDaemonMemory flashes in a row, in MiB")
+	benchRounds  = flag.Int("bench-rounds", 20, "flashes of each format in BenchmarkDaemonMemory")
+)
+
+// resetPeak resets the kernel's peak RSS (VmHWM) of pid.
+func resetPeak(tb testing.TB, pid int) {
+	tb.Helper()
+	require.NoError(tb, os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0))
+}
+
+// pollers runs n API clients that each list the slots and the jobs in a
+// loop, as phones and bmcctl watchers do, until the returned stop is
+// called.
+func pollers(tb testing.TB, d *daemon, n int) (stop func()) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range n {
+		c := apiClient(tb, d)
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				_, _ = c.Slots(ctx)
+				_, _ = c.Jobs(ctx)
+				select {
+				case <-ctx.Done():
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
+}
+
+// settle waits until pid's RSS is at most limit kB and returns how long
+// that took, or -1 if it did not within 30 s.
+func settle(tb testing.TB, pid int, limit int64) time.Duration {
+	start := time.Now()
+	for time.Since(start) < 30*time.Second {
+		if procStatus(tb, pid, "VmRSS") <= limit {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond) // sampling a process' RSS: nothing to wait on
+	}
+	return -1
+}
+
+// BenchmarkDaemonMemory measures the real bmcd's memory on the simulated
+// board with 16 API clients polling: the peak RSS (VmHWM) while a
+// -bench-big-mib raw image streams in over HTTP and is flashed and
+// verified; then, for every format and for prepared flashes,
+// -bench-rounds flashes in a row of a -bench-soak-mib image: the peak
+// RSS and the time each flash's end takes to bring RSS back to idle +
+// 4 MiB. It prints the figures (make bench-mem) and asserts none.
+func BenchmarkDaemonMemory(b *testing.B) {
+	big, small := *benchBigMiB, *benchSoakMiB
+	d, home := flashDaemon(b, fmt.Sprintf("emmc_mib: %d", max(big, small)+64))
+	pid := d.cmd.Process.Pid
+	dir := b.TempDir()
+	bigImg := filepath.Join(dir, "big.img")
+	writeRandomImage(b, bigImg, big)
+	smallImg := filepath.Join(dir, "small.img")
+	writeRandomImage(b, smallImg, small)
+	images := map[string]string{"raw": smallImg}
+	for _, tool := range []string{"gzip", "xz", "zstd", "bzip2"} {
+		images[tool] = compress(b, tool, smallImg)
+	}
+	keygen := needTool(b, "ssh-keygen")
+	key := filepath.Join(dir, "id_ed25519")
+	out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()
+	require.NoError(b, err, "%s", out)
+	prepared := compress(b, "xz", fbt.Build(b, fbt.Layout{DiskMiB: 12, StartMiB: 1, SizeMiB: 8, FATBits: 16, Cluster: 2, Label: "bootfs", Files: map[string]string{
+		"config.txt": "arm_64bit=1\n", "cmdline.txt": "console=serial0,115200 root=PARTUUID=1-02 rootwait\n", "issue.txt": "Raspberry Pi reference 2025-05-13\n"}}))
+
+	for b.Loop() {
+		stop := pollers(b, d, 16)
+		// Warm: every handler the clients use has run.
+		for range 10 {
+			_, _ = apiClient(b, d).Slots(context.Background())
+		}
+		idle := procStatus(b, pid, "VmRSS")
+		resetPeak(b, pid)
+		require.NoError(b, <-startFlash(b, d, home, "--slot", "1", bigImg), "bmcd: %s", tail(d.stderr.String()))
+		bigPeak := procStatus(b, pid, "VmHWM")
+		bigSettle := settle(b, pid, idle+4<<10)
+		b.Logf("idle RSS %.1f MiB with 16 API clients polling", float64(idle)/1024)
+		b.Logf("%d MiB raw image uploaded and flashed: peak RSS %.1f MiB (target <= 40), back to idle + 4 MiB in %v",
+			big, float64(bigPeak)/1024, bigSettle)
+		b.ReportMetric(float64(bigPeak)/1024, "peak-big-MiB")
+
+		worstPeak, worstSettle := int64(0), time.Duration(0)
+		for _, format := range []string{"raw", "gzip", "xz", "zstd", "bzip2", "prepared"} {
+			resetPeak(b, pid)
+			var peak int64
+			var slowest time.Duration
+			for i := range *benchRounds {
+				slot := 1 + i%4
+				args := []string{"--slot", strconv.Itoa(slot), images[format]}
+				if format == "prepared" {
+					args = []string{"--slot", strconv.Itoa(slot), prepared, "--hostname", fmt.Sprintf("node%d", slot), "--ssh-key", key + ".pub"}
+				}
+				require.NoError(b, <-startFlash(b, d, home, args...), "bmcd: %s", tail(d.stderr.String()))
+				s := settle(b, pid, idle+4<<10)
+				if s < 0 || slowest >= 0 && s > slowest {
+					slowest = s
+				}
+			}
+			peak = procStatus(b, pid, "VmHWM")
+			worstPeak = max(worstPeak, peak)
+			if slowest < 0 || worstSettle >= 0 && slowest > worstSettle {
+				worstSettle = slowest
+			}
+			b.Logf("%-8s %d flashes of %d MiB: peak RSS %.1f MiB, slowest return to idle + 4 MiB %v, RSS now %.1f MiB",
+				format, *benchRounds, small, float64(peak)/1024, slowest, float64(procStatus(b, pid, "VmRSS"))/1024)
+		}
+		stop()
+		b.ReportMetric(float64(worstPeak)/1024, "peak-soak-MiB")
+		b.ReportMetric(worstSettle.Seconds(), "settle-s")
+		b.ReportMetric(float64(idle)/1024, "idle-MiB")
+	}
+}
