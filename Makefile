@@ -17,11 +17,11 @@ STATICCHECK_VERSION := v0.8.2
 RUN_DIR := .run
 RUN_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run run-state test deps lint unit test-e2e cross bench bench-api bench-arm bench-console bench-cluster bench-flash bench-soak bench-daemon bench-mem bench-xz reset-password clean
+.PHONY: all build web run run-state test deps lint unit test-e2e cross bench bench-api bench-arm bench-console bench-cluster bench-flash bench-soak bench-daemon bench-mem bench-xz bench-web reset-password clean
 
 all: build
 
-build:
+build: web
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bmcd ./cmd/bmcd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bmcctl ./cmd/bmcctl
 
@@ -45,10 +45,37 @@ run: build run-state
 	@echo "  bmcctl cluster up --servers 1 --agents 2-4"
 	@echo "  bmcctl cluster kubeconfig > kc && kubectl --kubeconfig kc get nodes"
 	@echo "  bmcctl board check           # what bmcd finds on the board"
-	@echo "The web page is not there yet: use bmcctl or the REST API (README)."
+	@echo "The web page: open http://$(RUN_LISTEN)/ and log in as admin (from a phone: make run RUN_LISTEN=0.0.0.0:8080)."
 	@echo "Forgot the password? make reset-password, then make run again."
 	@echo
 	exec $(BIN)/bmcd --board sim --listen $(RUN_LISTEN) --state-dir $(RUN_DIR)/state
+
+# web: xterm.js for the web page's console, from npm (api/web/package.json
+# pins it, package-lock.json locks it), copied into the embedded static/vendor
+# (not committed). npm ci runs only when the lock file is newer than the
+# last install. Without npm, bmcd builds all the same and its console
+# page says that xterm.js is missing.
+WEB        := api/web
+WEB_VENDOR := $(WEB)/static/vendor
+WEB_FILES  := $(WEB_VENDOR)/xterm.mjs $(WEB_VENDOR)/addon-fit.mjs $(WEB_VENDOR)/xterm.css
+
+web: $(WEB_FILES)
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error; \
+	else \
+	  echo "npm not found: the web page's console will lack xterm.js (apt-get install npm)" >&2; \
+	fi
+
+# The source-map comments go: the maps are not shipped.
+$(WEB_FILES) &: $(WEB)/node_modules/.package-lock.json
+	@if [ -d $(WEB)/node_modules/@xterm ]; then \
+	  mkdir -p $(WEB_VENDOR) && \
+	  sed '/^\/\/# sourceMappingURL=/d' $(WEB)/node_modules/@xterm/xterm/lib/xterm.mjs > $(WEB_VENDOR)/xterm.mjs && \
+	  sed '/^\/\/# sourceMappingURL=/d' $(WEB)/node_modules/@xterm/addon-fit/lib/addon-fit.mjs > $(WEB_VENDOR)/addon-fit.mjs && \
+	  cp $(WEB)/node_modules/@xterm/xterm/css/xterm.css $(WEB_VENDOR)/xterm.css; \
+	fi
 
 # run-state: bmcd's state dir, private to the user like bmcd makes its own
 # (a directory made by an older make run is tightened too).
@@ -61,7 +88,7 @@ reset-password:
 	rm -f $(RUN_DIR)/state/auth.json $(RUN_DIR)/state/sessions.json
 
 # test: everything CI runs. .ci/run calls this.
-test: deps lint unit test-e2e
+test: deps web lint unit test-e2e
 
 deps:
 	@bash .ci/deps.sh
@@ -96,7 +123,13 @@ cross:
 	@ls -l $(DIST)
 	@file $(DIST)/* 2>/dev/null || true
 
-bench: bench-api bench-console
+bench: bench-api bench-console bench-web
+
+# bench-web: the web page's first load on a phone (empty cache) against
+# the simulated board, in headless Chromium: time, bytes over the wire,
+# and the whole page's gzip size.
+bench-web: web
+	$(GO) test -run '^$$' -bench BenchmarkWebFirstLoad -benchtime 10x ./cmd/bmcctl/
 
 # bench-flash: our flasher against dd, bmaptool, xz|dd, zstd|dd and, with
 # verify on, dd plus an O_DIRECT read-back compared with cmp, on loop

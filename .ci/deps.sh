@@ -29,6 +29,10 @@ declare -A want=(
   [ssh-keygen]=openssh-client
   # bmc/cluster: the tests' nodes are real OpenSSH servers.
   [sshd]=openssh-server
+  # The web page: make web fetches xterm.js with npm; the browser tests
+  # drive Debian's Chromium headless (fonts-dejavu-core comes with it).
+  [npm]=npm
+  [chromium]=chromium
   # bmc/cluster namespace tests: each node has its own network, UTS and
   # mount namespace (ip netns, unshare); bmcctl's inventory is read by
   # Ansible.

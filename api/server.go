@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 
 	"github.com/turingpi-oss/bmcd/api/auth"
+	"github.com/turingpi-oss/bmcd/api/web"
 	"github.com/turingpi-oss/bmcd/bmc"
 )
 
@@ -51,6 +52,7 @@ type Server struct {
 	auth  *auth.Authenticator
 	log   *slog.Logger
 	echo  *echo.Echo
+	site  *web.Handler // the web page at "/"
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -75,7 +77,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, board: cfg.Board, auth: cfg.Auth, log: cfg.Logger}
+	site, err := web.Default()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, board: cfg.Board, auth: cfg.Auth, log: cfg.Logger, site: site}
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           cfg.Logger,
 		HTTPErrorHandler: errorHandler(cfg.Logger),
@@ -92,6 +98,8 @@ func New(cfg Config) (*Server, error) {
 	e.Use(s.idleBody)
 
 	e.GET("/healthz", s.health)
+	e.GET("/*", s.page)
+	e.HEAD("/*", s.page)
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
 

@@ -40,6 +40,7 @@ var binDir string
 // TestMain removes the binaries the end-to-end tests built.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	closeBrowser()
 	if binDir != "" {
 		if err := os.RemoveAll(binDir); err != nil {
 			fmt.Fprintln(os.Stderr, "remove the e2e binaries:", err)

@@ -165,6 +165,13 @@ func (d *daemon) serve(ctx context.Context) (err error) {
 		},
 		BeforeServeFunc: func(s *http.Server) error {
 			d.cfg.HTTP.apply(s)
+			// Event streams (an open web page) last for hours: they end
+			// when the shutdown starts instead of holding it for the
+			// whole GracefulTimeout. Power operations are detached from
+			// their request and still finish.
+			streams, endStreams := context.WithCancel(context.Background())
+			s.BaseContext = func(net.Listener) context.Context { return streams }
+			s.RegisterOnShutdown(endStreams)
 			s.ErrorLog = serverErrorLog(d.log)
 			return nil
 		},
