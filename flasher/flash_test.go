@@ -192,6 +192,7 @@ func TestFlashBmap(t *testing.T) {
 // TestFlashBmaptool flashes bmaps written by the real bmaptool: the
 // committed one and one made now from a sparse file.
 func TestFlashBmaptool(t *testing.T) {
+	t.Parallel()
 	t.Run("testdata", func(t *testing.T) {
 		gz, err := os.ReadFile("testdata/sparse.img.gz")
 		require.NoError(t, err)
@@ -241,6 +242,7 @@ func TestFlashBmaptool(t *testing.T) {
 }
 
 func TestFlashBmapMismatch(t *testing.T) {
+	t.Parallel()
 	img, _, m := bmapImage(t)
 	// Change a byte inside the third range: the image no longer matches.
 	off, n := m.Extent(2)
@@ -294,6 +296,7 @@ func decodeAll(t *testing.T, data []byte) []byte {
 // TestFlashBadInput: corrupt and truncated streams of every format fail
 // with the right sentinel, never a silently short image.
 func TestFlashBadInput(t *testing.T) {
+	t.Parallel()
 	img := makeImage(1<<20+333, 4)
 	for _, fc := range formatCases {
 		if fc.format == Raw {
@@ -351,6 +354,7 @@ func TestFlashBadInput(t *testing.T) {
 }
 
 func TestFlashSHA256(t *testing.T) {
+	t.Parallel()
 	img := makeImage(1<<20, 5)
 	data := compress(t, Gzip, img)
 	good := sha256.Sum256(data)
@@ -380,6 +384,7 @@ func TestFlashSHA256(t *testing.T) {
 }
 
 func TestFlashTooLarge(t *testing.T) {
+	t.Parallel()
 	img := makeImage(2<<20+100, 6)
 	small := 2 << 20 // the disk
 	_, rawBmap, _ := func() ([]byte, []byte, *bmap.Map) {
@@ -555,6 +560,7 @@ func TestFlashSourceFails(t *testing.T) {
 }
 
 func TestURLSourceErrors(t *testing.T) {
+	t.Parallel()
 	img := makeImage(1<<20, 10)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/missing", http.NotFound)
@@ -614,6 +620,7 @@ func (c *corruptingTarget) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestFlashVerifyMismatch(t *testing.T) {
+	t.Parallel()
 	img, _, m := bmapImage(t)
 	off, _ := m.Extent(3)
 	// The error names the block of the first difference.
@@ -646,6 +653,7 @@ func TestFlashVerifyMismatch(t *testing.T) {
 }
 
 func TestFlashProgress(t *testing.T) {
+	t.Parallel()
 	img := makeImage(32<<20, 11)
 	data := compress(t, Gzip, img)
 	path := newTargetFile(t, 32<<20, 0)
@@ -717,6 +725,7 @@ func TestFlashMemoryFlat(t *testing.T) {
 }
 
 func TestFlashOptionsBuffers(t *testing.T) {
+	t.Parallel()
 	img := makeImage(1<<20+5, 13)
 	for _, o := range []Options{{BufferSize: 1}, {BufferSize: 8192, Buffers: 1}, {BufferSize: 100_000, Buffers: 7}} {
 		t.Run(fmt.Sprintf("%dx%d", o.Buffers, o.BufferSize), func(t *testing.T) {
@@ -740,6 +749,7 @@ func TestFlashOptionsBuffers(t *testing.T) {
 }
 
 func TestDecoderMemoryLimit(t *testing.T) {
+	t.Parallel()
 	img := makeImage(1<<20, 14)
 	xzTool := requireTool(t, "xz")
 	zstdTool := requireTool(t, "zstd")
@@ -820,6 +830,7 @@ func TestURLSourceNoLeak(t *testing.T) {
 // TestURLSourceSlowDisk: a disk slower than the idle timeout per buffer
 // does not fail a healthy download.
 func TestURLSourceSlowDisk(t *testing.T) {
+	t.Parallel()
 	img := makeImage(3<<20, 17)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "img", time.Time{}, bytes.NewReader(img))

@@ -15,6 +15,7 @@ import (
 )
 
 func TestDetect(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		data []byte
@@ -50,6 +51,7 @@ func TestDetect(t *testing.T) {
 }
 
 func TestDetectTestdata(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]Format{
 		"hello.gz": Gzip, "hello.xz": XZ, "hello.zst": Zstd, "hello.bz2": Bzip2,
 		"sparse.img.gz": Gzip, "sparse.img.bmap": Raw,
@@ -66,11 +68,13 @@ func TestDetectTestdata(t *testing.T) {
 }
 
 func TestDetectReadError(t *testing.T) {
+	t.Parallel()
 	_, err := Detect(bufio.NewReader(&failingReader{err: io.ErrClosedPipe}))
 	require.ErrorIs(t, err, io.ErrClosedPipe)
 }
 
 func TestFormatString(t *testing.T) {
+	t.Parallel()
 	for f, s := range map[Format]string{Raw: "raw", Gzip: "gzip", XZ: "xz", Zstd: "zstd", Bzip2: "bzip2", 9: "Format(9)"} {
 		assert.Equal(t, s, f.String())
 	}

@@ -24,6 +24,7 @@ func sumsOf(off int64, data []byte, pieces ...int) []blockSum {
 }
 
 func TestBlockSums(t *testing.T) {
+	t.Parallel()
 	data := make([]byte, 3*verifyBlock+123)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range data {
@@ -67,6 +68,7 @@ func TestBlockSums(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
+	t.Parallel()
 	data := make([]byte, 3*verifyBlock)
 	for i := range data {
 		data[i] = byte(i * 7)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestXZImageSize(t *testing.T) {
+	t.Parallel()
 	xz := requireTool(t, "xz")
 	img := makeImage(3<<20+17, 20)
 	run := func(args ...string) []byte {
@@ -50,6 +51,7 @@ func anys(s []string) []any {
 }
 
 func TestXZDictSize(t *testing.T) {
+	t.Parallel()
 	xz := requireTool(t, "xz")
 	img := []byte("dictionary")
 	for preset, want := range map[string]int64{"-0": 256 << 10, "-1": 1 << 20, "-6": 8 << 20, "-9": 64 << 20, "--lzma2=dict=3MiB": 3 << 20} {
@@ -63,6 +65,7 @@ func TestXZDictSize(t *testing.T) {
 }
 
 func TestZstdContentSize(t *testing.T) {
+	t.Parallel()
 	zstd := requireTool(t, "zstd")
 	for _, n := range []int{1, 200, 300, 70_000, 5 << 20} {
 		out := zstdFile(t, makeImage(n, uint64(n)))
