@@ -69,7 +69,7 @@ func openDecoder(ctx context.Context, f Format, in decoderInput, opts *Options, 
 		}
 		return zr, nil
 	case Bzip2:
-		return io.NopCloser(bzip2.NewReader(br)), nil
+		return openBzip2(ctx, in, opts, log)
 	case Zstd:
 		zr, err := zstd.NewReader(br,
 			// One goroutine is the fastest in streaming mode (measured)

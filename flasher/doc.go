@@ -23,12 +23,14 @@
 // Detect recognises raw, gzip, xz, zstd and bzip2 by their magic bytes,
 // never by file name. gzip (multistream, as gunzip) uses
 // github.com/klauspost/compress/gzip (the standard library's API, a
-// faster inflate), bzip2 the standard library, zstd
-// github.com/klauspost/compress/zstd with its window bounded by
-// Options.MaxDecoderMemory. xz is decompressed by an
+// faster inflate), zstd github.com/klauspost/compress/zstd with its
+// window bounded by Options.MaxDecoderMemory. xz is decompressed by an
 // `xz -dc` process when xz is installed, which on a 256 MiB image is
 // about twice as fast as the pure-Go github.com/ulikunitz/xz used
-// otherwise (see XZDecoder). Corrupt input fails with ErrCorrupt,
+// otherwise (see XZDecoder); bzip2 likewise by a `bzip2 -dc` process,
+// or the standard library's decoder without one (Options.Bzip2). A
+// local file is the process' stdin, so its bytes never pass through
+// bmcd. Corrupt input fails with ErrCorrupt,
 // truncated input with ErrTruncated: never a silently short image.
 //
 // # Block maps

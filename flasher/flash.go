@@ -48,6 +48,10 @@ type Options struct {
 	MaxDecoderMemory int64
 	// XZ chooses the xz decoder; default XZAuto.
 	XZ XZDecoder
+	// Bzip2 chooses the bzip2 decoder the same way: XZAuto runs
+	// `bzip2 -dc` if a bzip2 program is in $PATH and Go's decoder
+	// otherwise, XZExternal requires the program, XZInternal is Go's.
+	Bzip2 XZDecoder
 }
 
 // Result describes a flash; after a failure, how far it got.

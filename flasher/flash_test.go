@@ -66,6 +66,7 @@ var sourceKinds = []struct {
 type formatCase struct {
 	name   string
 	format Format
+	// xz chooses the decoder of xz and bzip2 images.
 	xz     XZDecoder
 	encode func(t *testing.T, img []byte) []byte
 	// slow decoders (pure Go xz and bzip2, slower still under -race) are
@@ -91,7 +92,8 @@ var formatCases = []formatCase{
 		h := len(img) / 2
 		return append(compress(t, Zstd, img[:h]), compress(t, Zstd, img[h:])...)
 	}, false},
-	{"bzip2", Bzip2, XZAuto, func(t *testing.T, img []byte) []byte { return compress(t, Bzip2, img) }, true},
+	{"bzip2-external", Bzip2, XZExternal, func(t *testing.T, img []byte) []byte { return compress(t, Bzip2, img) }, false},
+	{"bzip2-internal", Bzip2, XZInternal, func(t *testing.T, img []byte) []byte { return compress(t, Bzip2, img) }, true},
 }
 
 func TestMain(m *testing.M) {
@@ -114,7 +116,7 @@ func TestFlashRoundTrip(t *testing.T) {
 				}
 				t.Run(sk.name, func(t *testing.T) {
 					path := newTargetFile(t, imageSize+1<<20, 0xAA)
-					opts := Options{SHA256: sum[:], XZ: fc.xz, BufferSize: 512 << 10}
+					opts := Options{SHA256: sum[:], XZ: fc.xz, Bzip2: fc.xz, BufferSize: 512 << 10}
 					res, err := flashTo(t, t.Context(), sk.make(t, data), path, opts)
 					require.NoError(t, err)
 					assert.Equal(t, fc.format, res.Format)
@@ -175,7 +177,7 @@ func TestFlashBmap(t *testing.T) {
 					}
 					t.Run(fmt.Sprintf("%s/verify=%v", sk.name, verify), func(t *testing.T) {
 						path := newTargetFile(t, imageSize+8192, 0xAA)
-						opts := Options{Bmap: m, XZ: fc.xz, SkipVerify: !verify, BufferSize: 512 << 10}
+						opts := Options{Bmap: m, XZ: fc.xz, Bzip2: fc.xz, SkipVerify: !verify, BufferSize: 512 << 10}
 						res, err := flashTo(t, t.Context(), sk.make(t, data), path, opts)
 						require.NoError(t, err)
 						assert.Equal(t, m.MappedSize(), res.BytesWritten)
@@ -326,7 +328,7 @@ func TestFlashBadInput(t *testing.T) {
 				// so no other test's leak check sees their goroutines.
 				t.Parallel()
 				path := newTargetFile(t, 2<<20, 0xAA)
-				_, err := flashTo(t, t.Context(), ReaderSource{R: bytes.NewReader(tt.data)}, path, Options{XZ: fc.xz})
+				_, err := flashTo(t, t.Context(), ReaderSource{R: bytes.NewReader(tt.data)}, path, Options{XZ: fc.xz, Bzip2: fc.xz})
 				require.Error(t, err)
 				assert.ErrorIs(t, err, tt.want)
 			})
@@ -469,7 +471,7 @@ func TestFlashCancel(t *testing.T) {
 			src := &slowReader{data: data[:len(data)/2], piece: 256 << 10, closed: make(chan struct{})}
 			ctx, cancel := context.WithCancel(t.Context())
 			path := newTargetFile(t, 16<<20, 0)
-			opts := Options{XZ: fc.xz, Progress: func(p Progress) {
+			opts := Options{XZ: fc.xz, Bzip2: fc.xz, Progress: func(p Progress) {
 				if p.BytesIn >= int64(len(data)/2) {
 					cancel()
 				}
@@ -551,7 +553,7 @@ func TestFlashSourceFails(t *testing.T) {
 			data := fc.encode(t, img)
 			path := newTargetFile(t, 4<<20, 0)
 			src := ReaderSource{R: &failingReader{data: data[:len(data)/2], err: gone}, Name: "upload"}
-			_, err := flashTo(t, t.Context(), src, path, Options{XZ: fc.xz})
+			_, err := flashTo(t, t.Context(), src, path, Options{XZ: fc.xz, Bzip2: fc.xz})
 			require.ErrorIs(t, err, gone)
 			assert.Contains(t, err.Error(), "read source: connection reset by peer")
 			assert.NotErrorIs(t, err, ErrCorrupt)
@@ -799,7 +801,7 @@ func TestFlashWriteFailsWhileSourceStalls(t *testing.T) {
 			defer dst.Close()
 			done := make(chan error, 1)
 			go func() {
-				_, err := Flash(t.Context(), ReaderSource{R: src}, failingTarget{dst}, Options{XZ: fc.xz, BufferSize: 1 << 20})
+				_, err := Flash(t.Context(), ReaderSource{R: src}, failingTarget{dst}, Options{XZ: fc.xz, Bzip2: fc.xz, BufferSize: 1 << 20})
 				done <- err
 			}()
 			select {

@@ -1,20 +1,15 @@
 package flasher
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"log/slog"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/ulikunitz/xz"
 )
@@ -110,13 +105,7 @@ func xzDictSize(hdr []byte) int64 {
 // xz-utils 5.4 and later also get -T0, which decodes the blocks of a
 // multi-block image (xz -T0 makes them) on every core, within the
 // memory limit xz-utils reads from the XZ_DEFAULTS environment variable.
-//
-// A local file (in.file) is xz's stdin itself: no byte of it passes
-// through bmcd, and the progress comes from the file's offset, which xz
-// shares. Other sources are copied into a pipe in 256 KiB reads and
-// writes: an upload's or a download's body is wrapped by net/http (a
-// chunked or length-limited reader over a buffered connection), so
-// splice(2) cannot take the bytes from the socket.
+// startProc feeds it.
 func startXZ(ctx context.Context, path string, in decoderInput, memLimit int64) (io.ReadCloser, error) {
 	args := []string{"-dc"}
 	if xzThreads(ctx, path) {
@@ -124,83 +113,20 @@ func startXZ(ctx context.Context, path string, in decoderInput, memLimit int64) 
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(cmd.Environ(), fmt.Sprintf("XZ_DEFAULTS=--memlimit-decompress=%d", memLimit))
-	// Blocking pipes: xz writes 8 KiB at a time, and a reader blocked in
-	// read(2), as dd is, keeps up with less work than one woken by the
-	// poller for each write.
-	outR, outW, err := blockingPipe()
-	if err != nil {
-		return nil, fmt.Errorf("xz: %w", err)
-	}
-	x := &xzProc{cmd: cmd, stdout: outR, copied: make(chan struct{})}
-	var inR, inW *os.File
-	if in.file != nil {
-		if _, err := in.file.Seek(in.offset, io.SeekStart); err != nil {
-			outR.Close()
-			outW.Close()
-			return nil, fmt.Errorf("xz: rewind the image: %w", err)
-		}
-		x.file, x.size, x.count = in.file, in.size, in.count
-		cmd.Stdin = in.file
-	} else {
-		if inR, inW, err = blockingPipe(); err != nil {
-			outR.Close()
-			outW.Close()
-			return nil, fmt.Errorf("xz: %w", err)
-		}
-		cmd.Stdin = inR
-	}
-	cmd.Stdout, cmd.Stderr = outW, &x.stderr
-	err = cmd.Start()
-	if inR != nil {
-		inR.Close()
-	}
-	outW.Close()
-	if err != nil {
-		if inW != nil {
-			inW.Close()
-		}
-		outR.Close()
-		return nil, fmt.Errorf("start %s: %w", path, err)
-	}
-	if inW == nil {
-		close(x.copied)
-		return x, nil
-	}
-	go func() {
-		defer close(x.copied)
-		// A failing source is seen by the pipeline's source reader; a
-		// failing xz by wait.
-		_ = feed(inW, in.br)
-		inW.Close()
-	}()
-	return x, nil
+	return startProc(cmd, "xz", in, xzFailure)
 }
 
-// feedSize is the size of the reads and writes that feed a decoder
-// process: what a pipe of 1 MiB takes in a few writes, and what a
-// socket delivers in one read when the network is fast.
-const feedSize = 256 << 10
-
-// feed copies br into w in reads of up to feedSize. Reads that large go
-// past br's buffer, straight into buf, once br has handed out what it
-// holds. (io.Copy would end in os.File's ReadFrom, which copies through
-// 32 KiB when it cannot splice.)
-func feed(w io.Writer, br *bufio.Reader) error {
-	buf := make([]byte, feedSize)
-	for {
-		n, err := br.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+// xzFailure classifies how an xz process ended.
+func xzFailure(msg string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case strings.Contains(msg, "Unexpected end of input"), strings.Contains(msg, "unexpected EOF"):
+		return fmt.Errorf("xz: %w: %s", ErrTruncated, msg)
+	case strings.Contains(msg, "Memory usage limit"):
+		return fmt.Errorf("xz: %w: %s", ErrMemoryLimit, msg)
 	}
+	return fmt.Errorf("xz: %w: %v: %s", ErrCorrupt, err, msg)
 }
 
 // xzThreads says whether the xz program at path is xz-utils 5.4 or
@@ -215,111 +141,6 @@ func xzThreads(ctx context.Context, path string) bool {
 		return false
 	}
 	return major > 5 || major == 5 && minor >= 4
-}
-
-// xzProc is the output of an xz process.
-type xzProc struct {
-	cmd    *exec.Cmd
-	stdout io.ReadCloser
-	stderr tailBuffer
-	copied chan struct{} // closed when the stdin copier is done
-	once   sync.Once
-	err    error
-
-	// When xz reads the image file itself: the file, its size, and the
-	// count of source bytes consumed that progress reports, updated from
-	// the file's offset every progressStep bytes of output.
-	file     *os.File
-	size     int64
-	count    *atomic.Int64
-	unpolled int
-}
-
-// progressStep is how much output xzProc reads between two looks at how
-// far xz has read its input file.
-const progressStep = 4 << 20
-
-// Read reads the decompressed stream; at its end, it reports how xz
-// exited.
-func (x *xzProc) Read(p []byte) (int, error) {
-	n, err := x.stdout.Read(p)
-	if x.file != nil {
-		if x.unpolled += n; x.unpolled >= progressStep {
-			x.unpolled = 0
-			// The offset xz shares with bmcd's descriptor; an error (the
-			// source closed by a cancel) leaves the count as it was.
-			if pos, err := x.file.Seek(0, io.SeekCurrent); err == nil {
-				x.count.Store(pos)
-			}
-		}
-	}
-	if errors.Is(err, io.EOF) {
-		if werr := x.wait(); werr != nil {
-			return n, werr
-		}
-		if x.file != nil {
-			x.count.Store(x.size) // xz read it to the end to check it
-		}
-	}
-	return n, err
-}
-
-// Close stops xz if it still runs and waits for it.
-func (x *xzProc) Close() error {
-	x.once.Do(func() {
-		// Not done yet: whatever the reason, xz's result is not wanted.
-		_ = x.cmd.Process.Kill()
-		<-x.copied
-		_ = x.cmd.Wait()
-		x.stdout.Close()
-		x.err = errors.New("xz: closed")
-	})
-	return nil
-}
-
-func (x *xzProc) wait() error {
-	x.once.Do(func() {
-		<-x.copied
-		err := x.cmd.Wait()
-		x.stdout.Close()
-		if err == nil {
-			return
-		}
-		msg := strings.TrimSpace(x.stderr.String())
-		switch {
-		case strings.Contains(msg, "Unexpected end of input"), strings.Contains(msg, "unexpected EOF"):
-			x.err = fmt.Errorf("xz: %w: %s", ErrTruncated, msg)
-		case strings.Contains(msg, "Memory usage limit"):
-			x.err = fmt.Errorf("xz: %w: %s", ErrMemoryLimit, msg)
-		default:
-			x.err = fmt.Errorf("xz: %w: %v: %s", ErrCorrupt, err, msg)
-		}
-	})
-	return x.err
-}
-
-// tailBuffer keeps the last bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailMax = 4 << 10
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > tailMax {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailMax:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
 
 // xzImageSize returns the uncompressed size of the xz file r of size
