@@ -129,10 +129,17 @@ export async function render(root, ctx) {
     }
   }
 
+  // A snapshot asked for before a slot's latest event is older than
+  // that event: it must not undo it (a reconnect's reload racing a power
+  // change made meanwhile).
+  let eventSeq = 0;
+  const eventAt = new Map();
+
   async function load() {
+    const asked = eventSeq;
     const [slots, jobs] = await Promise.all([api("GET", "/slots"), api("GET", "/jobs")]);
     for (const j of jobs) if (j.kind !== "cluster") track(j);
-    slots.forEach(update);
+    for (const s of slots) if ((eventAt.get(s.slot) ?? -1) < asked) update(s);
   }
 
   function track(job) {
@@ -148,6 +155,7 @@ export async function render(root, ctx) {
   const off = [
     events.on((ev) => {
       if (ev.slot && (ev.type === "power" || ev.type === "slot")) {
+        eventAt.set(ev.slot.slot, eventSeq++);
         const c = cards.get(ev.slot.slot);
         if (c && !c.pending) update(ev.slot);
         else if (c) c.slot = ev.slot;
