@@ -20,6 +20,12 @@ type FlasherImages struct {
 	// Buffers and BufferSize are flasher.Options': how many I/O buffers
 	// each flash has and their size; zero: the flasher's defaults.
 	Buffers, BufferSize int
+	// Background, if set, runs each flash under the kernel's idle
+	// policy (flasher.Options.Background) and lends the Go scheduler
+	// flasher.Threads Ps while it runs: the API, the consoles and the
+	// power control go first, the flash takes the CPU that is left.
+	// Nil: flashes compete with the rest at the normal priority.
+	Background *Procs
 }
 
 var _ ImageFactory = FlasherImages{}
@@ -39,7 +45,8 @@ func (f FlasherImages) URL(rawURL string, spec ImageSpec) (Image, error) {
 }
 
 func (f FlasherImages) image(src flasher.Source, spec ImageSpec) (Image, error) {
-	opts := flasher.Options{SkipVerify: !spec.Verify, Logger: f.Logger, Buffers: f.Buffers, BufferSize: f.BufferSize}
+	opts := flasher.Options{SkipVerify: !spec.Verify, Logger: f.Logger, Buffers: f.Buffers, BufferSize: f.BufferSize,
+		Background: f.Background != nil}
 	if spec.SHA256 != "" {
 		sum, err := hex.DecodeString(spec.SHA256)
 		if err != nil {
@@ -54,13 +61,14 @@ func (f FlasherImages) image(src flasher.Source, spec ImageSpec) (Image, error) 
 		}
 		opts.Bmap = m
 	}
-	return &flasherImage{src: src, opts: opts}, nil
+	return &flasherImage{src: src, opts: opts, procs: f.Background}, nil
 }
 
 // flasherImage is one image to write with flasher.Flash.
 type flasherImage struct {
-	src  flasher.Source
-	opts flasher.Options
+	src   flasher.Source
+	opts  flasher.Options
+	procs *Procs // lends Ps to a background flash, or nil
 }
 
 func (i *flasherImage) String() string { return i.src.String() }
@@ -73,6 +81,9 @@ func (i *flasherImage) WriteTo(ctx context.Context, disk string, progress func(F
 	}
 	opts := i.opts
 	opts.Progress = func(p flasher.Progress) { progress(progressOf(p)) }
+	if i.procs != nil {
+		defer i.procs.Lend(flasher.Threads)()
+	}
 	_, err = flasher.Flash(ctx, i.src, dst, opts)
 	if cerr := dst.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", disk, cerr)

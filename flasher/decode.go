@@ -52,6 +52,9 @@ type decoderInput struct {
 	offset int64
 	size   int64
 	count  *atomic.Int64
+	// background: a decoder process runs under the idle policy, as
+	// the flash's threads do (Options.Background).
+	background bool
 }
 
 // openDecoder returns the decompressed stream of in, whose format is f.

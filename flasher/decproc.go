@@ -51,7 +51,11 @@ func startProc(cmd *exec.Cmd, name string, in decoderInput, classify func(stderr
 		cmd.Stdin = inR
 	}
 	cmd.Stdout, cmd.Stderr = outW, &x.stderr
-	err = cmd.Start()
+	if in.background {
+		err = startIdle(cmd)
+	} else {
+		err = cmd.Start()
+	}
 	if inR != nil {
 		inR.Close()
 	}
@@ -69,12 +73,27 @@ func startProc(cmd *exec.Cmd, name string, in decoderInput, classify func(stderr
 	}
 	go func() {
 		defer close(x.copied)
+		if in.background {
+			_ = idleThread() // as the process it feeds; the flash logs a failure
+		}
 		// A failing source is seen by the pipeline's source reader; a
 		// failing decoder by wait.
 		_ = feed(inW, in.br)
 		inW.Close()
 	}()
 	return x, nil
+}
+
+// startIdle starts cmd from an idle thread, whose policy the process
+// inherits; the thread ends with the goroutine. Where the policy cannot
+// be had, cmd starts all the same.
+func startIdle(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() {
+		_ = idleThread()
+		done <- cmd.Start()
+	}()
+	return <-done
 }
 
 // feedSize is the size of the reads and writes that feed a decoder

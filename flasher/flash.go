@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/turingpi-oss/bmcd/flasher/bmap"
 )
 
@@ -32,7 +34,7 @@ type Options struct {
 	// SkipVerify skips reading the image back after writing it.
 	SkipVerify bool
 	// Progress, if set, receives progress reports, at most ten a second
-	// plus one at each phase change, all from Flash's goroutine.
+	// plus one at each phase change, one at a time.
 	Progress func(Progress)
 	// Logger defaults to discarding.
 	Logger *slog.Logger
@@ -52,7 +54,20 @@ type Options struct {
 	// `bzip2 -dc` if a bzip2 program is in $PATH and Go's decoder
 	// otherwise, XZExternal requires the program, XZInternal is Go's.
 	Bzip2 XZDecoder
+	// Background runs the flash's own threads, and the decoder processes
+	// it starts, under the kernel's idle policy (SCHED_IDLE, Linux): a
+	// daemon's requests, consoles and other processes take the CPU from
+	// the flash the moment they want it, and the flash has the rest.
+	// With it, GOMAXPROCS should leave Ps for the rest of the program
+	// beyond the flash's threads (Threads per flash), or those threads,
+	// preempted by the kernel, hold every P.
+	Background bool
 }
+
+// Threads is the most threads of its own a flash keeps busy at once:
+// the reader and decoder, the writer, the hasher and a decoder process'
+// feeder.
+const Threads = 4
 
 // Result describes a flash; after a failure, how far it got.
 type Result struct {
@@ -115,7 +130,18 @@ func Flash(ctx context.Context, src Source, dst Target, opts Options) (res Resul
 	opts.setDefaults()
 	begin := time.Now()
 	f := &flash{src: src, dst: dst, opts: &opts, log: opts.Logger, tr: &tracker{fn: opts.Progress}}
-	err = f.run(ctx)
+	if opts.Background {
+		// Not on the caller's thread: its policy would outlive Flash.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			f.background()
+			err = f.run(ctx)
+		}()
+		<-done
+	} else {
+		err = f.run(ctx)
+	}
 	res = f.res
 	res.BytesIn, res.BytesWritten = f.tr.in.Load(), f.tr.written.Load()
 	res.Duration = time.Since(begin)
@@ -143,6 +169,8 @@ type flash struct {
 	log  *slog.Logger
 	tr   *tracker
 	res  Result
+
+	idleFailed sync.Once // background's warning
 
 	in       *sourceReader
 	closeSrc func() // closes the source once
@@ -192,7 +220,7 @@ func (f *flash) run(ctx context.Context) error {
 	if err := f.precheck(rc, size, format); err != nil {
 		return err
 	}
-	in := decoderInput{br: f.br}
+	in := decoderInput{br: f.br, background: f.opts.Background}
 	if file, ok := rc.(*os.File); ok && size >= 0 && f.in.hash == nil {
 		in.file, in.offset, in.size, in.count = file, f.in.n-int64(f.br.Buffered()), size, &f.tr.in
 	}
@@ -326,10 +354,31 @@ func (f *flash) phase(fn func() error) error {
 	var err error
 	go func() {
 		defer close(done)
+		f.background()
 		err = fn()
 	}()
 	f.tr.wait(done)
 	return err
+}
+
+// goStage runs fn as one of g's stages, in the background when asked.
+func (f *flash) goStage(g *errgroup.Group, fn func() error) {
+	g.Go(func() error {
+		f.background()
+		return fn()
+	})
+}
+
+// background moves the calling goroutine, one of the flash's own, to an
+// idle thread when Options.Background asks for it. Failing costs only
+// the priority, and is logged once.
+func (f *flash) background() {
+	if !f.opts.Background {
+		return
+	}
+	if err := idleThread(); err != nil {
+		f.idleFailed.Do(func() { f.log.Warn("flash: threads keep their priority", "err", err) })
+	}
 }
 
 // sourceErr describes a failure of the source itself.

@@ -97,6 +97,8 @@ var formatCases = []formatCase{
 }
 
 func TestMain(m *testing.M) {
+	// As bmcd does: Options.Background's threads are never the main one.
+	runtime.LockOSThread()
 	goleak.VerifyTestMain(m)
 }
 

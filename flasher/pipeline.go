@@ -35,7 +35,7 @@ func (f *flash) write(ctx context.Context) error {
 	if f.written != nil || f.rangeChecks() {
 		toHasher = make(chan *chunk, len(f.bufs))
 	}
-	g.Go(func() error {
+	f.goStage(g, func() error {
 		defer close(toWriter)
 		if toHasher != nil {
 			defer close(toHasher)
@@ -47,9 +47,9 @@ func (f *flash) write(ctx context.Context) error {
 		defer stop()
 		return f.produce(ctx, toWriter, toHasher)
 	})
-	g.Go(func() error { return f.writer(ctx, toWriter) })
+	f.goStage(g, func() error { return f.writer(ctx, toWriter) })
 	if toHasher != nil {
-		g.Go(func() error { return f.hasher(ctx, toHasher) })
+		f.goStage(g, func() error { return f.hasher(ctx, toHasher) })
 	}
 	return f.phase(g.Wait)
 }
@@ -423,7 +423,7 @@ func (f *flash) verify(ctx context.Context) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	ch := make(chan *chunk, len(f.bufs))
-	g.Go(func() error {
+	f.goStage(g, func() error {
 		defer close(ch)
 		b := &batch{free: f.free, outs: []chan<- *chunk{ch}}
 		for _, e := range extents {
@@ -456,7 +456,7 @@ func (f *flash) verify(ctx context.Context) error {
 		read.sums = read.sums[:0]
 		return err
 	}
-	g.Go(func() error {
+	f.goStage(g, func() error {
 		err := f.consume(ctx, ch, func(s segment, data []byte) error {
 			f.tr.verified.Add(int64(len(data)))
 			if read.add(s.off, data) == 0 {

@@ -53,15 +53,15 @@ func (t *fileTarget) aligned(p []byte, off int64) bool {
 		int64(addr(p))%t.align == 0
 }
 
-// WriteAt writes p at off: with O_DIRECT on a block device when p and
-// off are aligned, through the page cache otherwise.
+// WriteAt writes p at off: with O_DIRECT when open and p and off are
+// aligned, through the page cache otherwise.
 func (t *fileTarget) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 || off > t.size || int64(len(p)) > t.size-off {
 		return 0, fmt.Errorf("write at offset %d: %d bytes past the end (%d bytes): %w",
 			off, off+int64(len(p))-t.size, t.size, ErrTooLarge)
 	}
 	f := t.f
-	if t.block && t.aligned(p, off) {
+	if t.aligned(p, off) {
 		f = t.d
 	}
 	n, err := f.WriteAt(p, off)

@@ -19,11 +19,13 @@ import (
 // the device's write cache is flushed too.
 //
 // A regular file's capacity is its size: the file is never grown. It is
-// written through the page cache. Reads use O_DIRECT where the file
+// written and read like a block device, with O_DIRECT where the file
 // system supports it (ext4, xfs, and tmpfs since Linux 6.6, where the
-// page cache is the medium); elsewhere Sync asks the kernel to drop the
-// file's cached pages (posix_fadvise DONTNEED) so that reads go to the
-// medium.
+// page cache is the medium): a simulated eMMC then costs what a real one
+// does, with no copy into the page cache and no writeback threads behind
+// the flash. Elsewhere it is written through the page cache and Sync
+// asks the kernel to drop the file's cached pages (posix_fadvise
+// DONTNEED) so that reads go to the medium.
 func OpenTarget(path string) (Target, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -38,8 +40,8 @@ func OpenTarget(path string) (Target, error) {
 	switch m := fi.Mode(); {
 	case m.IsRegular():
 		t.size = fi.Size()
-		if t.d, err = os.OpenFile(path, os.O_RDONLY|unix.O_DIRECT, 0); err != nil {
-			t.d = nil // tmpfs and others: EINVAL
+		if t.d, err = os.OpenFile(path, os.O_RDWR|unix.O_DIRECT, 0); err != nil {
+			t.d = nil // tmpfs before 6.6 and others: EINVAL
 		}
 	case m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0:
 		t.block = true
@@ -96,7 +98,7 @@ func (t *fileTarget) Sync() error {
 	if err := t.f.Sync(); err != nil {
 		return fmt.Errorf("sync: %w", pathless(err))
 	}
-	if t.d != nil && t.block {
+	if t.d != nil {
 		if err := t.d.Sync(); err != nil {
 			return fmt.Errorf("sync: %w", pathless(err))
 		}

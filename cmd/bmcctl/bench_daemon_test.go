@@ -69,10 +69,17 @@ func apiClient(tb testing.TB, d *daemon) *client.Client {
 // startFlash runs bmcctl flash in the background; the channel gets its
 // error, with bmcctl's stderr, when it ends.
 func startFlash(tb testing.TB, d *daemon, home string, args ...string) <-chan error {
+	return startFlashUnder(tb, d, home, nil, args...)
+}
+
+// startFlashUnder is startFlash with bmcctl run by the command prefix
+// (chrt --idle 0, say).
+func startFlashUnder(tb testing.TB, d *daemon, home string, prefix []string, args ...string) <-chan error {
 	tb.Helper()
 	bin, err := binaries()
 	require.NoError(tb, err)
-	cmd := exec.Command(filepath.Join(bin, "bmcctl"), append([]string{"flash"}, args...)...)
+	argv := append(append(append([]string{}, prefix...), filepath.Join(bin, "bmcctl"), "flash"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "BMC_HOST="+d.url, "BMC_PASSWORD=")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -92,7 +99,7 @@ func startFlash(tb testing.TB, d *daemon, home string, args ...string) <-chan er
 // until n are done or stop is closed, and returns each round trip.
 func powerLatencies(tb testing.TB, c *client.Client, slot, n int, stop <-chan error) ([]time.Duration, error) {
 	ctx := context.Background()
-	lat := make([]time.Duration, 0, n)
+	lat := make([]time.Duration, 0, min(n, 1<<16)) // n is "until stop" for a flash
 	for i := range n {
 		select {
 		case err := <-stop:
@@ -166,47 +173,102 @@ func countFsyncs(tb testing.TB, pid int, fn func()) (n int, ok bool) {
 }
 
 // BenchmarkDaemonPowerRoundTrip measures the power round trip through
-// the real bmcd binary, one client on slot 3, side by side: with the
-// daemon idle, then while bmcctl uploads and flashes a raw image
-// (-bench-image-mib) to slot 1 with verification. It also counts the
+// the real bmcd binary, one client on slot 3, side by side in one run,
+// for each flash.priority (normal, then background): with the daemon
+// idle; while bmcctl uploads and flashes a raw image
+// (-bench-image-mib) to slot 1 with verification; and while it does so
+// under the idle policy (chrt --idle 0), which stands for an upload from
+// another machine: on the controller the sender is not on its CPUs, here
+// it shares the two cores with bmcd and the client. It also counts the
 // state writer's fsyncs over 1,000 power requests (with strace, when
 // installed). Run with -benchtime 1x (make bench-daemon).
 func BenchmarkDaemonPowerRoundTrip(b *testing.B) {
 	mib := *benchImageMiB
-	d, home := flashDaemon(b, fmt.Sprintf("emmc_mib: %d", mib+64))
 	img := filepath.Join(b.TempDir(), "image.img")
 	writeRandomImage(b, img, mib)
-	c := apiClient(b, d)
+	chrt := needTool(b, "chrt")
 	const slot, requests = 3, 2000
 	for b.Loop() {
-		// Warm up the connection and the daemon.
-		_, _ = powerLatencies(b, c, slot, 200, nil)
-		idle, _ := powerLatencies(b, c, slot, requests, nil)
+		for _, priority := range []string{"normal", "background"} {
+			d, home := daemonWithConfig(b, fmt.Sprintf("sim:\n  usb_timing: fast\n  emmc_mib: %d\nflash:\n  priority: %s\n", mib+64, priority))
+			c := apiClient(b, d)
+			// Warm up the connection and the daemon.
+			_, _ = powerLatencies(b, c, slot, 200, nil)
+			idle, _ := powerLatencies(b, c, slot, requests, nil)
+			slices.Sort(idle)
+			p99i := percentile(idle, 0.99)
+			b.Logf("flash.priority %s: power round trip through bmcd, one client: idle p50 %v p99 %v (%d requests)",
+				priority, percentile(idle, 0.5), p99i, len(idle))
+			b.ReportMetric(float64(p99i.Microseconds())/1000, priority+"-p99-idle-ms")
 
-		done := startFlash(b, d, home, "--slot", "1", img)
-		busy, err := powerLatencies(b, c, slot, 1<<30, done)
-		require.NoError(b, err, "bmcd: %s", d.stderr)
-
-		fsyncs, traced := countFsyncs(b, d.cmd.Process.Pid, func() {
-			_, _ = powerLatencies(b, c, slot, 1000, nil)
-		})
-
-		slices.Sort(idle)
-		slices.Sort(busy)
-		require.NotEmpty(b, busy, "no power request completed during the flash; bmcd: %s", d.stderr)
-		p99i, p99b := percentile(idle, 0.99), percentile(busy, 0.99)
-		b.Logf("power round trip through bmcd, one client: idle p50 %v p99 %v (%d requests); "+
-			"flashing %d MiB: p50 %v p99 %v (%d requests); p99 ratio %.2f (target <= 2)",
-			percentile(idle, 0.5), p99i, len(idle), mib, percentile(busy, 0.5), p99b, len(busy),
-			float64(p99b)/float64(p99i))
-		b.ReportMetric(float64(p99i.Microseconds())/1000, "p99-idle-ms")
-		b.ReportMetric(float64(p99b.Microseconds())/1000, "p99-flash-ms")
-		b.ReportMetric(float64(p99b)/float64(p99i), "p99-ratio")
-		if traced {
-			b.Logf("state writer: %d fsyncs over 1000 power requests", fsyncs)
-			b.ReportMetric(float64(fsyncs), "fsyncs/1000req")
+			for _, run := range []struct {
+				name, metric string
+				prefix       []string
+			}{
+				{"bmcctl uploading on the same cores", "", nil},
+				{"bmcctl uploading under chrt --idle 0 (a sender elsewhere)", "-remote", []string{chrt, "--idle", "0"}},
+			} {
+				start := time.Now()
+				done := startFlashUnder(b, d, home, run.prefix, "--slot", "1", img)
+				busy, err := powerLatencies(b, c, slot, 1<<30, done)
+				require.NoError(b, err, "bmcd: %s", d.stderr)
+				took := time.Since(start)
+				require.NotEmpty(b, busy, "no power request completed during the flash; bmcd: %s", d.stderr)
+				slices.Sort(busy)
+				p99b := percentile(busy, 0.99)
+				b.Logf("flash.priority %s: flashing %d MiB in %.1f s, %s: p50 %v p99 %v (%d requests); p99 ratio %.2f (target <= 2)",
+					priority, mib, took.Seconds(), run.name, percentile(busy, 0.5), p99b, len(busy), float64(p99b)/float64(p99i))
+				b.ReportMetric(float64(p99b)/float64(p99i), priority+"-p99-ratio"+run.metric)
+				b.ReportMetric(float64(mib)/took.Seconds(), priority+"-flash"+run.metric+"-MiB/s")
+			}
+			if priority != "background" {
+				continue
+			}
+			// Controls, no flash: what two idle-policy processes that
+			// only burn CPU, in user mode and in the kernel, do to the
+			// tail on this machine's kernel.
+			for _, control := range []struct{ name, script string }{
+				{"2 × a shell loop under chrt --idle 0 (user mode)", "while :; do :; done"},
+				{"2 × dd if=/dev/zero of=/dev/null bs=2M under chrt --idle 0 (kernel mode)", "exec dd if=/dev/zero of=/dev/null bs=2M"},
+			} {
+				stop := burn(b, chrt, control.script, 2, 4*time.Second)
+				busy, err := powerLatencies(b, c, slot, 1<<30, stop)
+				require.NoError(b, err)
+				slices.Sort(busy)
+				p99b := percentile(busy, 0.99)
+				b.Logf("control, no flash, %s: p50 %v p99 %v (%d requests); p99 ratio %.2f",
+					control.name, percentile(busy, 0.5), p99b, len(busy), float64(p99b)/float64(p99i))
+			}
+			fsyncs, traced := countFsyncs(b, d.cmd.Process.Pid, func() {
+				_, _ = powerLatencies(b, c, slot, 1000, nil)
+			})
+			if traced {
+				b.Logf("state writer: %d fsyncs over 1000 power requests", fsyncs)
+				b.ReportMetric(float64(fsyncs), "fsyncs/1000req")
+			}
 		}
 	}
+}
+
+// burn runs n copies of the shell script under the idle policy for d;
+// the channel is closed when they have been killed.
+func burn(tb testing.TB, chrt, script string, n int, d time.Duration) <-chan error {
+	tb.Helper()
+	var cmds []*exec.Cmd
+	for range n {
+		cmd := exec.Command(chrt, "--idle", "0", "sh", "-c", script)
+		require.NoError(tb, cmd.Start())
+		cmds = append(cmds, cmd)
+	}
+	done := make(chan error)
+	time.AfterFunc(d, func() {
+		for _, cmd := range cmds {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		close(done)
+	})
+	return done
 }
 
 var (

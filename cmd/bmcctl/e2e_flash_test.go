@@ -74,8 +74,6 @@ func compress(t testing.TB, tool, path string) string {
 // in extra (YAML lines), and logs bmcctl in.
 func flashDaemon(t testing.TB, extra ...string) (*daemon, string) {
 	t.Helper()
-	stateDir := t.TempDir()
-	cfg := filepath.Join(t.TempDir(), "bmcd.yaml")
 	yaml := "sim:\n  usb_timing: fast\n"
 	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "emmc_mib:") }) {
 		yaml += "  emmc_mib: 64\n"
@@ -83,6 +81,14 @@ func flashDaemon(t testing.TB, extra ...string) (*daemon, string) {
 	for _, line := range extra {
 		yaml += "  " + line + "\n"
 	}
+	return daemonWithConfig(t, yaml)
+}
+
+// daemonWithConfig starts bmcd with the config file yaml, logged in.
+func daemonWithConfig(t testing.TB, yaml string) (*daemon, string) {
+	t.Helper()
+	stateDir := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "bmcd.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte(yaml), 0o644))
 	d := startBMCD(t, stateDir, "--config", cfg)
 	home := t.TempDir()

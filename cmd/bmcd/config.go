@@ -65,6 +65,10 @@ type config struct {
 		// enumerates on ("2-1.3"). Empty: the one module in USB boot
 		// mode, wherever it is, and one flash at a time.
 		USBPorts map[int]string `yaml:"usb_ports"`
+		// Priority is "background" (default: a flash runs on the CPU
+		// the API, the consoles and the power control leave; Linux's
+		// SCHED_IDLE) or "normal" (it competes with them).
+		Priority string `yaml:"priority"`
 	} `yaml:"flash"`
 	TP1 struct {
 		I2CBus string `yaml:"i2c_bus"`
@@ -213,6 +217,7 @@ func defaultConfig() config {
 	c.Sim.USBTiming = "real"
 	c.Sim.USB = "mux"
 	c.Flash.Payload = "auto"
+	c.Flash.Priority = "background"
 	c.Console.BufferBytes = console.DefaultBufferSize
 	c.Console.LogMaxBytes = console.DefaultLogMaxBytes
 	c.TP1.I2CBus = "1"
@@ -328,6 +333,9 @@ func (c *config) complete() error {
 	if _, err := c.simProfile(); err != nil {
 		return err
 	}
+	if c.Flash.Priority != "background" && c.Flash.Priority != "normal" {
+		return fmt.Errorf("flash priority %q: want background or normal", c.Flash.Priority)
+	}
 	if c.Sim.USBTiming != "real" && c.Sim.USBTiming != "fast" {
 		return fmt.Errorf("sim usb_timing %q: want real or fast", c.Sim.USBTiming)
 	}
@@ -359,6 +367,15 @@ func (c *config) complete() error {
 		}
 	}
 	return nil
+}
+
+// flashProcs lends background flashes their Ps (flash.priority
+// background), or is nil (normal).
+func (c *config) flashProcs() *bmc.Procs {
+	if c.Flash.Priority != "background" {
+		return nil
+	}
+	return bmc.NewProcs()
 }
 
 // payload is the configured rpiboot payload.

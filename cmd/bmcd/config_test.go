@@ -51,7 +51,13 @@ cluster:
 			assert.Contains(t, c.StateDir, "bmcd-sim")
 			assert.Equal(t, 4, c.Sim.Slots)
 			assert.Equal(t, "mux", c.Sim.USB)
+			assert.Equal(t, "background", c.Flash.Priority)
+			assert.NotNil(t, c.flashProcs(), "background flashes lend Ps")
 		}},
+		{name: "flashes at the normal priority", args: []string{"--config", file("normal.yaml", "flash:\n  priority: normal\n")}, check: func(t *testing.T, c config) {
+			assert.Nil(t, c.flashProcs())
+		}},
+		{name: "bad flash priority", args: []string{"--config", file("prio.yaml", "flash:\n  priority: realtime\n")}, wantErr: `flash priority "realtime"`},
 		{name: "sim usb hub", args: []string{"--config", file("hub.yaml", "sim:\n  usb: hub\n")}, check: func(t *testing.T, c config) {
 			assert.Equal(t, "hub", c.Sim.USB)
 		}},

@@ -37,7 +37,7 @@ func hardwareFlash(cfg config, board hal.Board, log *slog.Logger) bmc.FlashConfi
 		// ports are known, slots flash at once. Otherwise the one module
 		// in USB boot mode is found wherever it is, so one at a time.
 		Parallel: parallelFlash(board) && len(ports) > 0,
-		Images:   cfg.Memory.images(log),
+		Images:   cfg.Memory.images(log, cfg.flashProcs()),
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
@@ -25,6 +26,10 @@ import (
 var version = "dev"
 
 func main() {
+	// The main goroutine keeps the main thread: a background flash's
+	// threads take the idle policy and end with their goroutines, which
+	// Go cannot do to the main thread.
+	runtime.LockOSThread()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stderr)
 	stop()

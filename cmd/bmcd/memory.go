@@ -34,13 +34,14 @@ type memoryConfig struct {
 	FlashBufferKiB int `yaml:"flash_buffer_kib"`
 }
 
-// images returns the image factory with the flash buffers configured.
-func (m memoryConfig) images(log *slog.Logger) bmc.FlasherImages {
+// images returns the image factory with the flash buffers configured;
+// background flashes lend Ps from procs.
+func (m memoryConfig) images(log *slog.Logger, background *bmc.Procs) bmc.FlasherImages {
 	kib := m.FlashBufferKiB
 	if kib <= 0 {
 		kib = defaultFlashBufferKiB
 	}
-	return bmc.FlasherImages{Logger: log, BufferSize: kib << 10}
+	return bmc.FlasherImages{Logger: log, BufferSize: kib << 10, Background: background}
 }
 
 // apply sets the soft memory limit and returns it in bytes (-1: none).

@@ -44,7 +44,7 @@ func TestFlashBuffers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, memoryConfig{FlashBufferKiB: tt.kib}.images(nil).BufferSize)
+			assert.Equal(t, tt.want, memoryConfig{FlashBufferKiB: tt.kib}.images(nil, nil).BufferSize)
 		})
 	}
 }

@@ -53,7 +53,7 @@ func openSim(cfg config, log *slog.Logger) (*hardware, error) {
 				Logger:   log,
 			},
 			Parallel: a.Board.USBTopology().ParallelFlash,
-			Images:   cfg.Memory.images(log),
+			Images:   cfg.Memory.images(log, cfg.flashProcs()),
 		},
 	}, nil
 }
