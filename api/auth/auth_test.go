@@ -153,9 +153,10 @@ func TestLockOutHoldsUnderConcurrency(t *testing.T) {
 	for _, n := range []int{60, 400} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
-			// A real cost, so attempts overlap as they do on a board.
+			// A cost high enough that the attempts overlap (tens of ms
+			// each under the race detector), as they do on a board.
 			a, _, err := auth.New(auth.Config{StateDir: t.TempDir(), Password: auth.PasswordSource{Clear: "pw"},
-				MaxFailures: 5, Clock: clockwork.NewFakeClock(), BcryptCost: bcrypt.DefaultCost})
+				MaxFailures: 5, Clock: clockwork.NewFakeClock(), BcryptCost: bcrypt.MinCost + 2})
 			require.NoError(t, err)
 			errs := make(chan error, n)
 			var wg sync.WaitGroup

@@ -21,6 +21,7 @@ import (
 )
 
 func TestEndToEndClusterAirgap(t *testing.T) {
+	t.Parallel()
 	img := fbt.Build(t, fbt.Layout{DiskMiB: 12, StartMiB: 1, SizeMiB: 8, FATBits: 16, Cluster: 2, Label: "bootfs", Files: map[string]string{
 		"config.txt": "arm_64bit=1\n", "cmdline.txt": "console=serial0,115200 root=PARTUUID=1-02 rootwait\n", "issue.txt": "Raspberry Pi reference 2025-05-13\n"}})
 	stateDir := t.TempDir()

@@ -118,7 +118,7 @@ func TestEndToEndFlash(t *testing.T) {
 	t.Parallel()
 	d, home := flashDaemon(t)
 	dir := t.TempDir()
-	path, img := testImage(t, dir, 5<<20+12345, 1)
+	path, img := testImage(t, dir, 3<<20+12345, 1)
 
 	for _, tool := range []string{"", "xz", "zstd", "gzip", "bzip2"} {
 		name := tool
@@ -150,6 +150,18 @@ func TestEndToEndFlash(t *testing.T) {
 		require.Equal(t, 0, st.code, st.stderr)
 		assert.Contains(t, st.stdout, `"on"`)
 	})
+
+	checkStrapsReleased(t, d)
+}
+
+// TestEndToEndFlashFailures: images that cannot be flashed fail the job
+// with a clear error and leave the slot off, the eMMC untouched where
+// nothing could fit, and the USB boot strap released.
+func TestEndToEndFlashFailures(t *testing.T) {
+	t.Parallel()
+	d, home := flashDaemon(t)
+	dir := t.TempDir()
+	path, _ := testImage(t, dir, 3<<20+12345, 1)
 
 	corrupt := func(t *testing.T, p string) string {
 		b, err := os.ReadFile(p)
@@ -218,8 +230,14 @@ func TestEndToEndFlash(t *testing.T) {
 		})
 	}
 
-	// The strap and the USB route are released whatever happened: the
-	// simulated hardware file records the signals when bmcd stops.
+	checkStrapsReleased(t, d)
+}
+
+// checkStrapsReleased stops d and checks that the USB boot strap of every
+// slot is released whatever happened: the simulated hardware file records
+// the signals when bmcd stops.
+func checkStrapsReleased(t *testing.T, d *daemon) {
+	t.Helper()
 	d.stop(t)
 	raw, err := os.ReadFile(filepath.Join(d.stateDir, "sim-hardware.json"))
 	require.NoError(t, err)
