@@ -26,7 +26,7 @@ import (
 )
 
 // imageSize is not a multiple of any block size: the tail is unaligned.
-const imageSize = 3<<19 + 4096 + 777
+const imageSize = 1<<20 + 4096 + 777
 
 // sourceKinds builds the three kinds of sources over the same bytes.
 var sourceKinds = []struct {
@@ -309,7 +309,7 @@ func decodeAll(t *testing.T, data []byte) []byte {
 // with the right sentinel, never a silently short image.
 func TestFlashBadInput(t *testing.T) {
 	t.Parallel()
-	img := makeImage(1<<20+333, 4)
+	img := makeImage(256<<10+333, 4)
 	for _, fc := range formatCases {
 		if fc.format == Raw {
 			continue
@@ -325,7 +325,7 @@ func TestFlashBadInput(t *testing.T) {
 			data []byte
 			want error
 		}{
-			{"truncated-half", data[:len(data)/2], ErrTruncated},
+			{"truncated-early", data[:len(data)*2/5], ErrTruncated}, // inside the first stream of two
 			{"truncated-tail", data[:len(data)-3], ErrTruncated},
 			{"truncated-header", data[:detectLen], ErrTruncated},
 			{"corrupt-middle", flip(len(data) / 2), ErrCorrupt},
