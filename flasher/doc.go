@@ -18,6 +18,13 @@
 // an errgroup: the first to fail cancels the others, and its error is
 // the one returned.
 //
+// With Options.Background (bmcd's default) every goroutine of the flash
+// locks a thread of its own under the kernel's idle policy, SCHED_IDLE,
+// as does any decoder process it starts: a daemon's requests and
+// consoles take the CPU from a flash the moment they wake, and the flash
+// runs on what they leave. The threads end with their goroutines, so
+// the policy never reaches the rest of the program.
+//
 // # Formats
 //
 // Detect recognises raw, gzip, xz, zstd and bzip2 by their magic bytes,
@@ -55,7 +62,7 @@
 //
 // After writing, Flash syncs the target and reads back what it wrote,
 // bypassing the page cache: with O_DIRECT on block devices and on file
-// systems that support it; elsewhere (tmpfs before Linux 6.6 refuses
+// systems that support it (which are written with O_DIRECT too); elsewhere (tmpfs before Linux 6.6 refuses
 // O_DIRECT) the cached pages are dropped with posix_fadvise(DONTNEED)
 // after the fsync. On tmpfs the page cache is the file's medium, so the
 // simulated eMMC is verified against what it holds in memory. The
