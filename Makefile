@@ -102,11 +102,9 @@ lint:
 	$(GO) mod tidy -diff
 
 # unit: every test but the end-to-end ones, which test-e2e runs once.
-# Four packages at a time on two cores: many tests wait (simulated boots,
-# the rpiboot protocol's pauses), so two would leave the CPUs idle.
 E2E := ^TestEndToEnd
 unit:
-	$(GO) test -race -count=1 -p 4 -skip '$(E2E)' ./...
+	$(GO) test -race -count=1 -skip '$(E2E)' ./...
 
 # test-e2e: the real bmcd and bmcctl binaries over loopback, all at once:
 # they mostly wait on the daemons, the simulated boards and Chromium.

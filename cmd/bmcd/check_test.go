@@ -60,7 +60,7 @@ func runCheckJSON(t *testing.T, args ...string) (apitype.CheckReport, error) {
 	var out bytes.Buffer
 	err := runCheck(context.Background(), append(args, "--json"), &out, io.Discard)
 	var rep apitype.CheckReport
-	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "output: %s", out.String())
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "output: %s; runCheck: %v", out.String(), err)
 	return rep, err
 }
 
