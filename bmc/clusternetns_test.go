@@ -56,6 +56,15 @@ func waitNoSessions(t *testing.T, n *clustertest.Network) {
 	}
 }
 
+// waitNoProcesses waits until nothing bmcd started runs on nd any more:
+// a killed process is gone once its parent has reaped it, a moment after
+// the signal.
+func waitNoProcesses(t *testing.T, nd *clustertest.NetNode, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(nd.Processes()) == 0 }, 10*time.Second, 5*time.Millisecond,
+		"%s: %v", msg, nd.Processes())
+}
+
 func requireKubectl(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("kubectl")
@@ -144,7 +153,7 @@ func TestClusterJobNetnsPreflightRefuses(t *testing.T) {
 	assert.Contains(t, byName[n.Nodes[3].IP], "host key mismatch")
 	waitNoSessions(t, n)
 	for _, nd := range n.Nodes {
-		assert.Empty(t, nd.Processes(), "nothing runs on %s", nd.NS)
+		waitNoProcesses(t, nd, "nothing runs on "+nd.NS)
 	}
 }
 
@@ -205,7 +214,7 @@ func TestClusterJobNetnsHungInstall(t *testing.T) {
 		assert.False(t, nd.Ready, nd.Name)
 	}
 	waitNoSessions(t, n)
-	assert.Empty(t, late.Processes(), "the hung install was killed")
+	waitNoProcesses(t, late, "the hung install was killed")
 	_, err = b.ClusterKubeconfig()
 	assert.ErrorIs(t, err, bmc.ErrNoCluster, "no kubeconfig from a cancelled job")
 
@@ -215,7 +224,7 @@ func TestClusterJobNetnsHungInstall(t *testing.T) {
 	require.NoError(t, b.Close())
 	<-done
 	waitNoSessions(t, n)
-	assert.Empty(t, late.Processes(), "the hung install was killed when bmcd stopped")
+	waitNoProcesses(t, late, "the hung install was killed when bmcd stopped")
 
 	b2 := newBoard(t, newSim(t, dir, 4), dir)
 	j, err = b2.Jobs().Get(job.ID)
