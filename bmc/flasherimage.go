@@ -81,13 +81,20 @@ func (i *flasherImage) WriteTo(ctx context.Context, disk string, progress func(F
 	}
 	opts := i.opts
 	opts.Progress = func(p flasher.Progress) { progress(progressOf(p)) }
-	if i.procs != nil {
-		defer i.procs.Lend(flasher.Threads)()
-	}
-	_, err = flasher.Flash(ctx, i.src, dst, opts)
+	err = i.flash(ctx, dst, opts)
 	if cerr := dst.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", disk, cerr)
 	}
+	return err
+}
+
+// flash runs flasher.Flash with opts, lending Ps to it while it runs
+// in the background.
+func (i *flasherImage) flash(ctx context.Context, dst flasher.Target, opts flasher.Options) error {
+	if i.procs != nil {
+		defer i.procs.Lend(flasher.Threads)()
+	}
+	_, err := flasher.Flash(ctx, i.src, dst, opts)
 	return err
 }
 

@@ -41,7 +41,7 @@ func (i *flasherImage) DetectOS(ctx context.Context) (firstboot.Plan, error) {
 	t := &prefixTarget{blocks: map[int64][]byte{}}
 	opts := i.opts
 	opts.SkipVerify, opts.SHA256, opts.Progress = true, nil, nil // only the prefix is read
-	_, err := flasher.Flash(ctx, i.src, t, opts)
+	err := i.flash(ctx, t, opts)
 	if err != nil && !errors.Is(err, errPrefixDone) {
 		return firstboot.Plan{}, err
 	}
