@@ -30,5 +30,11 @@ func lockStateDir(dir string) (unlock func() error, err error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return f.Close, nil
+	// Unlock explicitly: a child forked elsewhere in the process shares the
+	// open file description until its exec closes it, and Close alone would
+	// leave the lock held for that moment.
+	return func() error {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		return errors.Join(err, f.Close())
+	}, nil
 }
