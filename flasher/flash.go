@@ -176,6 +176,7 @@ type flash struct {
 	closeSrc func() // closes the source once
 	br       *bufio.Reader
 	dec      io.Reader
+	decProc  bool       // dec is a decoder process' output
 	seeker   *rawSeeker // raw file source skipping holes by seeking; or nil
 
 	bufs    []*chunk
@@ -206,6 +207,9 @@ func (f *flash) run(ctx context.Context) error {
 	}()
 
 	f.in = &sourceReader{r: rc, size: size, count: &f.tr.in}
+	if f.opts.Background {
+		f.in.r = pieceReader{r: rc, piece: backgroundPiece}
+	}
 	if f.opts.SHA256 != nil {
 		f.in.hash = sha256.New()
 	}
@@ -236,6 +240,10 @@ func (f *flash) run(ctx context.Context) error {
 		dec.Close()
 	}()
 	f.dec = dec
+	_, f.decProc = dec.(*decoderProc)
+	if f.opts.Background {
+		f.dec = pieceReader{r: dec, piece: backgroundPiece}
+	}
 	if format == Raw && f.opts.Bmap != nil && f.in.hash == nil {
 		if file, ok := rc.(*os.File); ok && size >= 0 {
 			f.seeker = &rawSeeker{file: file, size: size}

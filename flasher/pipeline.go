@@ -191,7 +191,7 @@ func (f *flash) expectEOF(tooLong func() error) error {
 // finishSource checks, once the image has ended, that the source has no
 // trailing bytes and matches its expected digest.
 func (f *flash) finishSource() error {
-	if _, proc := f.dec.(*decoderProc); !proc && f.res.Format != Raw {
+	if !f.decProc && f.res.Format != Raw {
 		n, err := io.Copy(io.Discard, f.br)
 		if err != nil {
 			return f.readErr(err)

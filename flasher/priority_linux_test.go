@@ -18,9 +18,11 @@ import (
 
 // policyLog records, for each kind of call the flash makes into the
 // source and the target, whether it ran on an idle thread.
+// It also keeps the longest source read asked for.
 type policyLog struct {
-	mu   sync.Mutex
-	seen map[string][]bool
+	mu          sync.Mutex
+	seen        map[string][]bool
+	longestRead int
 }
 
 func (l *policyLog) note(t testing.TB, call string) {
@@ -45,6 +47,9 @@ type policySource struct {
 
 func (s policySource) Read(p []byte) (int, error) {
 	s.log.note(s.t, "source Read")
+	s.log.mu.Lock()
+	s.log.longestRead = max(s.log.longestRead, len(p))
+	s.log.mu.Unlock()
 	return s.r.Read(p)
 }
 
@@ -91,7 +96,8 @@ func idleThreads(t testing.TB) []int {
 
 // TestFlashBackground: with Options.Background every read of the source,
 // write and read-back of the target and the sync run on idle threads,
-// and none is left once Flash returns; without it, none runs idle. The
+// and none is left once Flash returns; without it, none runs idle. In the
+// background no read of the source asks for more than backgroundPiece. The
 // test's own goroutine is not locked, so it cannot mistake one thread for
 // another.
 func TestFlashBackground(t *testing.T) {
@@ -118,6 +124,11 @@ func TestFlashBackground(t *testing.T) {
 				for i, idle := range log.seen[call] {
 					require.Equal(t, tc.background, idle, "%s #%d on an idle thread", call, i)
 				}
+			}
+			if tc.background {
+				assert.LessOrEqual(t, log.longestRead, backgroundPiece, "longest source read")
+			} else if tc.format == Raw {
+				assert.Greater(t, log.longestRead, backgroundPiece, "longest source read (a raw flash reads into whole buffers)")
 			}
 			// A locked thread ends just after its goroutine.
 			require.Eventually(t, func() bool { return len(idleThreads(t)) == 0 }, 10*time.Second, time.Millisecond,
