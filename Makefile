@@ -163,13 +163,13 @@ bench-api:
 # bench-daemon: the power round trip through the real bmcd binary, p99
 # idle and while a flash runs, side by side; fsyncs per 1,000 requests.
 bench-daemon:
-	$(GO) test -run '^$$' -bench BenchmarkDaemonPowerRoundTrip -benchtime 1x -timeout 30m ./cmd/bmcctl/
+	$(GO) test -run '^$$' -bench BenchmarkDaemonPowerRoundTrip -benchtime 1x -timeout 30m -v ./cmd/bmcctl/
 
 # bench-mem: the real bmcd's peak RSS with 16 API clients while a 2 GiB
 # image streams in, then 20 flashes of every format and prepared ones:
 # peak RSS and time back to idle + 4 MiB after each.
 bench-mem:
-	$(GO) test -run '^$$' -bench BenchmarkDaemonMemory -benchtime 1x -timeout 90m ./cmd/bmcctl/
+	$(GO) test -run '^$$' -bench BenchmarkDaemonMemory -benchtime 1x -timeout 90m -v ./cmd/bmcctl/
 
 # bench-xz: flasher's xz path against xz -dc | dd on one machine, one run.
 bench-xz:
