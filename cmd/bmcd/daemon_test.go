@@ -190,17 +190,22 @@ func TestLongTransfersOutliveServerTimeouts(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&job))
 	took := time.Since(start)
 	require.Equal(t, 200, resp.StatusCode)
-	assert.Equal(t, "succeeded", job.State, job.Error)
+	// The stream below waits for this job's success: a job that failed
+	// must end the test here, not leave it reading pings.
+	require.Equal(t, "succeeded", job.State, job.Error)
 	// The upload proved something only if it outlasted every timeout.
 	require.Greater(t, took, 2*time.Second, "the upload must take longer than every server timeout")
 
-	// The event stream is still open: it delivers the job's end.
+	// The event stream is still open: it delivers the job's end. (The
+	// stream never ends by itself; closing it bounds the wait.)
+	stop := time.AfterFunc(30*time.Second, func() { events.Body.Close() })
+	defer stop.Stop()
 	sc := bufio.NewScanner(events.Body)
 	sawEnd := false
 	for !sawEnd && sc.Scan() {
 		sawEnd = strings.HasPrefix(sc.Text(), "data: ") && strings.Contains(sc.Text(), `"state":"succeeded"`)
 	}
-	require.True(t, sawEnd, "event stream ended early: %v", sc.Err())
+	require.True(t, sawEnd, "event stream ended, or nothing for 30 s, before the job's end: %v", sc.Err())
 
 	// The console session is still open: switching slot 1 on shows its boot.
 	require.Equal(t, 200, d.do(t, "POST", "/api/v1/slots/1/power", `{"action":"on"}`, nil))
