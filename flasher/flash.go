@@ -208,7 +208,7 @@ func (f *flash) run(ctx context.Context) error {
 
 	f.in = &sourceReader{r: rc, size: size, count: &f.tr.in}
 	if f.opts.Background {
-		f.in.r = pieceReader{r: rc, piece: backgroundPiece}
+		f.in.r = foregroundReader{pieceReader{r: rc, piece: backgroundPiece}}
 	}
 	if f.opts.SHA256 != nil {
 		f.in.hash = sha256.New()

@@ -21,3 +21,12 @@ type pieceReader struct {
 func (p pieceReader) Read(b []byte) (int, error) {
 	return p.r.Read(b[:min(len(b), p.piece)])
 }
+
+// foregroundReader reads r at the normal priority (atNormalPriority):
+// the source of a background flash.
+type foregroundReader struct{ r io.Reader }
+
+func (f foregroundReader) Read(b []byte) (n int, err error) {
+	atNormalPriority(func() { n, err = f.r.Read(b) })
+	return n, err
+}

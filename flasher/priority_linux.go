@@ -41,3 +41,28 @@ func threadIsIdle() (bool, error) {
 	}
 	return attr.Policy == unix.SCHED_IDLE, nil
 }
+
+// atNormalPriority runs fn with the calling thread, if it is an idle
+// one, under the normal policy, and then puts the idle policy back. A
+// background flash reads its source so: a read that waits for the
+// network runs against an idle deadline (the API's body timeout, a
+// download's stall timeout), and a thread left without CPU by other work
+// must not turn that wait into a stall the sender did not cause. Leaving
+// the idle policy takes CAP_SYS_NICE (bmcd has it as root); without it
+// fn runs idle.
+func atNormalPriority(fn func()) {
+	if idle, err := threadIsIdle(); err != nil || !idle {
+		fn()
+		return
+	}
+	normal := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}
+	if err := unix.SchedSetAttr(0, &normal, 0); err != nil {
+		fn()
+		return
+	}
+	defer func() {
+		idle := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}
+		_ = unix.SchedSetAttr(0, &idle, 0) // lowering needs no privilege
+	}()
+	fn()
+}

@@ -94,10 +94,11 @@ func idleThreads(t testing.TB) []int {
 	return idle
 }
 
-// TestFlashBackground: with Options.Background every read of the source,
-// write and read-back of the target and the sync run on idle threads,
-// and none is left once Flash returns; without it, none runs idle. In the
-// background no read of the source asks for more than backgroundPiece. The
+// TestFlashBackground: with Options.Background every write and read-back
+// of the target and the sync run on idle threads, the source's reads at
+// the normal priority (atNormalPriority), and no idle thread is left once
+// Flash returns; without it, none runs idle. In the background no read of
+// the source asks for more than backgroundPiece. The
 // test's own goroutine is not locked, so it cannot mistake one thread for
 // another.
 func TestFlashBackground(t *testing.T) {
@@ -121,8 +122,10 @@ func TestFlashBackground(t *testing.T) {
 			assert.Equal(t, img, dst.buf[:len(img)])
 			for _, call := range []string{"source Read", "target WriteAt", "target ReadAt", "target Sync"} {
 				require.NotEmpty(t, log.seen[call], call)
+				// The source is read at the normal priority (atNormalPriority).
+				want := tc.background && call != "source Read"
 				for i, idle := range log.seen[call] {
-					require.Equal(t, tc.background, idle, "%s #%d on an idle thread", call, i)
+					require.Equal(t, want, idle, "%s #%d on an idle thread", call, i)
 				}
 			}
 			if tc.background {
@@ -161,4 +164,39 @@ func TestFlashBackgroundDecoderProcess(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, background, strings.Contains(string(out), "SCHED_IDLE"), "background %v: xz's policy: %s", background, out)
 	}
+}
+
+// TestAtNormalPriority: on an idle thread fn runs under the normal policy
+// and the thread is idle again afterwards; on a normal thread nothing
+// changes.
+func TestAtNormalPriority(t *testing.T) {
+	if unix.Geteuid() != 0 {
+		t.Skip("leaving the idle policy takes CAP_SYS_NICE: run as root")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var during bool
+		atNormalPriority(func() { during = mustIdle(t) })
+		assert.False(t, during, "normal thread: fn ran idle")
+		assert.False(t, mustIdle(t), "normal thread: idle after")
+
+		if err := idleThread(); err != nil { // locked; the thread ends with this goroutine
+			t.Errorf("idleThread: %v", err)
+			return
+		}
+		atNormalPriority(func() { during = mustIdle(t) })
+		assert.False(t, during, "idle thread: fn ran idle")
+		assert.True(t, mustIdle(t), "idle thread: not idle again after")
+	}()
+	<-done
+}
+
+// mustIdle is threadIsIdle for a goroutine other than the test's.
+func mustIdle(t *testing.T) bool {
+	idle, err := threadIsIdle()
+	if err != nil {
+		t.Errorf("threadIsIdle: %v", err)
+	}
+	return idle
 }
