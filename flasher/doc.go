@@ -23,7 +23,10 @@
 // as does any decoder process it starts: a daemon's requests and
 // consoles take the CPU from a flash the moment they wake, and the flash
 // runs on what they leave. The threads end with their goroutines, so
-// the policy never reaches the rest of the program.
+// the policy never reaches the rest of the program. Only the source's
+// reads, at most 256 KiB each, run at the normal priority: they wait on
+// the network against idle timeouts, which a thread starved of CPU must
+// not trip.
 //
 // # Formats
 //
