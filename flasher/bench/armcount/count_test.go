@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,7 +26,10 @@ func requireTool(t *testing.T, name, pkg string) {
 
 // TestCountKnownLoop checks the method end to end on a loop whose cost
 // is known: two instructions per iteration, so the counts for n and 3n
-// iterations differ by exactly 4n, every time.
+// iterations differ by exactly 4n, every time. The guest is a Go program:
+// now and then a runtime thread (sysmon) runs a few hundred instructions
+// inside a region, and the plugin says so (threads > 1); the exact checks
+// are made on runs where only the loop's thread ran.
 func TestCountKnownLoop(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "qemu-arm", "qemu-user")
@@ -37,16 +41,30 @@ func TestCountKnownLoop(t *testing.T) {
 	require.NoError(t, buildGuest("./testdata/loop", guest))
 
 	const n = 100000
-	first, err := count(plugin, guest, "100000", "300000")
-	require.NoError(t, err)
+	first := oneThreadCount(t, plugin, guest, "100000", "300000")
 	require.Len(t, first, 2)
 	assert.Equal(t, uint64(4*n), first[1].insns-first[0].insns, "two instructions per iteration")
 	assert.Less(t, first[0].insns-2*n, uint64(20), "a few instructions of call and return around the loop")
-	assert.Equal(t, 1, first[0].threads)
 
-	again, err := count(plugin, guest, "100000", "300000")
-	require.NoError(t, err)
+	again := oneThreadCount(t, plugin, guest, "100000", "300000")
 	assert.Equal(t, first, again, "the same counts every run")
+}
+
+// oneThreadCount runs count until a run in which every region was run
+// by one thread only, and returns its regions; it fails after 10 runs.
+func oneThreadCount(t *testing.T, plugin, guest string, args ...string) []region {
+	t.Helper()
+	var last []region
+	for range 10 {
+		regions, err := count(plugin, guest, args...)
+		require.NoError(t, err)
+		if !slices.ContainsFunc(regions, func(r region) bool { return r.threads != 1 }) {
+			return regions
+		}
+		last = regions
+	}
+	t.Fatalf("no run of 10 had one thread per region; the last: %+v", last)
+	return nil
 }
 
 func TestPluginArgs(t *testing.T) {
