@@ -221,7 +221,8 @@ func (b *Board) InjectFault(slot int, err error) {
 	b.faults[slot] = err
 }
 
-// Transitions returns every transition recorded so far, oldest first.
+// Transitions returns the transitions recorded so far, oldest first: every
+// one, or the last transitionLimit once there were more.
 func (b *Board) Transitions() []Transition {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -244,9 +245,18 @@ func (b *Board) begin(ctx context.Context, op string, slot int) error {
 	return nil
 }
 
-// recordLocked appends a transition; b.mu must be held.
+// transitionLimit bounds the transitions remembered: the simulated board
+// of a bmcd that runs for weeks (make run) switches power and USB routing
+// over and over, and only tests read the record, over far fewer.
+const transitionLimit = 4096
+
+// recordLocked appends a transition, dropping the older half of the
+// record when it is full; b.mu must be held.
 func (b *Board) recordLocked(slot int, signal, value string) {
 	tr := Transition{At: b.clock.Now(), Slot: slot, Signal: signal, Value: value}
+	if len(b.transitions) >= transitionLimit {
+		b.transitions = append(b.transitions[:0], b.transitions[len(b.transitions)-transitionLimit/2:]...)
+	}
 	b.transitions = append(b.transitions, tr)
 	b.syncBusLocked()
 }

@@ -187,3 +187,21 @@ func TestStateFileIsPrivate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 }
+
+func TestTransitionsAreBounded(t *testing.T) {
+	ctx := context.Background()
+	b, err := sim.New(nil)
+	require.NoError(t, err)
+	const toggles = 5000
+	for i := range toggles {
+		require.NoError(t, b.SetPower(ctx, 1, i%2 == 0))
+	}
+	got := b.Transitions()
+	require.Less(t, len(got), toggles)
+	require.Greater(t, len(got), 1000)
+	// The newest are kept: the last one switched slot 1 off.
+	assert.Equal(t, "slot1 power=off", got[len(got)-1].String())
+	for i := 1; i < len(got); i++ {
+		require.NotEqual(t, got[i-1].Value, got[i].Value, "transition %d", i)
+	}
+}

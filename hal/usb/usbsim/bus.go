@@ -79,6 +79,7 @@ type Bus struct {
 	// hosts counts the SCSI hosts created, as the kernel numbers them.
 	hosts int
 	ops   []Op
+	seq   int // operations recorded so far
 }
 
 var _ usb.Bus = (*Bus)(nil)
@@ -232,8 +233,8 @@ func sameDevice(l, d usb.DeviceInfo) bool {
 	return l.Address == d.Address && l.VendorID == d.VendorID && l.ProductID == d.ProductID && l.SerialIndex == d.SerialIndex
 }
 
-// Transcript is every operation the host performed on the bus's devices,
-// in order.
+// Transcript is the operations the host performed on the bus's devices,
+// in order: every one, or the last [TranscriptLimit] once there were more.
 func (b *Bus) Transcript() []Op {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -242,11 +243,12 @@ func (b *Bus) Transcript() []Op {
 
 // record appends op to the transcripts; bus.mu is held.
 func (b *Bus) record(m *Module, op Op) {
-	op.Seq = len(b.ops) + 1
+	b.seq++
+	op.Seq = b.seq
 	op.At = b.clock.Since(b.start)
-	b.ops = append(b.ops, op)
+	b.ops = appendBounded(b.ops, op)
 	if m != nil {
-		m.ops = append(m.ops, op)
+		m.ops = appendBounded(m.ops, op)
 	}
 	b.log.Debug("usbsim: "+op.String(), "seq", op.Seq)
 }

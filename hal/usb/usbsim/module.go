@@ -334,7 +334,7 @@ func (m *Module) Uploads() int {
 }
 
 // Files are the files the second stage asked for, in order, with what the
-// host answered.
+// host answered (the last [TranscriptLimit]).
 func (m *Module) Files() []File {
 	m.bus.mu.Lock()
 	defer m.bus.mu.Unlock()
@@ -342,7 +342,7 @@ func (m *Module) Files() []File {
 }
 
 // Metadata are the "*KEY*VALUE" lines the second stage sent and the host
-// acknowledged.
+// acknowledged (the last [TranscriptLimit]).
 func (m *Module) Metadata() []string {
 	m.bus.mu.Lock()
 	defer m.bus.mu.Unlock()
@@ -361,7 +361,8 @@ func (m *Module) BlockDevice() string {
 	return m.tree.name
 }
 
-// Transcript is what the host did to this module, in order.
+// Transcript is what the host did to this module, in order: the last
+// [TranscriptLimit] operations once there were more.
 func (m *Module) Transcript() []Op {
 	m.bus.mu.Lock()
 	defer m.bus.mu.Unlock()

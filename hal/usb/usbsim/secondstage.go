@@ -189,7 +189,7 @@ func (m *Module) ssControl(in bool, length int, data []byte, now time.Time) outc
 			m.rebootInto(StateMassStorage, m.profile.Timing.MassStorage)
 			return outcome{note: "acknowledged the end"}
 		}
-		m.metadata = append(m.metadata, st.Name)
+		m.metadata = appendBounded(m.metadata, st.Name)
 		s.next(now)
 		return outcome{note: "acknowledged metadata " + st.Name}
 	case ssDone:
@@ -235,7 +235,7 @@ func (m *Module) ssRequest() outcome {
 
 // ssMissing handles a size-0 answer: the file is missing.
 func (m *Module) ssMissing(st Step, now time.Time) outcome {
-	m.files = append(m.files, File{Name: st.Name})
+	m.files = appendBounded(m.files, File{Name: st.Name})
 	if st.Required {
 		m.fail(fmt.Errorf("usbsim: %s second stage: required file %s is missing", m.port, st.Name))
 		return outcome{note: fmt.Sprintf("%s missing: required, the module fails", st.Name)}
@@ -258,7 +258,7 @@ func (m *Module) ssBulk(data []byte, now time.Time) outcome {
 	if s.got == s.size {
 		f := File{Name: st.Name, Size: s.size}
 		s.sum.Sum(f.SHA256[:0])
-		m.files = append(m.files, f)
+		m.files = appendBounded(m.files, f)
 		s.next(now)
 	}
 	return out

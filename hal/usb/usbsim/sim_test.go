@@ -722,3 +722,27 @@ func TestTranscript(t *testing.T) {
 	assert.Contains(t, last.String(), `error="usbsim: control-in: usb: transfer timed out": read before the upload is complete`)
 	assert.True(t, errors.Is(last.Err, usb.ErrTimeout))
 }
+
+func TestTranscriptIsBounded(t *testing.T) {
+	e := newEnv(t)
+	m, _ := e.attach(usbsim.CM4())
+	_, d := e.open()
+	opens := usbsim.TranscriptLimit/2 + 100 // two operations each: open, close
+	for range opens {
+		dev, err := e.bus.Open(context.Background(), d)
+		require.NoError(t, err)
+		require.NoError(t, dev.Close())
+	}
+	for name, ops := range map[string][]usbsim.Op{"bus": e.bus.Transcript(), "module": m.Transcript()} {
+		require.LessOrEqual(t, len(ops), usbsim.TranscriptLimit, name)
+		require.Greater(t, len(ops), usbsim.TranscriptLimit/2, name)
+		last := ops[len(ops)-1]
+		assert.Equal(t, usbsim.OpClose, last.Kind, name)
+		// Sequence numbers keep counting across the dropped operations,
+		// and what is kept is the newest, without a gap.
+		assert.Equal(t, 2+2*opens, last.Seq, name) // e.open's open and claim, then the loop's
+		for i := 1; i < len(ops); i++ {
+			require.Equal(t, ops[i-1].Seq+1, ops[i].Seq, name)
+		}
+	}
+}

@@ -116,3 +116,18 @@ func (o Op) String() string {
 	}
 	return b.String()
 }
+
+// TranscriptLimit bounds what a bus and each module remember (operations,
+// files, metadata): a simulated board in a bmcd that runs for weeks (make
+// run) flashes over and over, and only tests read the records, over far
+// fewer entries.
+const TranscriptLimit = 4096
+
+// appendBounded appends v to s, first dropping the older half of s when
+// it holds TranscriptLimit entries (amortised O(1) per append).
+func appendBounded[T any](s []T, v T) []T {
+	if len(s) >= TranscriptLimit {
+		s = append(s[:0], s[len(s)-TranscriptLimit/2:]...)
+	}
+	return append(s, v)
+}
