@@ -248,7 +248,7 @@ func (b *Board) begin(ctx context.Context, op string, slot int) error {
 // transitionLimit bounds the transitions remembered: the simulated board
 // of a bmcd that runs for weeks (make run) switches power and USB routing
 // over and over, and only tests read the record, over far fewer.
-const transitionLimit = 4096
+const transitionLimit = 512
 
 // recordLocked appends a transition, dropping the older half of the
 // record when it is full; b.mu must be held.

@@ -121,7 +121,7 @@ func (o Op) String() string {
 // files, metadata): a simulated board in a bmcd that runs for weeks (make
 // run) flashes over and over, and only tests read the records, over far
 // fewer entries.
-const TranscriptLimit = 4096
+const TranscriptLimit = 512
 
 // appendBounded appends v to s, first dropping the older half of s when
 // it holds TranscriptLimit entries (amortised O(1) per append).
